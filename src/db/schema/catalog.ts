@@ -1,0 +1,64 @@
+import { sql } from 'drizzle-orm';
+import { bigint, check, index, integer, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow();
+
+export const products = pgTable(
+  'products',
+  {
+    id: uuid('id').primaryKey(),
+    sku: text('sku').notNull(),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    price: numeric('price', { precision: 12, scale: 2 }).notNull(),
+    archivedAt: timestamp('archived_at', { withTimezone: true, mode: 'string' }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('products_sku_lower_key').on(sql`lower(${t.sku})`),
+    check('products_price_not_negative', sql`${t.price} >= 0`),
+  ],
+);
+
+/** One row per product; `reserved` is stock held by orders that are not yet paid. */
+export const inventoryLevels = pgTable(
+  'inventory_levels',
+  {
+    productId: uuid('product_id')
+      .primaryKey()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    onHand: integer('on_hand').notNull().default(0),
+    reserved: integer('reserved').notNull().default(0),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    check('inventory_reserved_not_negative', sql`${t.reserved} >= 0`),
+    check('inventory_reserved_within_on_hand', sql`${t.reserved} <= ${t.onHand}`),
+  ],
+);
+
+/** Append-only ledger: the sum of a product's deltas is its `on_hand`. */
+export const stockMovements = pgTable(
+  'stock_movements',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    productId: uuid('product_id')
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    delta: integer('delta').notNull(),
+    reason: text('reason').notNull(),
+    orderId: uuid('order_id'),
+    syncRunId: uuid('sync_run_id'),
+    onHandAfter: integer('on_hand_after').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('stock_movements_product_id_idx').on(t.productId, t.id),
+    check('stock_movements_delta_not_zero', sql`${t.delta} <> 0`),
+    check('stock_movements_on_hand_after_not_negative', sql`${t.onHandAfter} >= 0`),
+  ],
+);
+
+export { createdAt, updatedAt };

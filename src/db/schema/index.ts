@@ -1,0 +1,4 @@
+export * from './catalog.ts';
+export * from './categories.ts';
+export * from './orders.ts';
+export * from './ops.ts';
