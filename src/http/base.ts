@@ -1,0 +1,79 @@
+import { Elysia, ValidationError } from 'elysia';
+import type { Logger } from 'pino';
+import { AppError, problem, problemResponse, toError, type Problem } from './errors.ts';
+import { fieldErrors } from './validation.ts';
+
+export type HttpOptions = { bodyLimitBytes: number; logger: Logger };
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,200}$/;
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
+
+function problemFor(code: string | number, error: unknown, logger: Logger): Problem {
+  if (error instanceof AppError) {
+    const more: Partial<Problem> = {};
+    if (error.errors) more.errors = error.errors;
+    for (const [key, value] of Object.entries(error.extra ?? {})) if (key !== 'wwwAuthenticate') more[key] = value;
+    return problem(error.status, error.message, more);
+  }
+  if (error instanceof ValidationError) {
+    if (error.type === 'response') {
+      logger.error({ err: error }, 'response failed its own schema');
+      return problem(500, 'the server produced an invalid response');
+    }
+    const errors = fieldErrors(error);
+    return problem(422, `request ${error.type} is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+  }
+  if (code === 'PARSE') return problem(400, 'the body is not valid JSON');
+  if (code === 'NOT_FOUND') return problem(404, 'no such endpoint');
+  if (typeof code === 'number' && code >= 400 && code < 500) return problem(code, toError(error).message);
+  logger.error({ err: toError(error) }, 'unhandled error');
+  return problem(500, 'an unexpected error occurred; it has been logged');
+}
+
+/**
+ * The HTTP shell shared by every module: request ids, body rules (JSON only, size limit), and one
+ * place where every error becomes RFC 9457 problem+json.
+ */
+export function httpBase(options: HttpOptions) {
+  return new Elysia({ name: 'http-base' })
+    .onRequest(({ request, set }) => {
+      const incoming = request.headers.get('x-request-id');
+      set.headers['x-request-id'] = incoming && REQUEST_ID.test(incoming) ? incoming : Bun.randomUUIDv7();
+      const method = request.method;
+      if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return;
+      const length = request.headers.get('content-length');
+      if (length !== null && Number(length) > options.bodyLimitBytes) {
+        return problemResponse(problem(413, `the body is larger than the ${options.bodyLimitBytes}-byte limit`), {
+          'x-request-id': String(set.headers['x-request-id']),
+          connection: 'close',
+        });
+      }
+      const type = request.headers.get('content-type');
+      if ((length !== null && length !== '0') || request.body !== null) {
+        if (type === null || !JSON_TYPE.test(type)) {
+          return problemResponse(problem(400, 'the body must be JSON (Content-Type: application/json)'), {
+            'x-request-id': String(set.headers['x-request-id']),
+          });
+        }
+      }
+    })
+    .onParse({ as: 'global' }, async ({ request }) => {
+      // Bodies without Content-Length (chunked) are measured here.
+      const text = await request.text();
+      if (Buffer.byteLength(text) > options.bodyLimitBytes) {
+        throw new AppError('payload_too_large', `the body is larger than the ${options.bodyLimitBytes}-byte limit`);
+      }
+      if (text.trim() === '') return undefined;
+      return JSON.parse(text) as unknown;
+    })
+    .onError({ as: 'global' }, ({ code, error, set }) => {
+      const cause = code === 'PARSE' && error instanceof Error && error.cause instanceof AppError ? error.cause : error;
+      const body = problemFor(code, cause, options.logger);
+      const headers: Record<string, string> = {};
+      const requestId = set.headers['x-request-id'];
+      if (requestId) headers['x-request-id'] = String(requestId);
+      if (body.status === 401) headers['www-authenticate'] = 'Bearer';
+      if (body.status === 429) headers['retry-after'] = String(body.retryAfterSeconds ?? 1);
+      return problemResponse(body, headers);
+    });
+}

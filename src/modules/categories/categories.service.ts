@@ -1,0 +1,60 @@
+import { iso, PgCode, pgCode, type Db } from '../../db/client.ts';
+import { conflict, notFound } from '../../http/errors.ts';
+import { decodeCursor, encodeCursor } from '../../http/models.ts';
+import type { Capabilities } from '../capabilities.ts';
+import type { Category } from './categories.models.ts';
+import * as q from './categories.queries.ts';
+
+const toCategory = (row: q.CategoryRow): Category => ({ id: row.id, name: row.name, createdAt: iso(row.createdAt) });
+const isNameIdKey = (key: unknown[]): key is [string, string] =>
+  key.length === 2 && typeof key[0] === 'string' && typeof key[1] === 'string';
+
+export class CategoriesService {
+  constructor(
+    private readonly db: Db,
+    private readonly capabilities: Capabilities,
+  ) {}
+
+  async get(id: string): Promise<Category> {
+    this.capabilities.require('categories');
+    const row = await q.findCategory(this.db, id);
+    if (!row) throw notFound(`category ${id}`);
+    return toCategory(row);
+  }
+
+  async list(query: { limit?: number; cursor?: string }) {
+    this.capabilities.require('categories');
+    const limit = query.limit ?? 50;
+    const rows = await q.listCategories(this.db, decodeCursor(query.cursor, isNameIdKey), limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return { items: page.map(toCategory), nextCursor: rows.length > limit && last ? encodeCursor([last.name.toLowerCase(), last.id]) : null };
+  }
+
+  async create(name: string): Promise<Category> {
+    this.capabilities.require('categories');
+    return toCategory(await this.uniqueName(name, () => q.insertCategory(this.db, Bun.randomUUIDv7(), name)));
+  }
+
+  async rename(id: string, name: string): Promise<Category> {
+    this.capabilities.require('categories');
+    const row = await this.uniqueName(name, () => q.renameCategory(this.db, id, name));
+    if (!row) throw notFound(`category ${id}`);
+    return toCategory(row);
+  }
+
+  /** Products lose the category (the join rows cascade); nothing else changes. */
+  async remove(id: string): Promise<void> {
+    this.capabilities.require('categories');
+    if (!(await q.deleteCategory(this.db, id))) throw notFound(`category ${id}`);
+  }
+
+  private async uniqueName<T>(name: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (pgCode(error) === PgCode.uniqueViolation) throw conflict(`a category named "${name}" already exists`);
+      throw error;
+    }
+  }
+}

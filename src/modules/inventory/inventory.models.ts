@@ -1,0 +1,38 @@
+import { t } from 'elysia';
+import { Int, PageQuery, Timestamp, Uuid } from '../../http/models.ts';
+
+export const Inventory = t.Object({
+  productId: Uuid,
+  onHand: Int({ minimum: 0 }),
+  reserved: Int({ minimum: 0 }),
+  available: Int({ minimum: 0 }),
+  updatedAt: Timestamp,
+});
+
+const Count = Int({ minimum: 0, maximum: 1_000_000_000 });
+const Reason = t.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: 'Why the stock changed; kept in the ledger' });
+
+export const InventorySet = t.Object({
+  onHand: Count,
+  expectedOnHand: t.Optional(Int({ minimum: 0, description: 'Compare-and-set: refused with 409 unless onHand is this now' })),
+  reason: t.Optional(Reason),
+});
+
+export const InventoryAdjustment = t.Object({
+  delta: Int({ minimum: -1_000_000_000, maximum: 1_000_000_000, description: 'Relative change, not 0' }),
+  reason: Reason,
+});
+
+export const Movement = t.Object({
+  id: t.String(),
+  productId: Uuid,
+  delta: Int(),
+  reason: t.String(),
+  orderId: t.Union([Uuid, t.Null()]),
+  syncRunId: t.Union([Uuid, t.Null()]),
+  onHandAfter: Int(),
+  createdAt: Timestamp,
+});
+export type Movement = typeof Movement.static;
+
+export const MovementListQuery = t.Object({ ...PageQuery });

@@ -1,0 +1,31 @@
+import type { Executor } from '../../db/client.ts';
+
+export type InventoryRow = { productId: string; onHand: number; reserved: number; updatedAt: string };
+
+export async function findInventory(sql: Executor, productId: string): Promise<InventoryRow | undefined> {
+  const [row] = await sql<InventoryRow[]>`
+    SELECT product_id AS "productId", on_hand AS "onHand", reserved, updated_at AS "updatedAt"
+    FROM inventory_levels WHERE product_id = ${productId}`;
+  return row;
+}
+
+export type MovementRow = {
+  id: string;
+  productId: string;
+  delta: number;
+  reason: string;
+  orderId: string | null;
+  syncRunId: string | null;
+  onHandAfter: number;
+  createdAt: string;
+};
+
+/** Newest first; `beforeId` is the cursor. */
+export function listMovements(sql: Executor, productId: string, beforeId: string | undefined, limit: number) {
+  return sql<MovementRow[]>`
+    SELECT id::text, product_id AS "productId", delta, reason, order_id AS "orderId", sync_run_id AS "syncRunId",
+           on_hand_after AS "onHandAfter", created_at AS "createdAt"
+    FROM stock_movements
+    WHERE product_id = ${productId} ${beforeId === undefined ? sql`` : sql`AND id < ${beforeId}::bigint`}
+    ORDER BY id DESC LIMIT ${limit}`;
+}

@@ -1,0 +1,47 @@
+import type { StockActors } from '../../actors/stock-actors.ts';
+import type { InventoryLevel } from '../../actors/stock-engine.ts';
+import { iso, type Sql } from '../../db/client.ts';
+import { invalid, notFound } from '../../http/errors.ts';
+import { decodeCursor, encodeCursor } from '../../http/models.ts';
+import type { Movement } from './inventory.models.ts';
+import * as q from './inventory.queries.ts';
+
+const isIdKey = (key: unknown[]): key is [string] => key.length === 1 && typeof key[0] === 'string' && /^\d{1,19}$/.test(key[0]);
+
+/** Reads go straight to the database; every change goes through the product's stock actor. */
+export class InventoryService {
+  constructor(
+    private readonly sql: Sql,
+    private readonly actors: StockActors,
+  ) {}
+
+  async get(productId: string): Promise<InventoryLevel> {
+    const row = await q.findInventory(this.sql, productId);
+    if (!row) throw notFound(`product ${productId}`);
+    return { productId, onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved, updatedAt: iso(row.updatedAt) };
+  }
+
+  set(productId: string, input: { onHand: number; expectedOnHand?: number; reason?: string }): Promise<InventoryLevel> {
+    return this.actors.send(productId, {
+      kind: 'set',
+      productId,
+      onHand: input.onHand,
+      expectedOnHand: input.expectedOnHand,
+      reason: input.reason ?? 'set',
+    });
+  }
+
+  adjust(productId: string, input: { delta: number; reason: string }): Promise<InventoryLevel> {
+    if (input.delta === 0) throw invalid('body.delta', 'must not be 0');
+    return this.actors.send(productId, { kind: 'adjust', productId, delta: input.delta, reason: input.reason });
+  }
+
+  async movements(productId: string, query: { limit?: number; cursor?: string }): Promise<{ items: Movement[]; nextCursor: string | null }> {
+    const limit = query.limit ?? 50;
+    const before = decodeCursor(query.cursor, isIdKey);
+    if (!(await q.findInventory(this.sql, productId))) throw notFound(`product ${productId}`);
+    const rows = await q.listMovements(this.sql, productId, before?.[0], limit + 1);
+    const page = rows.slice(0, limit).map((row) => ({ ...row, createdAt: iso(row.createdAt) }));
+    return { items: page, nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
+  }
+}

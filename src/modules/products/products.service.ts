@@ -1,0 +1,122 @@
+import { iso, PgCode, pgCode, pgConstraint, type Db } from '../../db/client.ts';
+import { AppError, conflict, notFound } from '../../http/errors.ts';
+import { decodeCursor, encodeCursor, isUuidKey, normalizeMoney } from '../../http/models.ts';
+import { existingCategoryIds } from '../categories/categories.queries.ts';
+import type { Capabilities } from '../capabilities.ts';
+import type { Product, ProductCreate, ProductListQuery, ProductPatch } from './products.models.ts';
+import * as q from './products.queries.ts';
+
+export function toProduct(row: q.ProductRow): Product {
+  return {
+    id: row.id,
+    sku: row.sku,
+    name: row.name,
+    description: row.description,
+    price: row.price,
+    archived: row.archivedAt !== null,
+    categories: row.categories,
+    inventory: { onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved },
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+  };
+}
+
+export class ProductsService {
+  constructor(
+    private readonly db: Db,
+    private readonly capabilities: Capabilities,
+  ) {}
+
+  async get(id: string): Promise<Product> {
+    const row = await q.findProduct(this.db, id, this.capabilities.categories);
+    if (!row) throw notFound(`product ${id}`);
+    return toProduct(row);
+  }
+
+  async list(query: ProductListQuery): Promise<{ items: Product[]; nextCursor: string | null }> {
+    const limit = query.limit ?? 50;
+    const after = decodeCursor(query.cursor, isUuidKey);
+    if (query.categoryId) this.capabilities.require('categories');
+    const rows = await q.listProducts(
+      this.db,
+      { q: query.q, categoryId: query.categoryId, includeArchived: query.includeArchived, afterId: after?.[0], limit: limit + 1 },
+      this.capabilities.categories,
+    );
+    const page = rows.slice(0, limit);
+    return { items: page.map(toProduct), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
+  }
+
+  async create(input: ProductCreate): Promise<Product> {
+    const id = Bun.randomUUIDv7();
+    const categoryIds = input.categoryIds ?? [];
+    if (categoryIds.length > 0) this.capabilities.require('categories');
+    try {
+      await this.db.transaction(async (tx) => {
+        await q.insertProduct(
+          tx,
+          { id, sku: input.sku, name: input.name, description: input.description ?? '', price: normalizeMoney(input.price) },
+          input.initialStock ?? 0,
+        );
+        if (categoryIds.length > 0) {
+          await requireCategories(tx, categoryIds);
+          await q.replaceProductCategories(tx, id, categoryIds);
+        }
+      });
+    } catch (error) {
+      if (pgCode(error) === PgCode.uniqueViolation && pgConstraint(error) === 'products_sku_lower_key') {
+        throw conflict(`SKU "${input.sku}" is already used (SKUs are unique regardless of case)`);
+      }
+      throw error;
+    }
+    return this.get(id);
+  }
+
+  async update(id: string, patch: ProductPatch): Promise<Product> {
+    const changes = { ...patch, ...(patch.price === undefined ? {} : { price: normalizeMoney(patch.price) }) };
+    if (!(await q.updateProduct(this.db, id, changes))) throw notFound(`product ${id}`);
+    return this.get(id);
+  }
+
+  /**
+   * Erases a product nobody refers to. One that orders refer to is archived instead (hidden from
+   * the catalog, refused for new orders, still readable for its orders). Stock held by open
+   * orders makes it a conflict: those orders must end first.
+   */
+  async remove(id: string): Promise<'deleted' | 'archived'> {
+    return this.db.transaction(async (tx) => {
+      if (!(await q.lockProductRow(tx, id))) throw notFound(`product ${id}`);
+      const level = await q.lockProductStock(tx, id);
+      if (level && level.reserved > 0) {
+        throw conflict(`${level.reserved} units of this product are reserved by open orders`, { reserved: level.reserved });
+      }
+      if (await q.isReferencedByOrders(tx, id)) {
+        await q.archiveProduct(tx, id);
+        return 'archived';
+      }
+      await q.deleteProduct(tx, id);
+      return 'deleted';
+    });
+  }
+
+  async setCategories(id: string, categoryIds: string[]): Promise<Product> {
+    this.capabilities.require('categories');
+    await this.db.transaction(async (tx) => {
+      if (!(await q.lockProductRow(tx, id))) throw notFound(`product ${id}`);
+      await requireCategories(tx, categoryIds);
+      await q.replaceProductCategories(tx, id, categoryIds);
+    });
+    return this.get(id);
+  }
+}
+
+async function requireCategories(tx: Parameters<typeof existingCategoryIds>[0], ids: string[]) {
+  const found = await existingCategoryIds(tx, ids);
+  const missing = ids.map((id, i) => ({ id, i })).filter(({ id }) => !found.has(id));
+  if (missing.length > 0) {
+    throw new AppError(
+      'validation',
+      `unknown category ${missing.map((m) => m.id).join(', ')}`,
+      missing.map(({ i }) => ({ path: `body.categoryIds[${i}]`, message: 'is not an existing category' })),
+    );
+  }
+}
