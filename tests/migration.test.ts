@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import postgres from 'postgres';
+import { migrate } from '../src/db/migrate.ts';
+import { freshDatabase, type TestDatabase } from './support/cluster.ts';
+import { createProduct, startTestService, uniqueSku, type TestService } from './support/service.ts';
+
+const LOCK_TIMEOUT_MS = 1000; // drizzle/0001_categories.sql
+
+let db: TestDatabase;
+let old: TestService;
+beforeAll(async () => {
+  db = await freshDatabase({ upTo: '0000_catalog_inventory_orders' });
+  old = await startTestService({}, { db });
+});
+afterAll(async () => {
+  await old.close();
+  await db.drop();
+});
+
+describe('categories migration (expand step, no downtime)', () => {
+  test(
+    'applied under live traffic and behind a long transaction: no request fails or waits past the lock timeout',
+    async () => {
+      expect(old.service.capabilities.categories).toBe(false);
+      const seed = await createProduct(old.api, { initialStock: 1 });
+      const busy = await createProduct(old.api);
+
+      // A long transaction (a report, a batch job) that holds a write lock on "products".
+      const blocker = postgres(db.url, { max: 1, onnotice: () => {} });
+      let releaseBlocker!: () => void;
+      const blockerDone = blocker.begin(async (tx) => {
+        await tx`UPDATE products SET description = 'being edited' WHERE id = ${busy.id}`;
+        await new Promise<void>((resolve) => (releaseBlocker = resolve));
+      });
+
+      const latencies: number[] = [];
+      const failures: string[] = [];
+      let running = true;
+      const client = async (n: number) => {
+        let i = 0;
+        while (running) {
+          const started = performance.now();
+          const step = i++ % 3;
+          const reply =
+            step === 0
+              ? await old.api.post('/api/v1/products', { sku: uniqueSku(`MIG${n}`), name: `During migration ${n}`, price: '1.00', initialStock: 1 })
+              : step === 1
+                ? await old.api.get(`/api/v1/products/${seed.id}`, 'anonymous')
+                : await old.api.patch(`/api/v1/products/${seed.id}`, { name: `Renamed by ${n}/${i}` });
+          latencies.push(performance.now() - started);
+          if (reply.status >= 300) failures.push(`${reply.status} ${JSON.stringify(reply.body)}`);
+          await Bun.sleep(5);
+        }
+      };
+      const clients = Array.from({ length: 8 }, (_, n) => client(n));
+
+      await Bun.sleep(300);
+      const migrationLog: string[] = [];
+      const migrator = postgres(db.url, { max: 2, onnotice: () => {} });
+      const migration = migrate(migrator, { log: (m) => migrationLog.push(m) });
+      await Bun.sleep(2500); // the migration keeps giving up on its lock while the long transaction runs
+      releaseBlocker();
+      await blockerDone;
+      const applied = await migration;
+      await Bun.sleep(500); // traffic goes on after the migration
+      running = false;
+      await Promise.all(clients);
+      await blocker.end();
+      await migrator.end();
+
+      expect(applied).toEqual(['0001_categories']);
+      expect(migrationLog.some((m) => m.includes('could not take its locks in time'))).toBe(true);
+      expect(failures).toEqual([]);
+      expect(latencies.length).toBeGreaterThan(100);
+      expect(Math.max(...latencies)).toBeLessThan(LOCK_TIMEOUT_MS + 400);
+
+      // The old code keeps working on the new schema...
+      const after = await old.api.post('/api/v1/products', { sku: uniqueSku('AFTER'), name: 'After', price: '2.00' });
+      expect(after.status).toBe(201);
+      expect(after.body.categories).toEqual([]);
+      // ...and a process started on it serves categories.
+      const fresh = await startTestService({}, { db });
+      try {
+        expect(fresh.service.capabilities.categories).toBe(true);
+        const category = await fresh.api.post('/api/v1/categories', { name: 'Added later' });
+        expect(category.status).toBe(201);
+        const tagged = await fresh.api.put(`/api/v1/products/${after.body.id}/categories`, { categoryIds: [category.body.id] });
+        expect(tagged.body.categories).toEqual([{ id: category.body.id, name: 'Added later' }]);
+        expect((await old.api.get(`/api/v1/products/${after.body.id}`)).status).toBe(200);
+      } finally {
+        await fresh.close();
+      }
+    },
+    60_000,
+  );
+
+  test('the migration changed no existing column', async () => {
+    const columns = await db.sql`
+      SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name IN ('products', 'inventory_levels', 'stock_movements') ORDER BY table_name, ordinal_position`;
+    const reference = await freshDatabase({ upTo: '0000_catalog_inventory_orders' });
+    try {
+      const before = await reference.sql`
+        SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name IN ('products', 'inventory_levels', 'stock_movements') ORDER BY table_name, ordinal_position`;
+      expect([...columns]).toEqual([...before]);
+    } finally {
+      await reference.drop();
+    }
+  });
+});

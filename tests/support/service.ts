@@ -1,0 +1,98 @@
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/config.ts';
+import type { Tokens } from '../../src/http/auth.ts';
+import { buildService, type Service } from '../../src/service.ts';
+import { freshDatabase, type TestDatabase } from './cluster.ts';
+
+export const tokens: Tokens = { admin: 'test-admin-token', client: 'test-client-token' };
+
+export type TestService = {
+  db: TestDatabase;
+  service: Service;
+  config: Config;
+  api: Api;
+  close(): Promise<void>;
+};
+
+/** A whole service on its own fresh database, driven through `app.handle` (no port). */
+export async function startTestService(
+  env: Record<string, string> = {},
+  options: { upTo?: string; db?: TestDatabase } = {},
+): Promise<TestService> {
+  const db = options.db ?? (await freshDatabase({ upTo: options.upTo }));
+  const config = loadConfig({ NODE_ENV: 'test', ADMIN_TOKEN: tokens.admin, CLIENT_TOKEN: tokens.client, DATA_DIR: '.test-data/service', ...env });
+  const service = await buildService(config, db, tokens, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  return {
+    db,
+    service,
+    config,
+    api: new Api((request) => service.app.handle(request)),
+    async close() {
+      await service.stop();
+      if (!options.db) await db.drop();
+    },
+  };
+}
+
+export type Who = 'admin' | 'client' | 'anonymous' | string;
+export type Reply<T = any> = { status: number; body: T; headers: Headers };
+
+/** Small HTTP client for tests: JSON in, JSON (or problem+json) out. */
+export class Api {
+  constructor(private readonly handle: (request: Request) => Promise<Response>) {}
+
+  static forUrl(base: string): Api {
+    return new Api((request) => {
+      const url = new URL(request.url);
+      return fetch(new Request(`${base}${url.pathname}${url.search}`, request));
+    });
+  }
+
+  async request<T = any>(method: string, path: string, options: { as?: Who; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    const as = options.as ?? 'admin';
+    if (as !== 'anonymous') headers.authorization = `Bearer ${as === 'admin' ? tokens.admin : as === 'client' ? tokens.client : as}`;
+    let body: string | undefined;
+    if (options.raw !== undefined) body = options.raw;
+    else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await this.handle(new Request(`http://localhost${path}`, { method, headers, body }));
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: parsed as T, headers: response.headers };
+  }
+
+  get<T = any>(path: string, as: Who = 'admin') {
+    return this.request<T>('GET', path, { as });
+  }
+  post<T = any>(path: string, body?: unknown, as: Who = 'admin', headers?: Record<string, string>) {
+    return this.request<T>('POST', path, { as, body, headers });
+  }
+  put<T = any>(path: string, body?: unknown, as: Who = 'admin') {
+    return this.request<T>('PUT', path, { as, body });
+  }
+  patch<T = any>(path: string, body?: unknown, as: Who = 'admin') {
+    return this.request<T>('PATCH', path, { as, body });
+  }
+  delete<T = any>(path: string, as: Who = 'admin') {
+    return this.request<T>('DELETE', path, { as });
+  }
+}
+
+let skuCounter = 0;
+export function uniqueSku(prefix = 'SKU'): string {
+  return `${prefix}-${Date.now().toString(36)}-${(skuCounter++).toString(36)}`.toUpperCase();
+}
+
+export async function createProduct(api: Api, overrides: Record<string, unknown> = {}) {
+  const reply = await api.post('/api/v1/products', { sku: uniqueSku(), name: 'Test product', price: '10.00', initialStock: 0, ...overrides });
+  if (reply.status !== 201) throw new Error(`could not create product: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply.body;
+}
