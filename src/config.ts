@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Cron } from 'croner';
 
 /** Latency of the simulated payment provider: a fixed value or a uniform range, in ms. */
 export type LatencyRange = { min: number; max: number };
@@ -25,7 +26,15 @@ export type Config = {
   paymentUrl: string | undefined;
   warehouseUrl: string | undefined;
   warehouseSyncCron: string;
+  paymentCurrency: string;
   mailboxMaxDepth: number;
+  leaseMs: number;
+  heartbeatMs: number;
+  heartbeatTtlMs: number;
+  orderSweepCron: string;
+  reconcileCron: string;
+  pipelineMaxInFlight: number;
+  shutdownTimeoutMs: number;
   nodeId: string | undefined;
   logLevel: string;
 };
@@ -113,12 +122,31 @@ export function loadConfig(env: Env = process.env): Config {
     paymentUrl: url(env, 'PAYMENT_URL', errors),
     warehouseUrl: url(env, 'WAREHOUSE_URL', errors),
     warehouseSyncCron: env.WAREHOUSE_SYNC_CRON || '*/5 * * * *',
+    paymentCurrency: env.PAYMENT_CURRENCY || 'USD',
     mailboxMaxDepth: int(env, 'MAILBOX_MAX_DEPTH', 10_000, 1, 10_000_000, errors),
+    leaseMs: int(env, 'LEASE_MS', 60_000, 100, 86_400_000, errors),
+    heartbeatMs: int(env, 'HEARTBEAT_MS', 2_000, 10, 600_000, errors),
+    heartbeatTtlMs: int(env, 'HEARTBEAT_TTL_MS', 10_000, 50, 3_600_000, errors),
+    orderSweepCron: env.ORDER_SWEEP_CRON || '*/5 * * * * *',
+    reconcileCron: env.RECONCILE_CRON || '*/10 * * * * *',
+    pipelineMaxInFlight: int(env, 'PIPELINE_MAX_IN_FLIGHT', 50_000, 1, 10_000_000, errors),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000, errors),
     nodeId: env.NODE_ID || undefined,
     logLevel: env.LOG_LEVEL || 'info',
   };
   if (nodeEnv === 'production' && (!config.adminToken || !config.clientToken)) {
     errors.push('ADMIN_TOKEN and CLIENT_TOKEN are required when NODE_ENV=production');
+  }
+  if (config.heartbeatTtlMs <= config.heartbeatMs) errors.push('HEARTBEAT_TTL_MS must be longer than HEARTBEAT_MS');
+  for (const name of ['WAREHOUSE_SYNC_CRON', 'ORDER_SWEEP_CRON', 'RECONCILE_CRON'] as const) {
+    const pattern = env[name];
+    if (pattern) {
+      try {
+        new Cron(pattern, { paused: true }).stop();
+      } catch (error) {
+        errors.push(`${name} is not a cron pattern: ${(error as Error).message}`);
+      }
+    }
   }
   if (config.adminToken && config.adminToken === config.clientToken) {
     errors.push('ADMIN_TOKEN and CLIENT_TOKEN must differ');

@@ -13,6 +13,7 @@ const { database, embedded } = await openDatabase(
 );
 const tokens = await resolveTokens(config, (message) => console.log(message));
 const service = await buildService(config, database, tokens, logger);
+await service.start();
 
 const server = service.app.listen({
   port: config.port,

@@ -138,7 +138,7 @@ describe('products', () => {
     const product = await createProduct(t.api, { initialStock: 3 });
     const orderId = Bun.randomUUIDv7();
     await t.db.sql`INSERT INTO orders (id, customer_id, status, total) VALUES (${orderId}, 'c1', 'processed', '10.00')`;
-    await t.db.sql`INSERT INTO order_items (order_id, product_id, quantity, unit_price) VALUES (${orderId}, ${product.id}, 1, '10.00')`;
+    await t.db.sql`INSERT INTO order_items (order_id, product_id, line, quantity, unit_price) VALUES (${orderId}, ${product.id}, 0, 1, '10.00')`;
     expect((await t.api.delete(`${base}/${product.id}`)).status).toBe(204);
     const archived = await t.api.get(`${base}/${product.id}`);
     expect(archived.status).toBe(200);

@@ -26,6 +26,8 @@ export function connect(url: string, options: { max?: number; applicationName?: 
     connection: { TimeZone: 'UTC', application_name: options.applicationName ?? 'stockroom' },
   });
   // drizzle makes timestamps arrive as Postgres text ("2026-01-01 10:00:00.123+00"); see iso().
+  // It also replaces the serializers of numeric[] and timestamp[] parameters: pass those as
+  // text[] and cast in SQL (`$1::text[]::numeric[]`).
   const db = drizzle({ client: sql, schema });
   return {
     sql,

@@ -7,6 +7,10 @@ import { inventoryRoutes } from '../modules/inventory/inventory.routes.ts';
 import type { InventoryService } from '../modules/inventory/inventory.service.ts';
 import { productsRoutes } from '../modules/products/products.routes.ts';
 import type { ProductsService } from '../modules/products/products.service.ts';
+import type { EventHub } from '../modules/events/event-hub.ts';
+import { eventsRoutes } from '../modules/events/events.routes.ts';
+import { ordersRoutes } from '../modules/orders/orders.routes.ts';
+import type { OrdersService } from '../modules/orders/orders.service.ts';
 import type { Tokens } from './auth.ts';
 import { httpBase } from './base.ts';
 import { docs } from './docs.ts';
@@ -18,6 +22,8 @@ export type AppServices = {
   products: ProductsService;
   categories: CategoriesService;
   inventory: InventoryService;
+  orders: OrdersService;
+  events: EventHub;
 };
 
 export type AppOptions = { tokens: Tokens; bodyLimitBytes: number; logger: Logger; version: string };
@@ -44,7 +50,9 @@ export function createApp(services: AppServices, options: AppOptions) {
     )
     .use(productsRoutes(services.products, options.tokens))
     .use(inventoryRoutes(services.inventory, options.tokens))
-    .use(categoriesRoutes(services.categories, services.products, options.tokens));
+    .use(categoriesRoutes(services.categories, services.products, options.tokens))
+    .use(ordersRoutes(services.orders, options.tokens))
+    .use(eventsRoutes(services.events, options.tokens));
 }
 
 export type App = ReturnType<typeof createApp>;

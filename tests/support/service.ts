@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Tokens } from '../../src/http/auth.ts';
-import { buildService, type Service } from '../../src/service.ts';
+import { buildService, type Service, type ServiceOptions } from '../../src/service.ts';
 import { freshDatabase, type TestDatabase } from './cluster.ts';
 
 export const tokens: Tokens = { admin: 'test-admin-token', client: 'test-client-token' };
@@ -15,13 +15,29 @@ export type TestService = {
 };
 
 /** A whole service on its own fresh database, driven through `app.handle` (no port). */
+/** Fast, deterministic defaults for tests: payments always succeed at once; retries come quickly. */
+export const testEnv: Record<string, string> = {
+  NODE_ENV: 'test',
+  ADMIN_TOKEN: tokens.admin,
+  CLIENT_TOKEN: tokens.client,
+  DATA_DIR: '.test-data/service',
+  PAYMENT_LATENCY_MS: '0',
+  PAYMENT_FAILURE_RATE: '0',
+  PAYMENT_TIMEOUT_RATE: '0',
+  PAYMENT_TIMEOUT_MS: '300',
+  RETRY_BASE_MS: '20',
+  RETRY_MAX_MS: '200',
+  LOG_LEVEL: 'silent',
+};
+
 export async function startTestService(
   env: Record<string, string> = {},
-  options: { upTo?: string; db?: TestDatabase } = {},
+  options: { upTo?: string; db?: TestDatabase; serviceOptions?: ServiceOptions; background?: boolean } = {},
 ): Promise<TestService> {
   const db = options.db ?? (await freshDatabase({ upTo: options.upTo }));
-  const config = loadConfig({ NODE_ENV: 'test', ADMIN_TOKEN: tokens.admin, CLIENT_TOKEN: tokens.client, DATA_DIR: '.test-data/service', ...env });
-  const service = await buildService(config, db, tokens, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const config = loadConfig({ ...testEnv, NODE_ID: `test-${Math.random().toString(36).slice(2, 10)}`, ...env });
+  const service = await buildService(config, db, tokens, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), options.serviceOptions);
+  await service.start({ background: options.background ?? true });
   return {
     db,
     service,

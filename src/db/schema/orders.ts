@@ -4,7 +4,6 @@ import {
   check,
   index,
   integer,
-  jsonb,
   numeric,
   pgTable,
   primaryKey,
@@ -65,6 +64,8 @@ export const orderItems = pgTable(
     productId: uuid('product_id')
       .notNull()
       .references(() => products.id),
+    /** Position in the order as the client sent it. */
+    line: integer('line').notNull(),
     quantity: integer('quantity').notNull(),
     unitPrice: numeric('unit_price', { precision: 12, scale: 2 }).notNull(),
   },
@@ -96,10 +97,10 @@ export const idempotencyKeys = pgTable(
   {
     key: text('key').primaryKey(),
     requestHash: text('request_hash').notNull(),
+    /** The first answer is the order as accepted, rebuilt from its immutable fields. */
     orderId: uuid('order_id')
       .notNull()
       .references(() => orders.id),
-    response: jsonb('response').notNull(),
     createdAt: createdAt(),
   },
   (t) => [index('idempotency_keys_created_idx').on(t.createdAt)],

@@ -1,5 +1,5 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
-import type { InventoryLevel } from '../../actors/stock-engine.ts';
+import type { InventoryLevel } from '../../actors/stock-plan.ts';
 import { iso, type Sql } from '../../db/client.ts';
 import { invalid, notFound } from '../../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../../http/models.ts';

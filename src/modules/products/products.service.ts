@@ -84,8 +84,10 @@ export class ProductsService {
    */
   async remove(id: string): Promise<'deleted' | 'archived'> {
     return this.db.transaction(async (tx) => {
-      if (!(await q.lockProductRow(tx, id))) throw notFound(`product ${id}`);
+      // Stock lock first, row lock second: the same order as stock batches (whose ledger inserts
+      // take a KEY SHARE lock on the product row), so the two can never wait on each other.
       const level = await q.lockProductStock(tx, id);
+      if (!(await q.lockProductRow(tx, id))) throw notFound(`product ${id}`);
       if (level && level.reserved > 0) {
         throw conflict(`${level.reserved} units of this product are reserved by open orders`, { reserved: level.reserved });
       }

@@ -1,0 +1,127 @@
+import { iso } from '../db/client.ts';
+import { conflict, notFound } from '../http/errors.ts';
+import type { OrderStatus, PaymentStatus } from '../modules/orders/order-state.ts';
+import type { LevelRow, MovementRow, OrderRow } from './stock.queries.ts';
+
+export type InventoryLevel = { productId: string; onHand: number; reserved: number; available: number; updatedAt: string };
+
+type WorkingLevel = LevelRow & { startOnHand: number; startReserved: number; touched: boolean };
+
+/** An order as the batch sees it: read once, changed in memory, written once (fenced on `version`). */
+export type WorkingOrder = {
+  id: string;
+  version: number;
+  status: OrderStatus;
+  attempts: number;
+  lastError: string | null;
+  paymentStatus: PaymentStatus | null;
+  paymentReference: string | null;
+  paymentAttempts: number;
+  /** Delay from now until the order is due again (0: now). */
+  nextDelayMs: number;
+  /** Delay until the payment provider must be asked again (refund owed, late charge); null: nothing owed. */
+  reconcileDelayMs: number | null;
+  leaseOwner: string | null;
+  leaseMs: number;
+  dirty: boolean;
+};
+
+export type LogRow = { orderId: string; status: OrderStatus; message: string; errorMessage: string | null };
+
+/**
+ * The in-memory copy a stock batch works on. Commands change levels and orders here; the engine
+ * writes the net result in one statement. Every rule that protects stock is checked here and again
+ * by the database's CHECK constraints.
+ */
+export class StockPlan {
+  readonly movements: MovementRow[] = [];
+  readonly logs: LogRow[] = [];
+  readonly orderEvents: unknown[] = [];
+  private readonly levels = new Map<string, WorkingLevel>();
+  private readonly orders = new Map<string, WorkingOrder>();
+
+  constructor(levels: LevelRow[], orders: OrderRow[]) {
+    for (const row of levels) {
+      this.levels.set(row.productId, { ...row, updatedAt: iso(row.updatedAt), startOnHand: row.onHand, startReserved: row.reserved, touched: false });
+    }
+    for (const row of orders) this.orders.set(row.id, { ...row, nextDelayMs: 0, reconcileDelayMs: null, leaseMs: 0, dirty: false });
+  }
+
+  level(productId: string): WorkingLevel {
+    const level = this.levels.get(productId);
+    if (!level) throw notFound(`product ${productId}`);
+    return level;
+  }
+
+  order(orderId: string): WorkingOrder | undefined {
+    return this.orders.get(orderId);
+  }
+
+  available(productId: string): number {
+    const level = this.level(productId);
+    return level.onHand - level.reserved;
+  }
+
+  /** Changes `on_hand` by `delta` and records the movement; refuses to go below what is reserved. */
+  move(productId: string, delta: number, reason: string, refs: { orderId?: string; syncRunId?: string } = {}) {
+    const level = this.level(productId);
+    if (delta === 0) return;
+    if (level.onHand + delta < level.reserved) {
+      throw conflict(`on hand would be ${level.onHand + delta}, below the ${level.reserved} reserved by open orders`, {
+        onHand: level.onHand,
+        reserved: level.reserved,
+      });
+    }
+    level.onHand += delta;
+    level.touched = true;
+    this.movements.push({ productId, delta, reason, orderId: refs.orderId ?? null, syncRunId: refs.syncRunId ?? null, onHandAfter: level.onHand });
+  }
+
+  /** Holds (positive) or lets go of (negative) stock for an order; never more than is available. */
+  reserve(productId: string, quantity: number) {
+    const level = this.level(productId);
+    if (level.reserved + quantity > level.onHand || level.reserved + quantity < 0) {
+      throw new Error(`invariant: reserving ${quantity} of ${productId} with ${level.reserved}/${level.onHand}`);
+    }
+    level.reserved += quantity;
+    level.touched = true;
+  }
+
+  /** Moves an order to a new status, with its log row and its event. */
+  transition(order: WorkingOrder, status: OrderStatus, message: string, errorMessage: string | null = null) {
+    const previous = order.status;
+    order.status = status;
+    order.dirty = true;
+    this.logs.push({ orderId: order.id, status, message, errorMessage });
+    this.orderEvents.push({ type: 'order.status', orderId: order.id, status, previous, attempts: order.attempts, error: errorMessage });
+  }
+
+  /** A failed attempt that does not change the status still gets its log row. */
+  note(order: WorkingOrder, message: string, errorMessage: string | null) {
+    order.dirty = true;
+    this.logs.push({ orderId: order.id, status: order.status, message, errorMessage });
+    this.orderEvents.push({ type: 'order.status', orderId: order.id, status: order.status, previous: order.status, attempts: order.attempts, error: errorMessage });
+  }
+
+  snapshot(productId: string): InventoryLevel {
+    const { onHand, reserved, updatedAt } = this.level(productId);
+    return { productId, onHand, reserved, available: onHand - reserved, updatedAt };
+  }
+
+  levelDeltas() {
+    return [...this.levels.values()]
+      .filter((l) => l.touched && (l.onHand !== l.startOnHand || l.reserved !== l.startReserved))
+      .map((l) => ({ productId: l.productId, onHand: l.onHand - l.startOnHand, reserved: l.reserved - l.startReserved }));
+  }
+
+  dirtyOrders(): WorkingOrder[] {
+    return [...this.orders.values()].filter((o) => o.dirty);
+  }
+
+  changes(): unknown[] {
+    const inventory = [...this.levels.values()]
+      .filter((l) => l.touched)
+      .map((l) => ({ type: 'inventory.changed', productId: l.productId, onHand: l.onHand, reserved: l.reserved, available: l.onHand - l.reserved }));
+    return [...this.orderEvents, ...inventory];
+  }
+}

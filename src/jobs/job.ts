@@ -1,0 +1,11 @@
+/**
+ * A periodic job: a name, a cron schedule (seconds field allowed), and a `run` that handles one
+ * capped batch and returns what it did as counts. `asOf` is "now" for the run: tests inject it.
+ */
+export type JobCounts = Record<string, number>;
+
+export type Job = {
+  name: string;
+  schedule: string;
+  run(asOf?: Date): Promise<JobCounts>;
+};

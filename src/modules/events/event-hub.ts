@@ -1,0 +1,84 @@
+import type { Sql } from '../../db/client.ts';
+import { AppError, toError } from '../../http/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { currentPosition, readEvents } from './events.queries.ts';
+
+/** One change, as sent on the stream. Its id is `<tx>-<row>-<index>` and orders the stream. */
+export type StreamEvent = { id: string; type: string; data: Record<string, unknown> };
+type Cursor = { tx: string; id: string; index: number };
+
+export function parseEventId(value: string): Cursor {
+  const match = /^(\d{1,20})-(\d{1,19})-(\d{1,6})$/.exec(value);
+  if (!match) throw new AppError('validation', 'Last-Event-ID is not an id this stream produced', [{ path: 'headers.last-event-id', message: 'is invalid' }]);
+  return { tx: match[1]!, id: match[2]!, index: Number(match[3]) };
+}
+
+type Subscriber = { cursor: Cursor; send: (events: StreamEvent[]) => void; busy: boolean };
+
+/**
+ * Tails the outbox for every open stream. Each subscriber has its own position (resume with
+ * `Last-Event-ID`); one timer polls for all of them while any is connected.
+ */
+export class EventHub {
+  private readonly subscribers = new Set<Subscriber>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly options: { pollMs: number; batch: number; logger: Logger },
+  ) {}
+
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  async subscribe(lastEventId: string | undefined, send: (events: StreamEvent[]) => void): Promise<() => void> {
+    const cursor = lastEventId ? parseEventId(lastEventId) : { ...(await currentPosition(this.sql)), index: -1 };
+    const subscriber: Subscriber = { cursor, send, busy: false };
+    this.subscribers.add(subscriber);
+    this.timer ??= setInterval(() => this.tick(), this.options.pollMs);
+    void this.poll(subscriber);
+    return () => {
+      this.subscribers.delete(subscriber);
+      if (this.subscribers.size === 0) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    };
+  }
+
+  close() {
+    this.subscribers.clear();
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private tick() {
+    for (const subscriber of this.subscribers) if (!subscriber.busy) void this.poll(subscriber);
+  }
+
+  private async poll(subscriber: Subscriber) {
+    subscriber.busy = true;
+    try {
+      for (;;) {
+        const rows = await readEvents(this.sql, subscriber.cursor, this.options.batch);
+        const events: StreamEvent[] = [];
+        for (const row of rows) {
+          row.changes.forEach((change, index) => {
+            const sameRow = row.tx === subscriber.cursor.tx && row.id === subscriber.cursor.id;
+            if (sameRow && index <= subscriber.cursor.index) return;
+            const { type, ...data } = change;
+            events.push({ id: `${row.tx}-${row.id}-${index}`, type: String(type), data: { ...data, at: row.createdAt } });
+          });
+          subscriber.cursor = { tx: row.tx, id: row.id, index: row.changes.length - 1 };
+        }
+        if (events.length > 0 && this.subscribers.has(subscriber)) subscriber.send(events);
+        if (rows.length < this.options.batch) break;
+      }
+    } catch (error) {
+      this.options.logger.warn({ err: toError(error) }, 'event stream poll failed');
+    } finally {
+      subscriber.busy = false;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import type { Executor } from '../../db/client.ts';
+
+export type EventRow = { tx: string; id: string; changes: Record<string, unknown>[]; createdAt: string };
+
+/**
+ * Outbox rows after a position, in (transaction id, id) order, limited to transactions older than
+ * every one still running: a row is only handed out once nothing can commit before it any more,
+ * so a reader never skips an event that commits late.
+ */
+export function readEvents(sql: Executor, after: { tx: string; id: string }, limit: number) {
+  return sql<EventRow[]>`
+    SELECT tx::text, id::text, changes, created_at AS "createdAt" FROM events
+    WHERE (tx, id) > (${after.tx}::xid8, ${after.id}::bigint)
+      AND tx < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY tx, id LIMIT ${limit}`;
+}
+
+/** The position "now": everything from transactions still running or yet to come is after it. */
+export async function currentPosition(sql: Executor): Promise<{ tx: string; id: string }> {
+  const [row] = await sql<{ tx: string }[]>`SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1)::text AS tx`;
+  return { tx: row!.tx, id: '9223372036854775807' };
+}
+
+export function pruneEvents(sql: Executor, olderThanMs: number, limit: number) {
+  return sql`
+    DELETE FROM events WHERE id IN (
+      SELECT id FROM events WHERE created_at < now() - ${olderThanMs} * interval '1 millisecond' ORDER BY id LIMIT ${limit})`;
+}

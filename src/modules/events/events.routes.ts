@@ -1,0 +1,64 @@
+import { Elysia, t } from 'elysia';
+import { authPlugin, type Tokens } from '../../http/auth.ts';
+import { errors } from '../../http/models.ts';
+import { parseEventId, type EventHub, type StreamEvent } from './event-hub.ts';
+
+const encoder = new TextEncoder();
+const frame = (events: StreamEvent[]) =>
+  encoder.encode(events.map((e) => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`).join(''));
+
+export function eventsRoutes(hub: EventHub, tokens: Tokens) {
+  return new Elysia({ prefix: '/api/v1/events', tags: ['Operations'] }).use(authPlugin(tokens)).get(
+    '',
+    async ({ headers, query, request }) => {
+      let unsubscribe: (() => void) | undefined;
+      let keepAlive: ReturnType<typeof setInterval> | undefined;
+      const lastEventId = headers['last-event-id'] ?? query.lastEventId;
+      if (lastEventId) parseEventId(lastEventId); // a bad id is a 422 now, not a broken stream later
+      const stream = new ReadableStream<Uint8Array>({
+        start: async (controller) => {
+          const send = (bytes: Uint8Array) => {
+            try {
+              controller.enqueue(bytes);
+            } catch {
+              cleanup();
+            }
+          };
+          const cleanup = () => {
+            unsubscribe?.();
+            clearInterval(keepAlive);
+          };
+          send(encoder.encode('retry: 2000\n\n'));
+          unsubscribe = await hub.subscribe(lastEventId, (events) => send(frame(events)));
+          keepAlive = setInterval(() => send(encoder.encode(': keep-alive\n\n')), 15_000);
+          request.signal.addEventListener('abort', () => {
+            cleanup();
+            try {
+              controller.close();
+            } catch {
+              // already closed
+            }
+          });
+        },
+        cancel: () => {
+          unsubscribe?.();
+          clearInterval(keepAlive);
+        },
+      });
+      return new Response(stream, {
+        headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' },
+      });
+    },
+    {
+      role: 'client',
+      headers: t.Object({ 'last-event-id': t.Optional(t.String({ maxLength: 64 })) }),
+      query: t.Object({ lastEventId: t.Optional(t.String({ maxLength: 64, description: 'Same as the Last-Event-ID header' })) }),
+      response: { 200: t.String({ description: 'text/event-stream: `order.status` and `inventory.changed` events' }), ...errors(401, 403, 422) },
+      detail: {
+        summary: 'Stream of order and inventory changes (Server-Sent Events)',
+        description:
+          'One event per order status change (and failed attempt) and per inventory change, each with an `id`. Reconnect with `Last-Event-ID` (or `?lastEventId=`) to resume right after that event; without it the stream starts now.',
+      },
+    },
+  );
+}

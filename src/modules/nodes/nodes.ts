@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Sql } from '../../db/client.ts';
+import { toError } from '../../http/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+
+/**
+ * This process on the shared database: a stable node id (kept in the data directory, or NODE_ID),
+ * a fresh incarnation id per start (the owner of its leases), and a heartbeat. Leases of an
+ * incarnation whose heartbeat stopped are void; at start a node voids those of its own previous
+ * incarnations at once, so work it was doing when it was killed resumes without waiting.
+ */
+export class NodeIdentity {
+  readonly incarnation = randomUUID();
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    readonly nodeId: string,
+    private readonly sql: Sql,
+    private readonly logger: Logger,
+  ) {}
+
+  async register(heartbeatMs: number): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      await tx`DELETE FROM nodes WHERE node_id = ${this.nodeId}`;
+      await tx`INSERT INTO nodes (incarnation, node_id) VALUES (${this.incarnation}, ${this.nodeId})`;
+    });
+    this.timer = setInterval(() => void this.beat(), heartbeatMs);
+    this.timer.unref();
+  }
+
+  private async beat() {
+    try {
+      await this.sql`
+        INSERT INTO nodes (incarnation, node_id) VALUES (${this.incarnation}, ${this.nodeId})
+        ON CONFLICT (incarnation) DO UPDATE SET heartbeat_at = now()`;
+    } catch (error) {
+      this.logger.warn({ err: toError(error) }, 'heartbeat failed');
+    }
+  }
+
+  /** Clean stop: leases are handed back so another process (or the next start) resumes at once. */
+  async deregister(): Promise<void> {
+    clearInterval(this.timer);
+    await this.sql`UPDATE orders SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ${this.incarnation}`;
+    await this.sql`DELETE FROM nodes WHERE incarnation = ${this.incarnation}`;
+  }
+}
+
+/** NODE_ID, else the id kept in DATA_DIR (created once). */
+export function resolveNodeId(configured: string | undefined, dataDir: string): string {
+  if (configured) return configured;
+  const file = path.join(dataDir, 'node-id');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    const id = `node-${randomUUID().slice(0, 8)}`;
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, id);
+    return id;
+  }
+}

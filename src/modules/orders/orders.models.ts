@@ -1,0 +1,60 @@
+import { t } from 'elysia';
+import { Int, Money, PageQuery, Timestamp, Uuid } from '../../http/models.ts';
+import { orderStatuses } from './order-state.ts';
+
+export const OrderStatusModel = t.UnionEnum(orderStatuses, { description: 'pending → reserved → processed → shipped; or failed / cancelled' });
+
+export const OrderItemModel = t.Object({ productId: Uuid, quantity: Int({ minimum: 1 }), unitPrice: Money });
+
+export const PaymentModel = t.Object({
+  status: t.String({ description: 'pending, succeeded, declined, failed, refund_pending or refunded' }),
+  reference: t.Union([t.String(), t.Null()], { description: "The provider's charge id" }),
+  attempts: Int({ minimum: 0 }),
+});
+
+export const Order = t.Object({
+  id: Uuid,
+  customerId: t.String(),
+  status: OrderStatusModel,
+  items: t.Array(OrderItemModel),
+  total: Money,
+  attempts: Int({ minimum: 0, description: 'Reservation attempts that found too little stock' }),
+  nextAttemptAt: t.Union([Timestamp, t.Null()], { description: 'When work on the order is next due (null once final)' }),
+  lastError: t.Union([t.String(), t.Null()]),
+  payment: t.Union([PaymentModel, t.Null()]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Order = typeof Order.static;
+
+export const OrderCreate = t.Object({
+  customerId: t.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: "The shop's id for the customer" }),
+  items: t.Array(
+    t.Object({ productId: Uuid, quantity: Int({ minimum: 1, maximum: 10_000 }) }),
+    { minItems: 1, maxItems: 50, description: '1 to 50 lines, each product at most once' },
+  ),
+});
+export type OrderCreate = typeof OrderCreate.static;
+
+export const IdempotencyHeaders = t.Object({
+  'idempotency-key': t.Optional(
+    t.String({ minLength: 1, maxLength: 255, description: 'Same key and body → the first answer again; other body → 422; still in flight → 409' }),
+  ),
+});
+
+export const OrderListQuery = t.Object({
+  ...PageQuery,
+  status: t.Optional(OrderStatusModel),
+  customerId: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
+});
+export type OrderListQuery = typeof OrderListQuery.static;
+
+export const OrderLog = t.Object({
+  id: t.String(),
+  orderId: Uuid,
+  status: OrderStatusModel,
+  message: t.String(),
+  errorMessage: t.Union([t.String(), t.Null()]),
+  processedAt: Timestamp,
+});
+export type OrderLog = typeof OrderLog.static;

@@ -1,0 +1,67 @@
+import type { StockActors } from '../../actors/stock-actors.ts';
+import type { Sql } from '../../db/client.ts';
+import { conflict, notFound } from '../../http/errors.ts';
+import { decodeCursor, encodeCursor, isUuidKey } from '../../http/models.ts';
+import type { OrderIntake } from './intake.ts';
+import type { Order, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';
+import * as q from './orders.queries.ts';
+import { orderView } from './views.ts';
+import { iso } from '../../db/client.ts';
+
+/** What clients do with orders. Intake and the pipeline do the work; this answers and decides. */
+export class OrdersService {
+  constructor(
+    private readonly sql: Sql,
+    private readonly intake: OrderIntake,
+    private readonly actors: StockActors,
+    private readonly reconcileNow: (orderId: string) => void,
+  ) {}
+
+  place(input: OrderCreate, idempotencyKey?: string) {
+    return this.intake.place(input, idempotencyKey);
+  }
+
+  async get(id: string): Promise<Order> {
+    const row = await q.findOrder(this.sql, id);
+    if (!row) throw notFound(`order ${id}`);
+    return orderView(row);
+  }
+
+  async list(query: OrderListQuery): Promise<{ items: Order[]; nextCursor: string | null }> {
+    const limit = query.limit ?? 50;
+    const before = decodeCursor(query.cursor, isUuidKey);
+    const rows = await q.listOrders(this.sql, { status: query.status, customerId: query.customerId, beforeId: before?.[0], limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    return { items: page.map(orderView), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
+  }
+
+  async logs(id: string): Promise<{ items: OrderLog[] }> {
+    const [order, rows] = await Promise.all([q.findOrder(this.sql, id), q.listOrderLogs(this.sql, id)]);
+    if (!order) throw notFound(`order ${id}`);
+    return { items: rows.map((row) => ({ ...row, processedAt: iso(row.processedAt) })) };
+  }
+
+  /**
+   * pending → cancelled; reserved → cancelled with the stock released; processed → cancelled with
+   * the stock put back and the charge refunded. Done by the stock actor of the order's products,
+   * so it is serialised with the order's own work; a worker still busy with it is fenced out.
+   */
+  async cancel(id: string): Promise<Order> {
+    const row = await q.findOrder(this.sql, id);
+    if (!row) throw notFound(`order ${id}`);
+    if (row.status === 'cancelled') return orderView(row);
+    if (row.status === 'failed' || row.status === 'shipped') throw conflict(`a ${row.status} order cannot be cancelled`);
+    const outcome = await this.actors.order({ kind: 'cancel', orderId: id, items: row.items.map(({ productId, quantity }) => ({ productId, quantity })) });
+    if (outcome.outcome === 'cancelled' && (row.status === 'processed' || row.status === 'reserved')) this.reconcileNow(id);
+    return this.get(id);
+  }
+
+  async ship(id: string): Promise<Order> {
+    if (!(await q.shipOrder(this.sql, id))) {
+      const row = await q.findOrder(this.sql, id);
+      if (!row) throw notFound(`order ${id}`);
+      throw conflict(`only processed orders can be shipped; this one is ${row.status}`, { orderStatus: row.status });
+    }
+    return this.get(id);
+  }
+}

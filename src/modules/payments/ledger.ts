@@ -1,0 +1,73 @@
+import type { Clock } from '../../lib/clock.ts';
+import type { Charge, ChargeRequest, Refund } from './gateway.ts';
+
+/**
+ * The simulator's books: charges by idempotency key, refunds by their own key. A repeated key
+ * returns the first charge and never charges again; that is the property the service relies on.
+ */
+export class PaymentLedger {
+  private readonly charges = new Map<string, Charge & { idempotencyKey: string }>();
+  private readonly chargesById = new Map<string, Charge & { idempotencyKey: string }>();
+  private readonly refunds = new Map<string, Refund>();
+  private sequence = 0;
+
+  constructor(private readonly clock: Pick<Clock, 'now'>) {}
+
+  charge(request: ChargeRequest, status: Charge['status']): { charge: Charge; created: boolean } {
+    const existing = this.charges.get(request.idempotencyKey);
+    if (existing) return { charge: strip(existing), created: false };
+    const charge = {
+      id: `ch_${(++this.sequence).toString(36).padStart(6, '0')}_${Math.random().toString(36).slice(2, 8)}`,
+      orderId: request.orderId,
+      amount: request.amount,
+      currency: request.currency,
+      status,
+      createdAt: new Date(this.clock.now()).toISOString(),
+      idempotencyKey: request.idempotencyKey,
+    };
+    this.charges.set(request.idempotencyKey, charge);
+    this.chargesById.set(charge.id, charge);
+    return { charge: strip(charge), created: true };
+  }
+
+  find(idempotencyKey: string): Charge | null {
+    const charge = this.charges.get(idempotencyKey);
+    return charge ? strip(charge) : null;
+  }
+
+  refund(chargeId: string, idempotencyKey: string, amount: string): { refund: Refund; created: boolean } | 'unknown_charge' | 'not_refundable' {
+    const existing = this.refunds.get(idempotencyKey);
+    if (existing) return { refund: existing, created: false };
+    const charge = this.chargesById.get(chargeId);
+    if (!charge) return 'unknown_charge';
+    if (charge.status !== 'succeeded' || Number(amount) > Number(charge.amount)) return 'not_refundable';
+    const refund: Refund = {
+      id: `re_${(++this.sequence).toString(36).padStart(6, '0')}`,
+      chargeId,
+      amount,
+      status: 'succeeded',
+      createdAt: new Date(this.clock.now()).toISOString(),
+    };
+    this.refunds.set(idempotencyKey, refund);
+    return { refund, created: true };
+  }
+
+  /** Everything booked, for tests and the simulator's control API. */
+  dump() {
+    return {
+      charges: [...this.charges.values()].map((c) => ({ ...strip(c), idempotencyKey: c.idempotencyKey })),
+      refunds: [...this.refunds.values()],
+    };
+  }
+
+  reset() {
+    this.charges.clear();
+    this.chargesById.clear();
+    this.refunds.clear();
+  }
+}
+
+function strip(charge: Charge & { idempotencyKey: string }): Charge {
+  const { idempotencyKey: _key, ...rest } = charge;
+  return rest;
+}

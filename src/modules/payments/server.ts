@@ -1,0 +1,142 @@
+import type { Server } from 'bun';
+import type { LatencyRange } from '../../config.ts';
+import { systemClock } from '../../lib/clock.ts';
+import type { ChargeRequest } from './gateway.ts';
+import { PaymentLedger } from './ledger.ts';
+import { Behaviour, failureModes, type FailureMode, type SimulatorSettings } from './simulator.ts';
+
+/**
+ * The payment simulator as a standalone HTTP service (`bun run payments`), speaking the provider
+ * protocol of API.md, plus a control API to make it fail on purpose:
+ *
+ *   POST /control/fail      { "mode": "decline" | "error" | "hang" | "charge-then-drop", "count": 1 }
+ *   POST /control/settings  { "failureRate": 0.1, "timeoutRate": 0.02, "latencyMs": "20-200" }
+ *   GET  /control/ledger    every charge and refund booked
+ *   POST /control/reset     forget everything
+ */
+export type PaymentServer = { server: Server<undefined>; url: string; ledger: PaymentLedger; behaviour: Behaviour; stop(): Promise<void> };
+
+const json = (status: number, body: unknown) => Response.json(body, { status });
+const MONEY = /^(0|[1-9][0-9]{0,11})\.[0-9]{2}$/;
+
+function parseLatency(value: unknown): LatencyRange | undefined {
+  if (typeof value === 'number') return { min: value, max: value };
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d+)(?:-(\d+))?$/.exec(value);
+  if (!match) return undefined;
+  return { min: Number(match[1]), max: Number(match[2] ?? match[1]) };
+}
+
+async function readJson(request: Request): Promise<Record<string, unknown> | undefined> {
+  try {
+    const body: unknown = await request.json();
+    return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createPaymentServer(options: { port?: number; hostname?: string; settings: SimulatorSettings }): PaymentServer {
+  const ledger = new PaymentLedger(systemClock);
+  const behaviour = new Behaviour(options.settings);
+
+  async function charge(request: Request): Promise<Response> {
+    const key = request.headers.get('idempotency-key');
+    if (!key) return json(400, { error: 'Idempotency-Key header is required' });
+    const body = await readJson(request);
+    if (!body || typeof body.orderId !== 'string' || typeof body.amount !== 'string' || !MONEY.test(body.amount) || typeof body.currency !== 'string') {
+      return json(422, { error: 'body must be { orderId, amount: "12.34", currency }' });
+    }
+    const chargeRequest: ChargeRequest = { idempotencyKey: key, orderId: body.orderId, amount: body.amount, currency: body.currency };
+    const mode = behaviour.next();
+    if (mode === 'hang') {
+      // Hold the request until the client gives up (or five minutes pass); nothing is charged.
+      await Promise.race([new Promise((resolve) => request.signal.addEventListener('abort', resolve)), Bun.sleep(300_000)]);
+      return json(504, { error: 'gave up' });
+    }
+    const latency = behaviour.latency();
+    if (latency > 0) await Bun.sleep(latency);
+    switch (mode) {
+      case 'error':
+        return json(500, { error: 'simulated provider error' });
+      case 'charge-then-drop': {
+        ledger.charge(chargeRequest, 'succeeded');
+        // Headers go out, then the body breaks: the client cannot know the outcome.
+        return new Response(new ReadableStream({ pull: (controller) => controller.error(new Error('simulated connection drop')) }), {
+          status: 201,
+          headers: { 'content-type': 'application/json' },
+        });
+      }
+      default: {
+        const result = ledger.charge(chargeRequest, mode === 'decline' ? 'declined' : 'succeeded');
+        return json(result.created ? 201 : 200, result.charge);
+      }
+    }
+  }
+
+  async function refund(request: Request, chargeId: string): Promise<Response> {
+    const key = request.headers.get('idempotency-key');
+    if (!key) return json(400, { error: 'Idempotency-Key header is required' });
+    const body = await readJson(request);
+    if (!body || typeof body.amount !== 'string' || !MONEY.test(body.amount)) return json(422, { error: 'body must be { amount: "12.34" }' });
+    const result = ledger.refund(chargeId, key, body.amount);
+    if (result === 'unknown_charge') return json(404, { error: `no charge ${chargeId}` });
+    if (result === 'not_refundable') return json(422, { error: `charge ${chargeId} cannot be refunded for ${body.amount}` });
+    return json(result.created ? 201 : 200, result.refund);
+  }
+
+  async function control(request: Request, action: string): Promise<Response> {
+    if (action === 'ledger' && request.method === 'GET') return json(200, ledger.dump());
+    if (request.method !== 'POST') return json(405, { error: 'method not allowed' });
+    if (action === 'reset') {
+      ledger.reset();
+      behaviour.clearForced();
+      return json(200, { ok: true });
+    }
+    const body = (await readJson(request)) ?? {};
+    if (action === 'fail') {
+      if (!failureModes.includes(body.mode as FailureMode)) return json(422, { error: `mode must be one of ${failureModes.join(', ')}` });
+      behaviour.failNext(body.mode as FailureMode, typeof body.count === 'number' ? body.count : 1);
+      return json(200, { ok: true });
+    }
+    if (action === 'settings') {
+      const latencyMs = body.latencyMs === undefined ? behaviour.settings.latencyMs : parseLatency(body.latencyMs);
+      if (!latencyMs) return json(422, { error: 'latencyMs must be N or "MIN-MAX"' });
+      behaviour.settings = {
+        failureRate: typeof body.failureRate === 'number' ? body.failureRate : behaviour.settings.failureRate,
+        timeoutRate: typeof body.timeoutRate === 'number' ? body.timeoutRate : behaviour.settings.timeoutRate,
+        latencyMs,
+      };
+      return json(200, behaviour.settings);
+    }
+    return json(404, { error: 'unknown control action' });
+  }
+
+  const server = Bun.serve({
+    port: options.port ?? 4000,
+    hostname: options.hostname ?? '127.0.0.1',
+    idleTimeout: 0,
+    async fetch(request) {
+      const url = new URL(request.url);
+      const parts = url.pathname.split('/').filter(Boolean);
+      if (url.pathname === '/health') return json(200, { status: 'ok' });
+      if (url.pathname === '/charges' && request.method === 'POST') return charge(request);
+      if (url.pathname === '/charges' && request.method === 'GET') {
+        const key = url.searchParams.get('idempotencyKey');
+        if (!key) return json(400, { error: 'idempotencyKey is required' });
+        const found = ledger.find(key);
+        return json(200, { items: found ? [found] : [] });
+      }
+      if (parts[0] === 'charges' && parts[2] === 'refunds' && parts.length === 3 && request.method === 'POST') return refund(request, parts[1]!);
+      if (parts[0] === 'control' && parts.length === 2) return control(request, parts[1]!);
+      return json(404, { error: 'not found' });
+    },
+  });
+  return {
+    server,
+    url: `http://${server.hostname}:${server.port}`,
+    ledger,
+    behaviour,
+    stop: () => server.stop(true),
+  };
+}

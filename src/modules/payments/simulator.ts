@@ -1,0 +1,97 @@
+import type { LatencyRange } from '../../config.ts';
+import { systemClock, type Clock } from '../../lib/clock.ts';
+import { PaymentError, type Charge, type ChargeRequest, type PaymentGateway, type Refund } from './gateway.ts';
+import { PaymentLedger } from './ledger.ts';
+
+/**
+ * How a simulated call goes wrong:
+ * - `decline`: the card is declined (a charge with status `declined`);
+ * - `error`: the provider answers 500 before charging;
+ * - `hang`: no answer at all, past the client's timeout; nothing is charged;
+ * - `charge-then-drop`: the charge is booked, then the connection drops before the answer.
+ */
+export type FailureMode = 'decline' | 'error' | 'hang' | 'charge-then-drop';
+export const failureModes: readonly FailureMode[] = ['decline', 'error', 'hang', 'charge-then-drop'];
+
+export type SimulatorSettings = { failureRate: number; timeoutRate: number; latencyMs: LatencyRange };
+
+/** What the next charge will do: forced failures first, then the random rates. */
+export class Behaviour {
+  private readonly forced: FailureMode[] = [];
+
+  constructor(
+    public settings: SimulatorSettings,
+    private readonly clock: Pick<Clock, 'random'> = systemClock,
+  ) {}
+
+  failNext(mode: FailureMode, count = 1) {
+    for (let i = 0; i < count; i++) this.forced.push(mode);
+  }
+
+  clearForced() {
+    this.forced.length = 0;
+  }
+
+  next(): FailureMode | 'succeed' {
+    const forced = this.forced.shift();
+    if (forced) return forced;
+    const roll = this.clock.random();
+    if (roll < this.settings.timeoutRate) return 'hang';
+    if (roll < this.settings.timeoutRate + this.settings.failureRate) return 'decline';
+    return 'succeed';
+  }
+
+  latency(): number {
+    const { min, max } = this.settings.latencyMs;
+    return min + Math.round((max - min) * this.clock.random());
+  }
+}
+
+/**
+ * The built-in payment provider, in process. It behaves like the standalone one (`bun run
+ * payments`): same ledger, same failure modes; a hang lasts until the client's own timeout.
+ */
+export class SimulatedGateway implements PaymentGateway {
+  readonly ledger: PaymentLedger;
+
+  constructor(
+    readonly behaviour: Behaviour,
+    private readonly timeoutMs: number,
+    clock: Clock = systemClock,
+  ) {
+    this.ledger = new PaymentLedger(clock);
+  }
+
+  async charge(request: ChargeRequest): Promise<Charge> {
+    const mode = this.behaviour.next();
+    const latency = this.behaviour.latency();
+    if (mode === 'hang') {
+      await Bun.sleep(this.timeoutMs);
+      throw new PaymentError(`no answer within ${this.timeoutMs} ms`, 'unknown');
+    }
+    if (latency > 0) await Bun.sleep(Math.min(latency, this.timeoutMs));
+    if (latency >= this.timeoutMs) throw new PaymentError(`no answer within ${this.timeoutMs} ms`, 'unknown');
+    switch (mode) {
+      case 'error':
+        throw new PaymentError('provider answered 500', 'unknown');
+      case 'charge-then-drop':
+        this.ledger.charge(request, 'succeeded');
+        throw new PaymentError('connection dropped before the answer', 'unknown');
+      case 'decline':
+        return this.ledger.charge(request, 'declined').charge;
+      case 'succeed':
+        return this.ledger.charge(request, 'succeeded').charge;
+    }
+  }
+
+  async findCharge(idempotencyKey: string): Promise<Charge | null> {
+    return this.ledger.find(idempotencyKey);
+  }
+
+  async refund(chargeId: string, idempotencyKey: string, amount: string): Promise<Refund> {
+    const result = this.ledger.refund(chargeId, idempotencyKey, amount);
+    if (result === 'unknown_charge') throw new PaymentError(`no charge ${chargeId}`, 'permanent');
+    if (result === 'not_refundable') throw new PaymentError(`charge ${chargeId} cannot be refunded`, 'permanent');
+    return result.refund;
+  }
+}
