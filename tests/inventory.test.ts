@@ -115,6 +115,20 @@ describe('inventory', () => {
     expect((await t.api.get(`${inv(product.id)}/movements`, 'anonymous')).status).toBe(401);
   });
 
+  test('the ledger is ordered by number, not as text, across digit boundaries', async () => {
+    const product = await createProduct(t.api, { initialStock: 0 });
+    await t.db.sql`SELECT setval(pg_get_serial_sequence('stock_movements', 'id'), 99_998)`;
+    for (const delta of [1, 2, 3]) await t.api.post(`${inv(product.id)}/adjustments`, { delta, reason: `d${delta}` });
+    const page = await t.api.get(`${inv(product.id)}/movements`);
+    expect(page.body.items.map((m: { id: string; delta: number }) => [m.id, m.delta])).toEqual([
+      ['100001', 3],
+      ['100000', 2],
+      ['99999', 1],
+    ]);
+    const next = await t.api.get(`${inv(product.id)}/movements?limit=1&cursor=${(await t.api.get(`${inv(product.id)}/movements?limit=1`)).body.nextCursor}`);
+    expect(next.body.items[0].id).toBe('100000');
+  });
+
   test('a full mailbox answers 429 instead of queueing without bound', async () => {
     const small = await startTestService({ MAILBOX_MAX_DEPTH: '2' }, { db: t.db });
     try {

@@ -112,3 +112,18 @@ export async function createProduct(api: Api, overrides: Record<string, unknown>
   if (reply.status !== 201) throw new Error(`could not create product: ${reply.status} ${JSON.stringify(reply.body)}`);
   return reply.body;
 }
+
+export async function placeOrder(api: Api, items: { productId: string; quantity: number }[], options: { customerId?: string; key?: string } = {}) {
+  return api.post('/api/v1/orders', { customerId: options.customerId ?? 'customer-1', items }, 'client', options.key ? { 'idempotency-key': options.key } : undefined);
+}
+
+/** Waits until the order is in one of `statuses` (polling the API, as a client would). */
+export async function orderReaches(api: Api, id: string, statuses: string[], timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = await api.get(`/api/v1/orders/${id}`, 'client');
+    if (statuses.includes(reply.body?.status)) return reply.body;
+    if (Date.now() > deadline) throw new Error(`order ${id} is ${reply.body?.status}, not ${statuses.join('/')}, after ${timeoutMs} ms`);
+    await Bun.sleep(20);
+  }
+}

@@ -12,7 +12,7 @@ export function readEvents(sql: Executor, after: { tx: string; id: string }, lim
     SELECT tx::text, id::text, changes, created_at AS "createdAt" FROM events
     WHERE (tx, id) > (${after.tx}::xid8, ${after.id}::bigint)
       AND tx < pg_snapshot_xmin(pg_current_snapshot())
-    ORDER BY tx, id LIMIT ${limit}`;
+    ORDER BY events.tx, events.id LIMIT ${limit}`;
 }
 
 /** The position "now": everything from transactions still running or yet to come is after it. */

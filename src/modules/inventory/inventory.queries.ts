@@ -27,5 +27,5 @@ export function listMovements(sql: Executor, productId: string, beforeId: string
            on_hand_after AS "onHandAfter", created_at AS "createdAt"
     FROM stock_movements
     WHERE product_id = ${productId} ${beforeId === undefined ? sql`` : sql`AND id < ${beforeId}::bigint`}
-    ORDER BY id DESC LIMIT ${limit}`;
+    ORDER BY stock_movements.id DESC LIMIT ${limit}`;
 }

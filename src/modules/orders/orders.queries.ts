@@ -49,7 +49,7 @@ export type OrderLogRow = { id: string; orderId: string; status: OrderStatus; me
 export function listOrderLogs(sql: Executor, orderId: string) {
   return sql<OrderLogRow[]>`
     SELECT id::text, order_id AS "orderId", status, message, error_message AS "errorMessage", processed_at AS "processedAt"
-    FROM order_logs WHERE order_id = ${orderId} ORDER BY id`;
+    FROM order_logs WHERE order_id = ${orderId} ORDER BY order_logs.id`;
 }
 
 /** processed → shipped, with its log row and event, in one statement. False when not `processed`. */

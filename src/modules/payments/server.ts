@@ -60,9 +60,10 @@ export function createPaymentServer(options: { port?: number; hostname?: string;
       case 'error':
         return json(500, { error: 'simulated provider error' });
       case 'charge-then-drop': {
-        ledger.charge(chargeRequest, 'succeeded');
-        // Headers go out, then the body breaks: the client cannot know the outcome.
-        return new Response(new ReadableStream({ pull: (controller) => controller.error(new Error('simulated connection drop')) }), {
+        const { charge: booked } = ledger.charge(chargeRequest, 'succeeded');
+        // The answer breaks off after the first bytes: the client cannot know the outcome.
+        const partial = new TextEncoder().encode(JSON.stringify(booked).slice(0, 12));
+        return new Response(new ReadableStream({ start: (controller) => (controller.enqueue(partial), controller.close()) }), {
           status: 201,
           headers: { 'content-type': 'application/json' },
         });

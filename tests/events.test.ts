@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { createProduct, orderReaches, placeOrder, startTestService, tokens, type TestService } from './support/service.ts';
+
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService();
+});
+afterAll(() => t.close());
+
+type Received = { id: string; event: string; data: Record<string, unknown> };
+
+/** Opens the stream (as a browser would, with fetch) and collects events until `until` says stop. */
+async function collect(until: (events: Received[]) => boolean, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Received[]> {
+  const controller = new AbortController();
+  const response = await t.service.app.handle(
+    new Request('http://localhost/api/v1/events', { headers: { authorization: `Bearer ${tokens.client}`, ...headers }, signal: controller.signal }),
+  );
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toContain('text/event-stream');
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: Received[] = [];
+  let buffer = '';
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (!until(events)) {
+      if (Date.now() > deadline) throw new Error(`stream timed out with ${events.length} events`);
+      const chunk = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => ({ done: true, value: undefined }))]);
+      if (chunk.done) break;
+      buffer += decoder.decode(chunk.value);
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const fields = Object.fromEntries(frame.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+        if (fields.id && fields.data) events.push({ id: fields.id, event: fields.event ?? 'message', data: JSON.parse(fields.data) });
+      }
+    }
+  } finally {
+    controller.abort();
+    await reader.cancel().catch(() => {});
+  }
+  return events;
+}
+
+describe('GET /api/v1/events', () => {
+  test('streams order status changes and inventory changes as they commit', async () => {
+    const product = await createProduct(t.api, { initialStock: 5 });
+    let orderId = '';
+    const streamed = collect((events) => events.some((e) => e.event === 'order.status' && e.data.orderId === orderId && e.data.status === 'processed'));
+    await Bun.sleep(300); // the stream starts "now": place the order after it is open
+    orderId = (await placeOrder(t.api, [{ productId: product.id, quantity: 2 }])).body.id;
+    const events = await streamed;
+    const mine = events.filter((e) => e.data.orderId === orderId).map((e) => e.data.status);
+    expect(mine).toEqual(['pending', 'reserved', 'processed']);
+    const stock = events.filter((e) => e.event === 'inventory.changed' && e.data.productId === product.id);
+    expect(stock.at(-1)!.data).toMatchObject({ onHand: 3, reserved: 0, available: 3 });
+    const ids = events.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test('Last-Event-ID resumes right after that event, without loss or repeats', async () => {
+    const product = await createProduct(t.api, { initialStock: 10 });
+    const orderIds: string[] = [];
+    const first = collect((events) => events.filter((e) => e.data.status === 'processed' && orderIds.includes(String(e.data.orderId))).length >= 3);
+    await Bun.sleep(300);
+    for (let i = 0; i < 3; i++) orderIds.push((await placeOrder(t.api, [{ productId: product.id, quantity: 1 }])).body.id);
+    const all = (await first).filter((e) => orderIds.includes(String(e.data.orderId)));
+    expect(all).toHaveLength(9);
+    const cut = 3;
+    const resumed = await collect((events) => events.filter((e) => orderIds.includes(String(e.data.orderId))).length >= all.length - cut - 1, {
+      'last-event-id': all[cut]!.id,
+    });
+    const after = resumed.filter((e) => orderIds.includes(String(e.data.orderId)));
+    expect(after.map((e) => e.id)).toEqual(all.slice(cut + 1).map((e) => e.id));
+  });
+
+  test('needs a client token; a malformed Last-Event-ID is 422', async () => {
+    expect((await t.api.get('/api/v1/events', 'anonymous')).status).toBe(401);
+    const bad = await t.api.request('GET', '/api/v1/events', { as: 'client', headers: { 'last-event-id': 'garbage' } });
+    expect(bad.status).toBe(422);
+  });
+
+  test('an event is not lost when a transaction that started earlier commits later', async () => {
+    const product = await createProduct(t.api, { initialStock: 10 });
+    // A slow writer: its outbox row gets a lower transaction id but becomes visible last.
+    const slow = t.db.sql.begin(async (tx) => {
+      await tx`INSERT INTO events (changes) VALUES (${JSON.stringify([{ type: 'test.marker', name: 'slow' }])}::jsonb)`;
+      await Bun.sleep(600);
+    });
+    await Bun.sleep(50);
+    const streamed = collect((events) => events.some((e) => e.event === 'test.marker'));
+    await Bun.sleep(100);
+    await t.api.post(`/api/v1/products/${product.id}/inventory/adjustments`, { delta: 1, reason: 'fast writer' });
+    await slow;
+    const events = await streamed;
+    expect(events.filter((e) => e.event === 'test.marker')).toHaveLength(1);
+  });
+});

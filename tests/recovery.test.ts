@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { backoffMs } from '../src/lib/clock.ts';
+import type { SimulatedGateway } from '../src/modules/payments/simulator.ts';
+import { claimDueOrders } from '../src/modules/orders/work.queries.ts';
+import { freshDatabase } from './support/cluster.ts';
+import { expectStockConsistent } from './support/invariants.ts';
+import { createProduct, orderReaches, placeOrder, startTestService, type TestService } from './support/service.ts';
+
+const fixedClock = { now: () => Date.now(), random: () => 0.5 };
+let t: TestService;
+beforeAll(async () => {
+  // Long retries and leases, no cron: nothing moves unless the test moves it.
+  t = await startTestService(
+    { RETRY_BASE_MS: '10000', RETRY_MAX_MS: '600000', LEASE_MS: '30000', ORDER_SWEEP_CRON: '0 0 1 1 *', RECONCILE_CRON: '0 0 1 1 *' },
+    { serviceOptions: { clock: fixedClock } },
+  );
+});
+afterAll(() => t.close());
+
+const other = () => crypto.randomUUID();
+const inFuture = (ms: number) => new Date(Date.now() + ms);
+
+/** An order row as a worker would have left it, without any process working on it. */
+async function insertOrder(productId: string, options: { status?: string; leaseOwner?: string | null; leaseMs?: number; quantity?: number } = {}) {
+  const id = Bun.randomUUIDv7();
+  const leaseUntil = options.leaseOwner ? new Date(Date.now() + (options.leaseMs ?? 30_000)).toISOString() : null;
+  await t.db.sql`
+    INSERT INTO orders (id, customer_id, status, total, lease_owner, lease_until)
+    VALUES (${id}, 'recovery', ${options.status ?? 'pending'}, '1.00', ${options.leaseOwner ?? null}, ${leaseUntil})`;
+  await t.db.sql`INSERT INTO order_items (order_id, product_id, line, quantity, unit_price) VALUES (${id}, ${productId}, 0, ${options.quantity ?? 1}, '1.00')`;
+  return id;
+}
+
+describe('retry timing (injected clock and random source, no sleeping)', () => {
+  test('one backoff formula: doubling from the base, capped, half fixed and half jittered', () => {
+    expect(backoffMs(1, 1000, 60_000, () => 0)).toBe(500);
+    expect(backoffMs(1, 1000, 60_000, () => 1)).toBe(1000);
+    expect(backoffMs(2, 1000, 60_000, () => 0.5)).toBe(1500);
+    expect(backoffMs(3, 1000, 60_000, () => 0.5)).toBe(3000);
+    expect(backoffMs(30, 1000, 60_000, () => 0)).toBe(30_000);
+    expect(backoffMs(30, 1000, 60_000, () => 1)).toBe(60_000);
+  });
+
+  test('a short order stays pending with next_attempt_at = now + backoff; it is claimable exactly from then', async () => {
+    const product = await createProduct(t.api, { initialStock: 0 });
+    const reply = await placeOrder(t.api, [{ productId: product.id, quantity: 1 }]);
+    const pending = await orderReaches(t.api, reply.body.id, ['pending']);
+    await Bun.sleep(100);
+    const [row] = await t.db.sql`
+      SELECT attempts, lease_owner, extract(epoch FROM next_attempt_at - updated_at) * 1000 AS delay FROM orders WHERE id = ${reply.body.id}`;
+    expect(row!.attempts).toBe(1);
+    expect(row!.lease_owner).toBeNull(); // waiting for its retry, any process may take it
+    expect(Math.round(Number(row!.delay))).toBe(7500); // 10000 × 2^0 → 5000 fixed + 5000 × 0.5 jitter
+    expect(pending.status).toBe('pending');
+
+    const claim = (asOf: Date) => claimDueOrders(t.db.sql, { owner: other(), leaseMs: 30_000, heartbeatTtlMs: 10_000, limit: 10, asOf });
+    expect((await claim(inFuture(7000))).map((o) => o.id)).not.toContain(reply.body.id);
+    const claimed = await claim(inFuture(8000));
+    expect(claimed.map((o) => o.id)).toContain(reply.body.id);
+    expect(claimed.find((o) => o.id === reply.body.id)).toMatchObject({ status: 'pending', items: [{ productId: product.id, quantity: 1 }] });
+  });
+});
+
+describe('leases and fencing', () => {
+  test('a live lease is respected; an expired one, or one whose owner stopped its heartbeat, is taken over', async () => {
+    const product = await createProduct(t.api, { initialStock: 5 });
+    const live = t.service.node.incarnation;
+    const held = await insertOrder(product.id, { leaseOwner: live, leaseMs: 30_000 });
+    const orphan = await insertOrder(product.id, { leaseOwner: other(), leaseMs: 30_000 }); // owner never registered
+    const claimNow = () => claimDueOrders(t.db.sql, { owner: other(), leaseMs: 30_000, heartbeatTtlMs: 10_000, limit: 100 });
+    const first = (await claimNow()).map((o) => o.id);
+    expect(first).toContain(orphan);
+    expect(first).not.toContain(held);
+    // The owner's heartbeat goes quiet: its leases are void even before they expire.
+    await t.db.sql`UPDATE nodes SET heartbeat_at = now() - interval '1 minute' WHERE incarnation = ${live}`;
+    const second = (await claimNow()).map((o) => o.id);
+    await t.db.sql`UPDATE nodes SET heartbeat_at = now() WHERE incarnation = ${live}`;
+    expect(second).toContain(held);
+  });
+
+  test('a stale worker whose order was taken over can no longer change it', async () => {
+    const product = await createProduct(t.api, { initialStock: 5 });
+    const id = await insertOrder(product.id, { leaseOwner: other(), leaseMs: 1 });
+    const [{ version: staleVersion }] = (await t.db.sql`SELECT version FROM orders WHERE id = ${id}`) as unknown as [{ version: number }];
+    const [takeover] = await claimDueOrders(t.db.sql, { owner: other(), leaseMs: 30_000, heartbeatTtlMs: 10_000, limit: 100, asOf: inFuture(1000) }).then((rows) =>
+      rows.filter((r) => r.id === id),
+    );
+    expect(takeover!.version).toBe(staleVersion + 1);
+    const items = [{ productId: product.id, quantity: 1 }];
+    const late = await t.service.actors.order({ kind: 'reserve', orderId: id, version: staleVersion, items });
+    expect(late.outcome).toBe('stale');
+    expect((await t.api.get(`/api/v1/products/${product.id}/inventory`)).body.reserved).toBe(0);
+    const current = await t.service.actors.order({ kind: 'reserve', orderId: id, version: takeover!.version, items });
+    expect(current.outcome).toBe('reserved');
+    const lateSale = await t.service.actors.order({ kind: 'sell', orderId: id, version: staleVersion, items, payment: { reference: 'ch_late', attempts: 1 } });
+    expect(lateSale.outcome).toBe('stale');
+    const [row] = await t.db.sql`SELECT status, payment_reference FROM orders WHERE id = ${id}`;
+    expect(row).toEqual({ status: 'reserved', payment_reference: null });
+  });
+
+  test('two claimers at once get disjoint orders (SKIP LOCKED)', async () => {
+    const product = await createProduct(t.api, { initialStock: 0 });
+    const ids = new Set<string>();
+    for (let i = 0; i < 60; i++) ids.add(await insertOrder(product.id));
+    // Two live claimers (registered, heartbeating): a lease one of them holds is not the other's to take.
+    const owners = [other(), other()];
+    for (const owner of owners) await t.db.sql`INSERT INTO nodes (incarnation, node_id) VALUES (${owner}, ${`claimer-${owner}`})`;
+    const claim = (owner: string) => claimDueOrders(t.db.sql, { owner, leaseMs: 30_000, heartbeatTtlMs: 10_000, limit: 40 });
+    const [a, b] = await Promise.all([claim(owners[0]!), claim(owners[1]!)]);
+    await t.db.sql`DELETE FROM nodes WHERE incarnation = ANY(${owners}::uuid[])`;
+    const ours = (rows: { id: string }[]) => rows.map((r) => r.id).filter((id) => ids.has(id));
+    const overlap = ours(a).filter((id) => ours(b).includes(id));
+    expect(overlap).toEqual([]);
+    expect(ours(a).length + ours(b).length).toBe(60);
+  });
+});
+
+describe('restart', () => {
+  test('a node that comes back voids its previous incarnation at once and finishes its work', async () => {
+    const nodeId = `restart-${Math.random().toString(36).slice(2, 8)}`;
+    // The first incarnation gets stuck in payment (no answer for a minute) on three orders...
+    const db = await freshDatabase();
+    const first = await startTestService(
+      { NODE_ID: nodeId, PAYMENT_TIMEOUT_RATE: '1', PAYMENT_TIMEOUT_MS: '60000', ORDER_SWEEP_CRON: '0 0 1 1 *', SHUTDOWN_TIMEOUT_MS: '100' },
+      { db },
+    );
+    const gateway = first.service.gateway as SimulatedGateway;
+    const product = await createProduct(first.api, { initialStock: 10 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await placeOrder(first.api, [{ productId: product.id, quantity: 1 }])).body.id);
+    for (const id of ids) await orderReaches(first.api, id, ['reserved']);
+    // ...and is "killed": it never stops cleanly. The same node starts again, on the same database.
+    const second = await startTestService({ NODE_ID: nodeId, LEASE_MS: '600000' }, { db });
+    try {
+      for (const id of ids) {
+        const done = await orderReaches(second.api, id, ['processed'], 5000); // long before any lease expiry
+        expect(done.payment.attempts).toBe(1);
+      }
+      const charges = (second.service.gateway as SimulatedGateway).ledger.dump().charges;
+      for (const id of ids) expect(charges.filter((c) => c.orderId === id)).toHaveLength(1);
+      expect((await second.api.get(`/api/v1/products/${product.id}/inventory`)).body).toMatchObject({ onHand: 7, reserved: 0 });
+      await expectStockConsistent(db.sql);
+      // The first incarnation's late writes are fenced out: still exactly one sale per order.
+      const sales = await db.sql`SELECT order_id, count(*)::int AS n FROM stock_movements WHERE order_id = ANY(${ids}::uuid[]) GROUP BY order_id`;
+      expect(sales.map((s) => s.n)).toEqual([1, 1, 1]);
+      expect(gateway.ledger.dump().charges).toHaveLength(0);
+    } finally {
+      await second.close();
+      await first.close();
+      await db.drop();
+    }
+  }, 30_000);
+});
