@@ -31,8 +31,19 @@ export type Config = {
   leaseMs: number;
   heartbeatMs: number;
   heartbeatTtlMs: number;
-  orderSweepCron: string;
+  retrySweepCron: string;
+  leaseRescueCron: string;
+  stuckSweepCron: string;
+  stuckReservationMs: number;
   reconcileCron: string;
+  pruneCron: string;
+  idempotencyTtlMs: number;
+  eventsRetentionMs: number;
+  jobHistoryRetentionMs: number;
+  warehouseTimeoutMs: number;
+  warehousePageSize: number;
+  warehouseDriftRate: number;
+  warehouseDriftIntervalMs: number;
   pipelineMaxInFlight: number;
   shutdownTimeoutMs: number;
   nodeId: string | undefined;
@@ -127,8 +138,19 @@ export function loadConfig(env: Env = process.env): Config {
     leaseMs: int(env, 'LEASE_MS', 60_000, 100, 86_400_000, errors),
     heartbeatMs: int(env, 'HEARTBEAT_MS', 2_000, 10, 600_000, errors),
     heartbeatTtlMs: int(env, 'HEARTBEAT_TTL_MS', 10_000, 50, 3_600_000, errors),
-    orderSweepCron: env.ORDER_SWEEP_CRON || '*/5 * * * * *',
+    retrySweepCron: env.RETRY_SWEEP_CRON || '*/5 * * * * *',
+    leaseRescueCron: env.LEASE_RESCUE_CRON || '*/15 * * * * *',
+    stuckSweepCron: env.STUCK_SWEEP_CRON || '30 * * * * *',
+    stuckReservationMs: int(env, 'STUCK_RESERVATION_MS', 30 * 60_000, 1_000, 30 * 86_400_000, errors),
     reconcileCron: env.RECONCILE_CRON || '*/10 * * * * *',
+    pruneCron: env.PRUNE_CRON || '0 */10 * * * *',
+    idempotencyTtlMs: int(env, 'IDEMPOTENCY_TTL_MS', 86_400_000, 86_400_000, 365 * 86_400_000, errors),
+    eventsRetentionMs: int(env, 'EVENTS_RETENTION_MS', 3 * 86_400_000, 60_000, 365 * 86_400_000, errors),
+    jobHistoryRetentionMs: int(env, 'JOB_HISTORY_RETENTION_MS', 86_400_000, 60_000, 365 * 86_400_000, errors),
+    warehouseTimeoutMs: int(env, 'WAREHOUSE_TIMEOUT_MS', 5_000, 1, 600_000, errors),
+    warehousePageSize: int(env, 'WAREHOUSE_PAGE_SIZE', 500, 1, 1000, errors),
+    warehouseDriftRate: rate(env, 'WAREHOUSE_DRIFT_RATE', 0.05, errors),
+    warehouseDriftIntervalMs: int(env, 'WAREHOUSE_DRIFT_INTERVAL_MS', 60_000, 0, 86_400_000, errors),
     pipelineMaxInFlight: int(env, 'PIPELINE_MAX_IN_FLIGHT', 50_000, 1, 10_000_000, errors),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000, errors),
     nodeId: env.NODE_ID || undefined,
@@ -138,7 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
     errors.push('ADMIN_TOKEN and CLIENT_TOKEN are required when NODE_ENV=production');
   }
   if (config.heartbeatTtlMs <= config.heartbeatMs) errors.push('HEARTBEAT_TTL_MS must be longer than HEARTBEAT_MS');
-  for (const name of ['WAREHOUSE_SYNC_CRON', 'ORDER_SWEEP_CRON', 'RECONCILE_CRON'] as const) {
+  for (const name of ['WAREHOUSE_SYNC_CRON', 'RETRY_SWEEP_CRON', 'LEASE_RESCUE_CRON', 'STUCK_SWEEP_CRON', 'RECONCILE_CRON', 'PRUNE_CRON'] as const) {
     const pattern = env[name];
     if (pattern) {
       try {

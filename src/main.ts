@@ -1,5 +1,6 @@
 import { loadConfig } from './config.ts';
 import { openDatabase } from './db/open.ts';
+import { toError } from './http/errors.ts';
 import { resolveTokens } from './http/tokens.ts';
 import { createLogger } from './lib/logger.ts';
 import { buildService } from './service.ts';
@@ -15,15 +16,22 @@ const tokens = await resolveTokens(config, (message) => console.log(message));
 const service = await buildService(config, database, tokens, logger);
 await service.start();
 
-const server = service.app.listen({
+const app = service.app.listen({
   port: config.port,
   hostname: config.host,
   // Bun's own cut-off sits above ours, so an oversized body normally gets our problem+json 413.
   maxRequestBodySize: config.bodyLimitBytes * 2,
 });
-logger.info({ url: `http://${config.host}:${server.server?.port}`, database: embedded ? 'embedded' : 'DATABASE_URL' }, 'listening');
-console.log(`API docs: http://localhost:${server.server?.port}/swagger`);
+const server = app.server!;
+logger.info({ url: `http://${config.host}:${server.port}`, database: embedded ? 'embedded' : 'DATABASE_URL', node: service.node.nodeId }, 'listening');
+console.log(`API docs: http://localhost:${server.port}/swagger`);
 
+/**
+ * Shutdown, within SHUTDOWN_TIMEOUT_MS: stop taking requests and let those under way finish, end
+ * event streams, stop the scheduler, let payments and stock batches under way finish, hand back
+ * leases, close the database, stop the embedded Postgres. A second signal exits at once. Either
+ * way nothing accepted is lost: every accepted order is already in the database.
+ */
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) {
@@ -31,13 +39,26 @@ async function shutdown(signal: string) {
     process.exit(1);
   }
   stopping = true;
-  logger.info({ signal }, 'shutting down');
-  await server.server?.stop();
-  await service.stop();
-  await database.close();
-  await embedded?.stop();
-  logger.info('stopped');
-  process.exit(0);
+  const deadline = Date.now() + config.shutdownTimeoutMs;
+  const hardStop = setTimeout(() => {
+    logger.error('shutdown did not finish in time: exiting');
+    process.exit(1);
+  }, config.shutdownTimeoutMs + 3000);
+  logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+  try {
+    service.services.events.close();
+    const drained = server.stop().then(() => true);
+    if (!(await Promise.race([drained, Bun.sleep(Math.max(0, deadline - Date.now())).then(() => false)]))) await server.stop(true);
+    await service.stop(Math.max(0, deadline - Date.now()));
+    await database.close();
+    await embedded?.stop();
+    clearTimeout(hardStop);
+    logger.info('stopped');
+    process.exit(0);
+  } catch (error) {
+    logger.error({ err: toError(error) }, 'shutdown failed');
+    process.exit(1);
+  }
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

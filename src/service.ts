@@ -3,14 +3,21 @@ import type { OrderPolicy } from './actors/stock-commands.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import type { Tokens } from './http/auth.ts';
-import { createApp, type App, type AppServices } from './http/app.ts';
+import { createApp, type AppServices } from './http/app.ts';
+import { leaseRescueJob } from './jobs/lease-rescue.ts';
+import { orderRetriesJob } from './jobs/order-retries.ts';
+import { paymentReconcileJob } from './jobs/payment-reconcile.ts';
+import { idempotencyPruneJob, outboxPruneJob } from './jobs/prune.ts';
 import { Scheduler } from './jobs/scheduler.ts';
+import { stuckReservationsJob } from './jobs/stuck-reservations.ts';
+import { warehouseSyncJob } from './jobs/warehouse-sync.ts';
 import { backoffMs, systemClock, type Clock } from './lib/clock.ts';
 import type { Logger } from './lib/logger.ts';
 import { Capabilities } from './modules/capabilities.ts';
 import { CategoriesService } from './modules/categories/categories.service.ts';
 import { EventHub } from './modules/events/event-hub.ts';
 import { InventoryService } from './modules/inventory/inventory.service.ts';
+import { createMetrics } from './modules/metrics/metrics.ts';
 import { NodeIdentity, resolveNodeId } from './modules/nodes/nodes.ts';
 import { OrderIntake } from './modules/orders/intake.ts';
 import { OrdersService } from './modules/orders/orders.service.ts';
@@ -21,15 +28,33 @@ import { HttpPaymentGateway } from './modules/payments/http-gateway.ts';
 import { PaymentReconciler } from './modules/payments/reconciler.ts';
 import { Behaviour, SimulatedGateway } from './modules/payments/simulator.ts';
 import { ProductsService } from './modules/products/products.service.ts';
+import type { WarehouseClient } from './modules/warehouse/client.ts';
+import { HttpWarehouseClient } from './modules/warehouse/http-client.ts';
+import { SimulatedWarehouse, WarehouseStock } from './modules/warehouse/simulator.ts';
+import { catalogCounts } from './modules/warehouse/warehouse.queries.ts';
+import { WarehouseSync } from './modules/warehouse/warehouse.service.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 export type ServiceOptions = {
   clock?: Clock;
   /** Replaces the gateway chosen from the configuration (tests hand in a simulator they control). */
   paymentGateway?: PaymentGateway;
+  /** Replaces the warehouse chosen from the configuration. */
+  warehouse?: WarehouseClient;
 };
 
 export type Service = Awaited<ReturnType<typeof buildService>>;
+
+function paymentGateway(config: Config, clock: Clock): PaymentGateway {
+  if (config.paymentUrl) return new HttpPaymentGateway(config.paymentUrl, config.paymentTimeoutMs);
+  const settings = { failureRate: config.paymentFailureRate, timeoutRate: config.paymentTimeoutRate, latencyMs: config.paymentLatencyMs };
+  return new SimulatedGateway(new Behaviour(settings, clock), config.paymentTimeoutMs, clock);
+}
+
+function warehouseClient(config: Config, database: Database, clock: Clock): WarehouseClient {
+  if (config.warehouseUrl) return new HttpWarehouseClient(config.warehouseUrl, config.warehouseTimeoutMs);
+  return new SimulatedWarehouse(new WarehouseStock(clock), { timeoutMs: config.warehouseTimeoutMs, catalog: () => catalogCounts(database.sql) });
+}
 
 /** Wires the services of one process on an open, migrated database. Nothing runs until `start()`. */
 export async function buildService(config: Config, database: Database, tokens: Tokens, logger: Logger, options: ServiceOptions = {}) {
@@ -48,15 +73,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     reconcileDelayMs: config.paymentTimeoutMs * 2 + 1000,
   };
   const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, maxBatch: 500, idleMs: 60_000 }, policy);
-  const gateway =
-    options.paymentGateway ??
-    (config.paymentUrl
-      ? new HttpPaymentGateway(config.paymentUrl, config.paymentTimeoutMs)
-      : new SimulatedGateway(
-          new Behaviour({ failureRate: config.paymentFailureRate, timeoutRate: config.paymentTimeoutRate, latencyMs: config.paymentLatencyMs }, clock),
-          config.paymentTimeoutMs,
-          clock,
-        ));
+  const gateway = options.paymentGateway ?? paymentGateway(config, clock);
   const reconciler = new PaymentReconciler(sql, gateway, { batchSize: 200, holdMs: 60_000, retryMs: 30_000, logger });
   const reconcileNow = (orderId: string) => void reconciler.now(orderId).catch(() => {});
 
@@ -80,6 +97,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     logger,
     now: () => clock.now(),
   });
+  const orderRecovery = recovery;
   const intake = new OrderIntake(sql, {
     owner: node.incarnation,
     leaseMs: config.leaseMs,
@@ -89,15 +107,61 @@ export async function buildService(config: Config, database: Database, tokens: T
     onAccepted: (work) => pipeline.accept(work),
     isSaturated: (productId) => actors.full(productId),
   });
+  const warehouseClientInUse = options.warehouse ?? warehouseClient(config, database, clock);
+  const warehouse = new WarehouseSync(sql, actors, warehouseClientInUse, { pageSize: config.warehousePageSize, logger });
   const events = new EventHub(sql, { pollMs: 250, batch: 500, logger });
-  const orderRecovery = recovery;
+
   const scheduler = new Scheduler(
+    sql,
     [
-      { name: 'order-recovery', schedule: config.orderSweepCron, run: async (asOf) => ({ claimed: await orderRecovery.sweep(asOf) }) },
-      { name: 'payment-reconcile', schedule: config.reconcileCron, run: async (asOf) => ({ settled: await reconciler.sweep(asOf) }) },
+      orderRetriesJob(orderRecovery, config.retrySweepCron),
+      leaseRescueJob(orderRecovery, config.leaseRescueCron),
+      stuckReservationsJob(sql, actors, {
+        schedule: config.stuckSweepCron,
+        owner: node.incarnation,
+        leaseMs: config.leaseMs,
+        stuckMs: config.stuckReservationMs,
+        limit: 500,
+      }),
+      paymentReconcileJob(reconciler, config.reconcileCron),
+      idempotencyPruneJob(sql, { schedule: config.pruneCron, olderThanMs: config.idempotencyTtlMs, limit: 10_000 }),
+      outboxPruneJob(sql, { schedule: config.pruneCron, eventsOlderThanMs: config.eventsRetentionMs, jobRunsOlderThanMs: config.jobHistoryRetentionMs, limit: 10_000 }),
+      warehouseSyncJob(warehouse, config.warehouseSyncCron),
     ],
-    logger,
+    { node: node.incarnation, logger, now: () => clock.now() },
   );
+
+  const metrics = createMetrics({
+    sql,
+    mailboxDepth: () => actors.depth(),
+    mailboxes: () => actors.stats().mailboxes,
+    pipelineInFlight: () => pipeline.size,
+  });
+  actors.onBatch = (size) => metrics.stockBatchSize.observe(size);
+  intake.onBatch = (accepted) => {
+    metrics.ordersAccepted.inc(accepted);
+    metrics.intakeBatchSize.observe(accepted);
+  };
+  pipeline.onPayment = (outcome, seconds) => {
+    metrics.paymentAttempts.inc({ outcome });
+    metrics.paymentDuration.observe({ outcome }, seconds);
+  };
+  scheduler.onRun = (outcome) => {
+    metrics.jobRuns.inc({ job: outcome.job, status: outcome.status });
+    for (const [kind, n] of Object.entries(outcome.counts ?? {})) metrics.jobItems.inc({ job: outcome.job, kind }, n);
+  };
+  warehouse.onRun = (run) => {
+    metrics.syncRuns.inc({ status: run.status });
+    metrics.syncAdjusted.inc(run.itemsAdjusted);
+    metrics.syncErrors.inc(run.errors.length);
+  };
+
+  // The simulated warehouse's counts drift on a timer, not per request: two syncs in a row agree.
+  const drift =
+    warehouseClientInUse instanceof SimulatedWarehouse && config.warehouseDriftIntervalMs > 0
+      ? setInterval(() => warehouseClientInUse.stock.drift(config.warehouseDriftRate), config.warehouseDriftIntervalMs)
+      : undefined;
+  drift?.unref();
 
   const services: AppServices = {
     sql,
@@ -106,6 +170,8 @@ export async function buildService(config: Config, database: Database, tokens: T
     inventory: new InventoryService(sql, actors),
     orders: new OrdersService(sql, intake, actors, reconcileNow),
     events,
+    warehouse,
+    metrics,
   };
   const app = createApp(services, { tokens, bodyLimitBytes: config.bodyLimitBytes, logger, version: pkg.version });
 
@@ -116,10 +182,13 @@ export async function buildService(config: Config, database: Database, tokens: T
     actors,
     intake,
     pipeline,
-    recovery,
+    recovery: orderRecovery,
     reconciler,
     gateway,
+    warehouse,
+    warehouseClient: warehouseClientInUse,
     scheduler,
+    metrics,
     node,
     /** Joins the cluster, resumes what previous runs left, then runs the periodic jobs. */
     async start({ background = true }: { background?: boolean } = {}) {
@@ -129,13 +198,18 @@ export async function buildService(config: Config, database: Database, tokens: T
       void orderRecovery.sweep();
       void reconciler.sweep();
     },
-    /** Stops background work, lets work under way finish (up to the deadline), hands back leases. */
-    async stop() {
-      await scheduler.stop();
+    /**
+     * Stops background work, lets work under way finish (up to SHUTDOWN_TIMEOUT_MS) and hands
+     * back leases. Called after the HTTP server stopped taking requests; the caller closes the
+     * database afterwards. Whatever is cut short is in the orders table for the next start.
+     */
+    async stop(timeoutMs = config.shutdownTimeoutMs) {
+      clearInterval(drift);
       orderRecovery.stop();
       events.close();
+      await scheduler.stop();
       await intake.drain();
-      await pipeline.stop(config.shutdownTimeoutMs);
+      await pipeline.stop(timeoutMs);
       await actors.drain();
       actors.close();
       await node.deregister().catch((error: unknown) => logger.warn({ err: error }, 'could not deregister'));

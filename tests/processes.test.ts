@@ -30,7 +30,7 @@ function baseEnv(db: TestDatabase, payments: PaymentServer, nodeId: string): Rec
     PAYMENT_TIMEOUT_MS: '250',
     HEARTBEAT_MS: '200',
     HEARTBEAT_TTL_MS: '1000',
-    ORDER_SWEEP_CRON: '* * * * * *',
+    RETRY_SWEEP_CRON: '* * * * * *',
     RECONCILE_CRON: '* * * * * *',
   };
 }

@@ -11,7 +11,7 @@ let t: TestService;
 beforeAll(async () => {
   // Long retries and leases, no cron: nothing moves unless the test moves it.
   t = await startTestService(
-    { RETRY_BASE_MS: '10000', RETRY_MAX_MS: '600000', LEASE_MS: '30000', ORDER_SWEEP_CRON: '0 0 1 1 *', RECONCILE_CRON: '0 0 1 1 *' },
+    { RETRY_BASE_MS: '10000', RETRY_MAX_MS: '600000', LEASE_MS: '30000', RETRY_SWEEP_CRON: '0 0 1 1 *', RECONCILE_CRON: '0 0 1 1 *' },
     { serviceOptions: { clock: fixedClock } },
   );
 });
@@ -121,7 +121,7 @@ describe('restart', () => {
     // The first incarnation gets stuck in payment (no answer for a minute) on three orders...
     const db = await freshDatabase();
     const first = await startTestService(
-      { NODE_ID: nodeId, PAYMENT_TIMEOUT_RATE: '1', PAYMENT_TIMEOUT_MS: '60000', ORDER_SWEEP_CRON: '0 0 1 1 *', SHUTDOWN_TIMEOUT_MS: '100' },
+      { NODE_ID: nodeId, PAYMENT_TIMEOUT_RATE: '1', PAYMENT_TIMEOUT_MS: '60000', RETRY_SWEEP_CRON: '0 0 1 1 *', SHUTDOWN_TIMEOUT_MS: '100' },
       { db },
     );
     const gateway = first.service.gateway as SimulatedGateway;

@@ -32,6 +32,8 @@ export type OrderCommand =
       payment: { status: PaymentStatus; attempts: number };
       /** The charge may still land (unknown outcome): ask the provider again later and refund it. */
       reconcile: boolean;
+      /** The log line; by default, that the payment failed. */
+      message?: string;
     }
   | { kind: 'cancel'; orderId: string; items: OrderItem[] };
 
@@ -114,7 +116,7 @@ function fail(plan: StockPlan, command: Extract<OrderCommand, { kind: 'fail' }>,
   order.lastError = command.error;
   order.leaseOwner = null;
   order.reconcileDelayMs = command.reconcile ? policy.reconcileDelayMs : null;
-  plan.transition(order, 'failed', 'payment failed; reservation released', command.error);
+  plan.transition(order, 'failed', command.message ?? 'payment failed; reservation released', command.error);
   return done(order, 'failed');
 }
 

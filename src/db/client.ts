@@ -37,6 +37,9 @@ export function connect(url: string, options: { max?: number; applicationName?: 
   };
 }
 
+/** "Now" in SQL: the database clock, unless a test injects a time. */
+export const at = (sql: Executor, asOf: Date | undefined) => (asOf ? sql`${asOf.toISOString()}::timestamptz` : sql`now()`);
+
 /** Postgres timestamptz text (UTC session) → ISO-8601. */
 export function iso(value: string): string;
 export function iso(value: string | null): string | null;

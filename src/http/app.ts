@@ -11,6 +11,11 @@ import type { EventHub } from '../modules/events/event-hub.ts';
 import { eventsRoutes } from '../modules/events/events.routes.ts';
 import { ordersRoutes } from '../modules/orders/orders.routes.ts';
 import type { OrdersService } from '../modules/orders/orders.service.ts';
+import type { Metrics } from '../modules/metrics/metrics.ts';
+import { metricsRoutes } from '../modules/metrics/metrics.routes.ts';
+import { warehouseRoutes } from '../modules/warehouse/warehouse.routes.ts';
+import type { WarehouseSync } from '../modules/warehouse/warehouse.service.ts';
+import { observe } from './observe.ts';
 import type { Tokens } from './auth.ts';
 import { httpBase } from './base.ts';
 import { docs } from './docs.ts';
@@ -24,6 +29,8 @@ export type AppServices = {
   inventory: InventoryService;
   orders: OrdersService;
   events: EventHub;
+  warehouse: WarehouseSync;
+  metrics: Metrics;
 };
 
 export type AppOptions = { tokens: Tokens; bodyLimitBytes: number; logger: Logger; version: string };
@@ -32,6 +39,7 @@ export type AppOptions = { tokens: Tokens; bodyLimitBytes: number; logger: Logge
 export function createApp(services: AppServices, options: AppOptions) {
   return new Elysia()
     .use(httpBase(options))
+    .use(observe(options.logger, services.metrics))
     .use(docs(options.version))
     .get(
       '/health',
@@ -52,7 +60,9 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(inventoryRoutes(services.inventory, options.tokens))
     .use(categoriesRoutes(services.categories, services.products, options.tokens))
     .use(ordersRoutes(services.orders, options.tokens))
-    .use(eventsRoutes(services.events, options.tokens));
+    .use(eventsRoutes(services.events, options.tokens))
+    .use(warehouseRoutes(services.warehouse, options.tokens))
+    .use(metricsRoutes(services.metrics, options.tokens));
 }
 
 export type App = ReturnType<typeof createApp>;

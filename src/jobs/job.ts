@@ -1,6 +1,7 @@
 /**
  * A periodic job: a name, a cron schedule (seconds field allowed), and a `run` that handles one
- * capped batch and returns what it did as counts. `asOf` is "now" for the run: tests inject it.
+ * capped batch and returns what it did as counts. `asOf` is "now" for the run: undefined means the
+ * database clock (`now()`); tests inject a time instead of waiting for it.
  */
 export type JobCounts = Record<string, number>;
 

@@ -13,7 +13,7 @@ export function parseEventId(value: string): Cursor {
   return { tx: match[1]!, id: match[2]!, index: Number(match[3]) };
 }
 
-type Subscriber = { cursor: Cursor; send: (events: StreamEvent[]) => void; busy: boolean };
+type Subscriber = { cursor: Cursor; send: (events: StreamEvent[]) => void; end: () => void; busy: boolean };
 
 /**
  * Tails the outbox for every open stream. Each subscriber has its own position (resume with
@@ -32,9 +32,10 @@ export class EventHub {
     return this.subscribers.size;
   }
 
-  async subscribe(lastEventId: string | undefined, send: (events: StreamEvent[]) => void): Promise<() => void> {
+  /** `end` is called when the hub closes (shutdown): the stream should end, clients reconnect. */
+  async subscribe(lastEventId: string | undefined, send: (events: StreamEvent[]) => void, end: () => void): Promise<() => void> {
     const cursor = lastEventId ? parseEventId(lastEventId) : { ...(await currentPosition(this.sql)), index: -1 };
-    const subscriber: Subscriber = { cursor, send, busy: false };
+    const subscriber: Subscriber = { cursor, send, end, busy: false };
     this.subscribers.add(subscriber);
     this.timer ??= setInterval(() => this.tick(), this.options.pollMs);
     void this.poll(subscriber);
@@ -48,6 +49,7 @@ export class EventHub {
   }
 
   close() {
+    for (const subscriber of this.subscribers) subscriber.end();
     this.subscribers.clear();
     clearInterval(this.timer);
     this.timer = undefined;

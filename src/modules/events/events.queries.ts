@@ -1,4 +1,4 @@
-import type { Executor } from '../../db/client.ts';
+import { at, type Executor } from '../../db/client.ts';
 
 export type EventRow = { tx: string; id: string; changes: Record<string, unknown>[]; createdAt: string };
 
@@ -21,8 +21,15 @@ export async function currentPosition(sql: Executor): Promise<{ tx: string; id: 
   return { tx: row!.tx, id: '9223372036854775807' };
 }
 
-export function pruneEvents(sql: Executor, olderThanMs: number, limit: number) {
-  return sql`
+/**
+ * Outbox rows older than the retention go, a capped batch at a time. A stream that resumes from
+ * an id older than that starts at the oldest event still kept.
+ */
+export async function pruneEvents(sql: Executor, options: { olderThanMs: number; limit: number; asOf?: Date }): Promise<number> {
+  const rows = await sql`
     DELETE FROM events WHERE id IN (
-      SELECT id FROM events WHERE created_at < now() - ${olderThanMs} * interval '1 millisecond' ORDER BY id LIMIT ${limit})`;
+      SELECT id FROM events WHERE created_at < ${at(sql, options.asOf)} - ${options.olderThanMs} * interval '1 millisecond'
+      ORDER BY id LIMIT ${options.limit})
+    RETURNING 1`;
+  return rows.length;
 }

@@ -38,6 +38,8 @@ export class OrderIntake {
   private readonly batcher: Batcher<Prepared, Placed | AppError>;
   private readonly keysInFlight = new Set<string>();
   readonly stats = { batches: 0, orders: 0 };
+  /** Observer for metrics: orders stored by one statement. */
+  onBatch: (accepted: number) => void = () => {};
 
   constructor(
     private readonly sql: Sql,
@@ -134,6 +136,7 @@ export class OrderIntake {
     const { accepted, at } = await q.insertOrders(this.sql, orders, { owner: this.options.owner, leaseMs: this.options.leaseMs });
     this.stats.batches++;
     this.stats.orders += accepted.size;
+    this.onBatch(accepted.size);
     const createdAt = iso(at);
     const work: AcceptedWork[] = [];
     const replays: (q.NewOrder & { index: number })[] = [];

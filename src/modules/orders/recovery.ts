@@ -2,7 +2,7 @@ import type { Sql } from '../../db/client.ts';
 import { toError } from '../../http/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { OrderPipeline } from './pipeline.ts';
-import { claimDueOrders } from './work.queries.ts';
+import { claimDueOrders, type ClaimKind } from './work.queries.ts';
 
 export type RecoveryOptions = {
   owner: string;
@@ -45,11 +45,11 @@ export class OrderRecovery {
     }, Math.max(0, at - this.options.now()) + 25);
   }
 
-  /** Claims and resumes due or abandoned orders until none are left or the pipeline is full. */
-  sweep(asOf?: Date): Promise<number> {
+  /** Claims and resumes orders of `kind` until none are left or the pipeline is full. */
+  sweep(asOf?: Date, kind: ClaimKind = 'any'): Promise<number> {
     if (this.stopped) return Promise.resolve(0);
-    if (this.running) return this.running.then(() => this.sweep(asOf));
-    this.running = this.claimAll(asOf).finally(() => (this.running = undefined));
+    if (this.running) return this.running.then(() => this.sweep(asOf, kind));
+    this.running = this.claimAll(asOf, kind).finally(() => (this.running = undefined));
     return this.running;
   }
 
@@ -58,7 +58,7 @@ export class OrderRecovery {
     clearTimeout(this.timer);
   }
 
-  private async claimAll(asOf?: Date): Promise<number> {
+  private async claimAll(asOf: Date | undefined, kind: ClaimKind): Promise<number> {
     this.stats.sweeps++;
     let total = 0;
     try {
@@ -69,7 +69,7 @@ export class OrderRecovery {
           break;
         }
         const limit = Math.min(this.options.batchSize, room);
-        const claimed = await claimDueOrders(this.sql, { ...this.options, limit, asOf });
+        const claimed = await claimDueOrders(this.sql, { ...this.options, kind, limit, asOf });
         total += claimed.length;
         this.pipeline.resume(claimed);
         if (claimed.length < limit) break;

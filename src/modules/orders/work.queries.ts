@@ -1,4 +1,4 @@
-import type { Executor } from '../../db/client.ts';
+import { at, type Executor } from '../../db/client.ts';
 import type { OrderItem, OrderStatus, PaymentStatus } from './order-state.ts';
 
 /**
@@ -14,7 +14,15 @@ export type ClaimedOrder = {
   items: OrderItem[];
 };
 
+/**
+ * - `due`: a retry whose time has come (nobody holds it);
+ * - `abandoned`: held by a lease that expired, or by a process whose heartbeat stopped;
+ * - `any`: both (start-up, and the moment a retry falls due).
+ */
+export type ClaimKind = 'due' | 'abandoned' | 'any';
+
 export type ClaimOptions = {
+  kind?: ClaimKind;
   owner: string;
   leaseMs: number;
   /** A lease whose owner has not sent a heartbeat for this long is void. */
@@ -30,16 +38,17 @@ export type ClaimOptions = {
  * on each other; the version bump fences out whoever held the order before.
  */
 export function claimDueOrders(sql: Executor, options: ClaimOptions) {
-  const asOf = options.asOf ? sql`${options.asOf.toISOString()}::timestamptz` : sql`now()`;
+  const asOf = at(sql, options.asOf);
+  const free = sql`o.lease_owner IS NULL`;
+  const abandoned = sql`o.lease_owner IS NOT NULL AND (o.lease_until < ${asOf} OR NOT EXISTS (
+    SELECT 1 FROM nodes n
+    WHERE n.incarnation = o.lease_owner AND n.heartbeat_at > ${asOf} - ${options.heartbeatTtlMs} * interval '1 millisecond'))`;
+  const kind = options.kind ?? 'any';
+  const claimable = kind === 'due' ? free : kind === 'abandoned' ? abandoned : sql`(${free}) OR (${abandoned})`;
   return sql<ClaimedOrder[]>`
     WITH due AS (
       SELECT o.id FROM orders o
-      WHERE o.status IN ('pending', 'reserved') AND o.next_attempt_at <= ${asOf}
-        AND (o.lease_owner IS NULL
-             OR o.lease_until < ${asOf}
-             OR NOT EXISTS (SELECT 1 FROM nodes n
-                            WHERE n.incarnation = o.lease_owner
-                              AND n.heartbeat_at > ${asOf} - ${options.heartbeatTtlMs} * interval '1 millisecond'))
+      WHERE o.status IN ('pending', 'reserved') AND o.next_attempt_at <= ${asOf} AND (${claimable})
       ORDER BY o.next_attempt_at
       LIMIT ${options.limit}
       FOR UPDATE SKIP LOCKED
@@ -84,6 +93,38 @@ export async function recordPaymentRetries(sql: Executor, retries: PaymentRetry[
   return new Set(rows.map((r) => r.id));
 }
 
+/**
+ * Takes over reserved orders that have made no progress for `stuckMs`, whoever holds them (a
+ * worker that is alive but wedged keeps its lease): their stock goes back to sale.
+ */
+export function claimStuckReservations(sql: Executor, options: { owner: string; leaseMs: number; stuckMs: number; limit: number; asOf?: Date }) {
+  const asOf = at(sql, options.asOf);
+  return sql<ClaimedOrder[]>`
+    WITH stuck AS (
+      SELECT id FROM orders
+      WHERE status = 'reserved' AND updated_at < ${asOf} - ${options.stuckMs} * interval '1 millisecond'
+      ORDER BY updated_at LIMIT ${options.limit}
+      FOR UPDATE SKIP LOCKED
+    )
+    UPDATE orders o
+    SET lease_owner = ${options.owner}, lease_until = ${asOf} + ${options.leaseMs} * interval '1 millisecond', version = o.version + 1
+    FROM stuck WHERE o.id = stuck.id
+    RETURNING o.id, o.status, o.version, o.total::text AS total, o.payment_attempts AS "paymentAttempts",
+      (SELECT json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity) ORDER BY i.line)
+       FROM order_items i WHERE i.order_id = o.id) AS items`;
+}
+
+/** Idempotency keys are kept 24 h (API.md); older ones go, a capped batch at a time. */
+export async function pruneIdempotencyKeys(sql: Executor, options: { olderThanMs: number; limit: number; asOf?: Date }): Promise<number> {
+  const rows = await sql`
+    DELETE FROM idempotency_keys WHERE key IN (
+      SELECT key FROM idempotency_keys
+      WHERE created_at < ${at(sql, options.asOf)} - ${options.olderThanMs} * interval '1 millisecond'
+      ORDER BY created_at LIMIT ${options.limit})
+    RETURNING 1`;
+  return rows.length;
+}
+
 export type ReconcileItem = {
   id: string;
   status: OrderStatus;
@@ -98,7 +139,7 @@ export type ReconcileItem = {
  * process that dies mid-way leaves them for the next sweep.
  */
 export function claimReconcile(sql: Executor, options: { limit: number; holdMs: number; asOf?: Date }) {
-  const asOf = options.asOf ? sql`${options.asOf.toISOString()}::timestamptz` : sql`now()`;
+  const asOf = at(sql, options.asOf);
   return sql<ReconcileItem[]>`
     WITH due AS (
       SELECT id FROM orders WHERE reconcile_at <= ${asOf}

@@ -1,0 +1,28 @@
+import { Elysia } from 'elysia';
+import type { Logger } from '../lib/logger.ts';
+import type { Metrics } from '../modules/metrics/metrics.ts';
+
+const started = new WeakMap<Request, number>();
+
+/**
+ * After each response (off the request's own path): its duration into the histogram, and one
+ * access-log line carrying the request id (at `debug` for the hot, successful paths).
+ */
+export function observe(logger: Logger, metrics: Metrics) {
+  return new Elysia({ name: 'observe' })
+    .onRequest(({ request }) => {
+      started.set(request, performance.now());
+    })
+    .onAfterResponse({ as: 'global' }, ({ request, route, set }) => {
+      const begin = started.get(request);
+      if (begin === undefined) return;
+      const seconds = (performance.now() - begin) / 1000;
+      const status = typeof set.status === 'number' ? set.status : 200;
+      const label = route || 'unmatched';
+      metrics.httpDuration.observe({ method: request.method, route: label, status }, seconds);
+      const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+      if (logger.isLevelEnabled(level)) {
+        logger[level]({ requestId: set.headers['x-request-id'], method: request.method, route: label, status, ms: Math.round(seconds * 10_000) / 10 }, 'request');
+      }
+    });
+}

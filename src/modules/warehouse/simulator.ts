@@ -1,0 +1,108 @@
+import { systemClock, type Clock } from '../../lib/clock.ts';
+import { parsePage, WarehouseError, type StockCount, type StockPage, type WarehouseClient } from './client.ts';
+
+/**
+ * How a page request goes wrong:
+ * - `down`: the warehouse answers 503;
+ * - `slow`: it answers after the client gave up;
+ * - `malformed`: the page is not what the protocol says;
+ * - `unknown-sku`: the page carries a SKU the shop does not sell.
+ */
+export type WarehouseFailure = 'down' | 'slow' | 'malformed' | 'unknown-sku';
+export const warehouseFailures: readonly WarehouseFailure[] = ['down', 'slow', 'malformed', 'unknown-sku'];
+
+/** The simulated warehouse's stock and misbehaviour, shared by the in-process client and the HTTP server. */
+export class WarehouseStock {
+  private readonly counts = new Map<string, number>();
+  private readonly forced: WarehouseFailure[] = [];
+
+  constructor(private readonly clock: Pick<Clock, 'random'> = systemClock) {}
+
+  get size(): number {
+    return this.counts.size;
+  }
+
+  set(items: StockCount[]) {
+    for (const { sku, onHand } of items) this.counts.set(sku, onHand);
+  }
+
+  /** Adds SKUs it does not know yet (a new product arrives with the shop's own count). */
+  learn(items: StockCount[]) {
+    for (const { sku, onHand } of items) if (!this.counts.has(sku)) this.counts.set(sku, onHand);
+  }
+
+  get(sku: string): number | undefined {
+    return this.counts.get(sku);
+  }
+
+  all(): StockCount[] {
+    return [...this.counts].map(([sku, onHand]) => ({ sku, onHand }));
+  }
+
+  /** Physical counts drift: about `rate` of the SKUs change by up to ±`maxStep`. Returns how many changed. */
+  drift(rate: number, maxStep = 3): number {
+    let changed = 0;
+    for (const [sku, count] of this.counts) {
+      if (this.clock.random() >= rate) continue;
+      const step = Math.round((this.clock.random() * 2 - 1) * maxStep) || 1;
+      const next = Math.max(0, count + step);
+      if (next !== count) changed++;
+      this.counts.set(sku, next);
+    }
+    return changed;
+  }
+
+  failNext(mode: WarehouseFailure, count = 1) {
+    for (let i = 0; i < count; i++) this.forced.push(mode);
+  }
+
+  clearForced() {
+    this.forced.length = 0;
+  }
+
+  nextFailure(): WarehouseFailure | undefined {
+    return this.forced.shift();
+  }
+
+  /** Pages in SKU order; the cursor is the last SKU of the previous page. */
+  page(cursor: string | null, limit: number): StockPage {
+    const skus = [...this.counts.keys()].sort();
+    const start = cursor === null ? 0 : skus.findIndex((sku) => sku > cursor);
+    const slice = start < 0 ? [] : skus.slice(start, start + limit);
+    const last = slice.at(-1);
+    return {
+      items: slice.map((sku) => ({ sku, onHand: this.counts.get(sku)! })),
+      nextCursor: last !== undefined && start + limit < skus.length ? last : null,
+    };
+  }
+}
+
+/** What a failure looks like on the wire (the HTTP server sends it; the in-process client parses it). */
+export function failedPage(mode: 'malformed' | 'unknown-sku', page: StockPage): unknown {
+  if (mode === 'malformed') return { items: [{ sku: page.items[0]?.sku ?? 'X', onHand: 'many' }], nextCursor: page.nextCursor };
+  return { ...page, items: [...page.items, { sku: `UNKNOWN-${Math.floor(Math.random() * 1e6)}`, onHand: 7 }] };
+}
+
+/**
+ * The built-in warehouse, in process. Before each full scan it learns the catalog's SKUs it has
+ * not seen (so a demo shop always has a warehouse to sync with); drift happens on a timer (or by
+ * `stock.drift()`), so two syncs in a row see the same counts.
+ */
+export class SimulatedWarehouse implements WarehouseClient {
+  constructor(
+    readonly stock: WarehouseStock,
+    private readonly options: { timeoutMs: number; catalog: () => Promise<StockCount[]> },
+  ) {}
+
+  async fetchPage(cursor: string | null, limit: number): Promise<StockPage> {
+    if (cursor === null) this.stock.learn(await this.options.catalog());
+    const failure = this.stock.nextFailure();
+    if (failure === 'down') throw new WarehouseError('warehouse answered 503');
+    if (failure === 'slow') {
+      await Bun.sleep(this.options.timeoutMs);
+      throw new WarehouseError(`warehouse unreachable: no answer within ${this.options.timeoutMs} ms`);
+    }
+    const page = this.stock.page(cursor, limit);
+    return failure ? parsePage(failedPage(failure, page)) : page;
+  }
+}
