@@ -46,10 +46,13 @@ async function shutdown(signal: string) {
   }, config.shutdownTimeoutMs + 3000);
   logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
   try {
+    const started = Date.now();
     service.services.events.close();
     const drained = server.stop().then(() => true);
     if (!(await Promise.race([drained, Bun.sleep(Math.max(0, deadline - Date.now())).then(() => false)]))) await server.stop(true);
+    logger.info({ ms: Date.now() - started }, 'HTTP server stopped');
     await service.stop(Math.max(0, deadline - Date.now()));
+    logger.info({ ms: Date.now() - started }, 'work under way finished');
     await database.close();
     await embedded?.stop();
     clearTimeout(hardStop);

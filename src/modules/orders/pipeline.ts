@@ -142,6 +142,9 @@ export class OrderPipeline {
   }
 
   private enqueuePayment(work: Work) {
+    // Stopping: no new payment calls. The order stays reserved in the table; its lease is handed
+    // back on deregistration and the next start (or another process) takes it up.
+    if (this.stopping) return this.finish(work);
     this.payQueue.push(work);
     this.pump();
   }

@@ -9,7 +9,7 @@ import type { StockCount } from './client.ts';
  *   PUT  /control/stock     { "items": [{ "sku": "TEE-1", "onHand": 12 }] }   set counts
  *   GET  /control/stock     every count
  *   POST /control/drift     { "rate": 0.1, "maxStep": 3 }                       drift now
- *   POST /control/fail      { "mode": "down" | "slow" | "malformed" | "unknown-sku", "count": 1 }
+ *   POST /control/fail      { "mode": "down" | "slow" | "malformed" | "unknown-sku", "count": 1, "after": 0 }
  */
 export type WarehouseServer = { server: Server<undefined>; url: string; stock: WarehouseStock; stop(): Promise<void> };
 
@@ -44,9 +44,9 @@ export function createWarehouseServer(options: { port?: number; hostname?: strin
         return json(200, { changed: stock.drift(body.rate ?? 0.1, body.maxStep ?? 3) });
       }
       if (url.pathname === '/control/fail' && request.method === 'POST') {
-        const body = ((await request.json().catch(() => ({}))) ?? {}) as { mode?: WarehouseFailure; count?: number };
+        const body = ((await request.json().catch(() => ({}))) ?? {}) as { mode?: WarehouseFailure; count?: number; after?: number };
         if (!body.mode || !warehouseFailures.includes(body.mode)) return json(422, { error: `mode must be one of ${warehouseFailures.join(', ')}` });
-        stock.failNext(body.mode, body.count ?? 1);
+        stock.failNext(body.mode, body.count ?? 1, body.after ?? 0);
         return json(200, { ok: true });
       }
       return json(404, { error: 'not found' });

@@ -14,7 +14,8 @@ export const warehouseFailures: readonly WarehouseFailure[] = ['down', 'slow', '
 /** The simulated warehouse's stock and misbehaviour, shared by the in-process client and the HTTP server. */
 export class WarehouseStock {
   private readonly counts = new Map<string, number>();
-  private readonly forced: WarehouseFailure[] = [];
+  /** Upcoming page requests: a failure, or null for a normal answer. */
+  private readonly forced: (WarehouseFailure | null)[] = [];
 
   constructor(private readonly clock: Pick<Clock, 'random'> = systemClock) {}
 
@@ -52,7 +53,9 @@ export class WarehouseStock {
     return changed;
   }
 
-  failNext(mode: WarehouseFailure, count = 1) {
+  /** The next `count` page requests fail with `mode`, after `after` normal ones. */
+  failNext(mode: WarehouseFailure, count = 1, after = 0) {
+    for (let i = 0; i < after; i++) this.forced.push(null);
     for (let i = 0; i < count; i++) this.forced.push(mode);
   }
 
@@ -61,7 +64,7 @@ export class WarehouseStock {
   }
 
   nextFailure(): WarehouseFailure | undefined {
-    return this.forced.shift();
+    return this.forced.shift() ?? undefined;
   }
 
   /** Pages in SKU order; the cursor is the last SKU of the previous page. */
