@@ -185,6 +185,14 @@ describe('sweeps (backdated rows, injected time)', () => {
     expect((await t.db.sql`SELECT count(*)::int AS n FROM job_runs WHERE job = 'ancient'`)[0]!.n).toBe(0);
   });
 
+  test('warehouse-sync in two processes: one run per slot', async () => {
+    const before = (await t.db.sql`SELECT count(*)::int AS n FROM sync_runs`)[0]!.n;
+    const at = new Date('2031-05-05T10:05:00Z');
+    const outcomes = await Promise.all([t.service.scheduler.tick('warehouse-sync', at), peer.service.scheduler.tick('warehouse-sync', at)]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['ran', 'skipped']);
+    expect((await t.db.sql`SELECT count(*)::int AS n FROM sync_runs`)[0]!.n).toBe(before + 1);
+  });
+
   test('warehouse-sync runs as a job, and its counts are the run', async () => {
     const run = await t.service.scheduler.tick('warehouse-sync', new Date());
     expect(run.status).toBe('ran');
