@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { StockActors } from '../src/actors/stock-actors.ts';
 import { createProduct, startTestService, type TestService } from './support/service.ts';
 
 let t: TestService;
@@ -127,6 +128,22 @@ describe('inventory', () => {
     ]);
     const next = await t.api.get(`${inv(product.id)}/movements?limit=1&cursor=${(await t.api.get(`${inv(product.id)}/movements?limit=1`)).body.nextCursor}`);
     expect(next.body.items[0].id).toBe('100000');
+  });
+
+  test('idle mailboxes are dropped; a product gets a new one when work comes again', async () => {
+    const policy = { owner: crypto.randomUUID(), leaseMs: 1000, maxAttempts: 3, retryDelayMs: () => 10, reconcileDelayMs: 10 };
+    const actors = new StockActors(t.db.sql, { maxDepth: 10, maxBatch: 10, idleMs: 100 }, policy);
+    try {
+      const product = await createProduct(t.api, { initialStock: 1 });
+      await actors.send(product.id, { kind: 'adjust', productId: product.id, delta: 1, reason: 'x' });
+      expect(actors.stats().mailboxes).toBe(1);
+      await Bun.sleep(1200); // the eviction timer runs every second at most
+      expect(actors.stats().mailboxes).toBe(0);
+      const level = await actors.send(product.id, { kind: 'adjust', productId: product.id, delta: 1, reason: 'x' });
+      expect(level.onHand).toBe(3);
+    } finally {
+      actors.close();
+    }
   });
 
   test('a full mailbox answers 429 instead of queueing without bound', async () => {
