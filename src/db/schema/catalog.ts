@@ -39,14 +39,18 @@ export const inventoryLevels = pgTable(
   ],
 );
 
-/** Append-only ledger: the sum of a product's deltas is its `on_hand`. */
+/**
+ * Append-only ledger: the sum of a product's deltas is its `on_hand`. It refers to the product's
+ * stock row (which the same transaction has just updated and locked) rather than the product row,
+ * so writing the ledger never takes a lock on the product row that order intake also locks.
+ */
 export const stockMovements = pgTable(
   'stock_movements',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     productId: uuid('product_id')
       .notNull()
-      .references(() => products.id, { onDelete: 'cascade' }),
+      .references(() => inventoryLevels.productId, { onDelete: 'cascade' }),
     delta: integer('delta').notNull(),
     reason: text('reason').notNull(),
     orderId: uuid('order_id'),

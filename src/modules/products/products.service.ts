@@ -84,8 +84,8 @@ export class ProductsService {
    */
   async remove(id: string): Promise<'deleted' | 'archived'> {
     return this.db.transaction(async (tx) => {
-      // Stock lock first, row lock second: the same order as stock batches (whose ledger inserts
-      // take a KEY SHARE lock on the product row), so the two can never wait on each other.
+      // Stock lock first, then the row: a stock batch holding the lock never waits for this row,
+      // and intake (which locks the row KEY SHARE for its foreign keys) never takes the stock lock.
       const level = await q.lockProductStock(tx, id);
       if (!(await q.lockProductRow(tx, id))) throw notFound(`product ${id}`);
       if (level && level.reserved > 0) {
