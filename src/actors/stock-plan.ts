@@ -1,27 +1,18 @@
 import { iso } from '../db/client.ts';
 import { conflict, notFound } from '../http/errors.ts';
-import type { OrderStatus, PaymentStatus } from '../modules/orders/order-state.ts';
-import type { LevelRow, MovementRow, OrderRow } from './stock.queries.ts';
+import type { OrderStatus } from '../modules/orders/order-state.ts';
+import type { LevelRow, NewMovement, OrderRow } from './stock.queries.ts';
 
 export type InventoryLevel = { productId: string; onHand: number; reserved: number; available: number; updatedAt: string };
 
 type WorkingLevel = LevelRow & { startOnHand: number; startReserved: number; touched: boolean };
 
 /** An order as the batch sees it: read once, changed in memory, written once (fenced on `version`). */
-export type WorkingOrder = {
-  id: string;
-  version: number;
-  status: OrderStatus;
-  attempts: number;
-  lastError: string | null;
-  paymentStatus: PaymentStatus | null;
-  paymentReference: string | null;
-  paymentAttempts: number;
+export type WorkingOrder = OrderRow & {
   /** Delay from now until the order is due again (0: now). */
   nextDelayMs: number;
   /** Delay until the payment provider must be asked again (refund owed, late charge); null: nothing owed. */
   reconcileDelayMs: number | null;
-  leaseOwner: string | null;
   leaseMs: number;
   dirty: boolean;
 };
@@ -34,7 +25,7 @@ export type LogRow = { orderId: string; status: OrderStatus; message: string; er
  * by the database's CHECK constraints.
  */
 export class StockPlan {
-  readonly movements: MovementRow[] = [];
+  readonly movements: NewMovement[] = [];
   readonly logs: LogRow[] = [];
   readonly orderEvents: unknown[] = [];
   private readonly levels = new Map<string, WorkingLevel>();

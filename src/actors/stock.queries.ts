@@ -47,7 +47,7 @@ export function readOrders(tx: Executor, orderIds: string[]) {
 }
 
 export type LevelDelta = { productId: string; onHand: number; reserved: number };
-export type MovementRow = {
+export type NewMovement = {
   productId: string;
   delta: number;
   reason: string;
@@ -58,7 +58,7 @@ export type MovementRow = {
 
 export type StockWrite = {
   levels: LevelDelta[];
-  movements: MovementRow[];
+  movements: NewMovement[];
   orders: WorkingOrder[];
   logs: LogRow[];
   /** Outbox payload of this transaction (null when nothing observable changed). */

@@ -1,3 +1,4 @@
+import type { NewMovement } from '../../actors/stock.queries.ts';
 import type { Executor } from '../../db/client.ts';
 
 export type InventoryRow = { productId: string; onHand: number; reserved: number; updatedAt: string };
@@ -9,16 +10,7 @@ export async function findInventory(sql: Executor, productId: string): Promise<I
   return row;
 }
 
-export type MovementRow = {
-  id: string;
-  productId: string;
-  delta: number;
-  reason: string;
-  orderId: string | null;
-  syncRunId: string | null;
-  onHandAfter: number;
-  createdAt: string;
-};
+export type MovementRow = NewMovement & { id: string; createdAt: string };
 
 /** Newest first; `beforeId` is the cursor. */
 export function listMovements(sql: Executor, productId: string, beforeId: string | undefined, limit: number) {
