@@ -150,6 +150,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     metrics.jobRuns.inc({ job: outcome.job, status: outcome.status });
     for (const [kind, n] of Object.entries(outcome.counts ?? {})) metrics.jobItems.inc({ job: outcome.job, kind }, n);
   };
+  reconciler.onSettled = (result) => metrics.reconciliations.inc({ result });
   warehouse.onRun = (run) => {
     metrics.syncRuns.inc({ status: run.status });
     metrics.syncAdjusted.inc(run.itemsAdjusted);

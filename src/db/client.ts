@@ -51,11 +51,9 @@ export function iso(value: string | null): string | null {
 export const PgCode = {
   uniqueViolation: '23505',
   foreignKeyViolation: '23503',
-  checkViolation: '23514',
   lockNotAvailable: '55P03',
   serializationFailure: '40001',
   deadlockDetected: '40P01',
-  undefinedTable: '42P01',
 } as const;
 
 /** The SQLSTATE of a Postgres error, also when drizzle wrapped it (`DrizzleQueryError.cause`). */

@@ -25,10 +25,3 @@ export async function pruneJobRuns(sql: Executor, options: { olderThanMs: number
   return rows.length;
 }
 
-export type JobRunRow = { job: string; slot: string; node: string; startedAt: string; finishedAt: string | null; result: unknown };
-
-export function recentJobRuns(sql: Executor, job: string, limit: number) {
-  return sql<JobRunRow[]>`
-    SELECT job, slot, node, started_at AS "startedAt", finished_at AS "finishedAt", result
-    FROM job_runs WHERE job = ${job} ORDER BY slot DESC LIMIT ${limit}`;
-}

@@ -113,10 +113,6 @@ export class Scheduler {
     return job;
   }
 
-  get names(): string[] {
-    return this.jobs.map((j) => j.name);
-  }
-
   /** Stops the timers and waits for runs under way. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -62,6 +62,12 @@ export function createMetrics(sources: MetricsSources) {
     jobItems: new Counter({ name: 'job_items_total', help: 'What periodic jobs did, by job and count name', labelNames: ['job', 'kind'], registers }),
     syncRuns: new Counter({ name: 'warehouse_sync_runs_total', help: 'Warehouse sync runs by result', labelNames: ['status'], registers }),
     syncAdjusted: new Counter({ name: 'warehouse_sync_items_adjusted_total', help: 'Products whose count a sync changed', registers }),
+    reconciliations: new Counter({
+      name: 'payment_reconciliations_total',
+      help: 'Orders whose payment was checked again: refunded, cleared (nothing owed) or retry (provider unreachable)',
+      labelNames: ['result'],
+      registers,
+    }),
     syncErrors: new Counter({ name: 'warehouse_sync_errors_total', help: 'Problems reported by sync runs (unknown SKUs, shortfalls, failed pages)', registers }),
   };
 }

@@ -37,7 +37,6 @@ const MAX_FK_RETRIES = 2;
 export class OrderIntake {
   private readonly batcher: Batcher<Prepared, Placed | AppError>;
   private readonly keysInFlight = new Set<string>();
-  readonly stats = { batches: 0, orders: 0 };
   /** Observer for metrics: orders stored by one statement. */
   onBatch: (accepted: number) => void = () => {};
 
@@ -134,8 +133,6 @@ export class OrderIntake {
     if (orders.length === 0) return results as AppError[];
 
     const { accepted, at } = await q.insertOrders(this.sql, orders, { owner: this.options.owner, leaseMs: this.options.leaseMs });
-    this.stats.batches++;
-    this.stats.orders += accepted.size;
     this.onBatch(accepted.size);
     const createdAt = iso(at);
     const work: AcceptedWork[] = [];

@@ -17,15 +17,10 @@ export type OrderStatus = (typeof orderStatuses)[number];
 export { orderStatuses };
 
 export const finalStatuses: ReadonlySet<OrderStatus> = new Set(['failed', 'cancelled', 'shipped']);
-/** Statuses in which a worker still has something to do (and the order carries a lease). */
-export const activeStatuses: readonly OrderStatus[] = ['pending', 'reserved'];
 
 export const isFinal = (status: OrderStatus) => finalStatuses.has(status);
 
 /** What happened to the payment of an order, as shown in `payment.status`. */
 export type PaymentStatus = 'pending' | 'succeeded' | 'declined' | 'failed' | 'refund_pending' | 'refunded';
-
-/** Names of the events on `GET /api/v1/events`. */
-export type EventType = 'order.status' | 'inventory.changed';
 
 export type OrderItem = { productId: string; quantity: number };

@@ -71,14 +71,6 @@ export class OrderPipeline {
     return this.inFlight.size;
   }
 
-  has(orderId: string): boolean {
-    return this.inFlight.has(orderId);
-  }
-
-  stats() {
-    return { inFlight: this.inFlight.size, paymentQueue: this.payQueue.length, paying: this.paying };
-  }
-
   /** Orders just stored by the intake. */
   accept(accepted: AcceptedWork[]) {
     for (const order of accepted) this.start({ ...order, status: 'pending', paymentAttempts: 0, uncertain: false });

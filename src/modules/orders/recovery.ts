@@ -26,7 +26,6 @@ export class OrderRecovery {
   private wakeTime = Number.POSITIVE_INFINITY;
   private running: Promise<number> | undefined;
   private stopped = false;
-  readonly stats = { claimed: 0, sweeps: 0 };
 
   constructor(
     private readonly sql: Sql,
@@ -59,7 +58,6 @@ export class OrderRecovery {
   }
 
   private async claimAll(asOf: Date | undefined, kind: ClaimKind): Promise<number> {
-    this.stats.sweeps++;
     let total = 0;
     try {
       for (;;) {
@@ -77,7 +75,6 @@ export class OrderRecovery {
     } catch (error) {
       this.options.logger.error({ err: toError(error) }, 'order recovery sweep failed');
     }
-    this.stats.claimed += total;
     return total;
   }
 }

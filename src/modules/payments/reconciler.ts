@@ -22,7 +22,8 @@ export type ReconcilerOptions = {
 export class PaymentReconciler {
   private pending: Promise<number> | undefined;
   private again = false;
-  readonly stats = { refunded: 0, cleared: 0, failed: 0 };
+  /** Observer for metrics: what became of each order looked at. */
+  onSettled: (result: 'refunded' | 'cleared' | 'retry') => void = () => {};
 
   constructor(
     private readonly sql: Sql,
@@ -70,16 +71,16 @@ export class PaymentReconciler {
     try {
       const charge = await this.gateway.findCharge(chargeKey(item.id));
       if (!charge || charge.status !== 'succeeded') {
-        this.stats.cleared++;
+        this.onSettled('cleared');
         const nothing = item.paymentStatus === 'refund_pending' ? 'failed' : undefined;
         return finishReconcile(this.sql, { id: item.id, paymentStatus: nothing, log: 'payment provider holds no charge for this order; nothing to refund' });
       }
       if (item.status !== 'cancelled' && item.status !== 'failed') {
-        this.stats.cleared++;
+        this.onSettled('cleared');
         return finishReconcile(this.sql, { id: item.id });
       }
       const refund = await this.gateway.refund(charge.id, refundKey(item.id), charge.amount);
-      this.stats.refunded++;
+      this.onSettled('refunded');
       return finishReconcile(this.sql, {
         id: item.id,
         paymentStatus: 'refunded',
@@ -87,7 +88,7 @@ export class PaymentReconciler {
         log: `refund ${refund.id} of ${refund.amount} issued for charge ${charge.id}`,
       });
     } catch (error) {
-      this.stats.failed++;
+      this.onSettled('retry');
       this.options.logger.warn({ err: toError(error), orderId: item.id }, 'payment reconcile failed; will retry');
       return finishReconcile(this.sql, { id: item.id, retryInMs: this.options.retryMs });
     }
