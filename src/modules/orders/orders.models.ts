@@ -49,6 +49,21 @@ export const OrderListQuery = t.Object({
 });
 export type OrderListQuery = typeof OrderListQuery.static;
 
+const StatusCount = Int({ minimum: 0 });
+
+/** How many orders are in each status right now: the starting point for a live view of the event stream. */
+export const OrderCounts = t.Object({
+  counts: t.Object({
+    pending: StatusCount,
+    reserved: StatusCount,
+    processed: StatusCount,
+    shipped: StatusCount,
+    failed: StatusCount,
+    cancelled: StatusCount,
+  }),
+});
+export type OrderCounts = typeof OrderCounts.static;
+
 export const OrderLog = t.Object({
   id: t.String(),
   orderId: Uuid,
