@@ -32,7 +32,11 @@ async function shutdown(signal: string) {
   }
   stopping = true;
   logger.info({ signal }, 'shutting down');
-  await server.server?.stop();
+  // Stop taking connections, then end the event streams: they never finish by themselves, and the
+  // server waits for every open request. Their clients reconnect and resume with Last-Event-ID.
+  const drained = server.server?.stop();
+  service.services.events.close();
+  await drained;
   await service.stop();
   await database.close();
   await embedded?.stop();

@@ -13,7 +13,7 @@ export function parseEventId(value: string): Cursor {
   return { tx: match[1]!, id: match[2]!, index: Number(match[3]) };
 }
 
-type Subscriber = { cursor: Cursor; send: (events: StreamEvent[]) => void; busy: boolean };
+type Subscriber = { cursor: Cursor; send: (events: StreamEvent[]) => void; end: () => void; busy: boolean };
 
 /**
  * Tails the outbox for every open stream. Each subscriber has its own position (resume with
@@ -22,6 +22,7 @@ type Subscriber = { cursor: Cursor; send: (events: StreamEvent[]) => void; busy:
 export class EventHub {
   private readonly subscribers = new Set<Subscriber>();
   private timer: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
 
   constructor(
     private readonly sql: Sql,
@@ -32,9 +33,14 @@ export class EventHub {
     return this.subscribers.size;
   }
 
-  async subscribe(lastEventId: string | undefined, send: (events: StreamEvent[]) => void): Promise<() => void> {
+  /** `end` is called when the hub closes: the stream must finish then, or shutdown would wait for it. */
+  async subscribe(lastEventId: string | undefined, send: (events: StreamEvent[]) => void, end: () => void): Promise<() => void> {
     const cursor = lastEventId ? parseEventId(lastEventId) : { ...(await currentPosition(this.sql)), index: -1 };
-    const subscriber: Subscriber = { cursor, send, busy: false };
+    const subscriber: Subscriber = { cursor, send, end, busy: false };
+    if (this.closed) {
+      end();
+      return () => {};
+    }
     this.subscribers.add(subscriber);
     this.timer ??= setInterval(() => this.tick(), this.options.pollMs);
     void this.poll(subscriber);
@@ -47,8 +53,12 @@ export class EventHub {
     };
   }
 
+  /** Ends every open stream; clients reconnect (to another process) and resume with `Last-Event-ID`. */
   close() {
+    this.closed = true;
+    const open = [...this.subscribers];
     this.subscribers.clear();
+    for (const subscriber of open) subscriber.end();
     clearInterval(this.timer);
     this.timer = undefined;
   }

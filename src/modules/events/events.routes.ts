@@ -28,17 +28,18 @@ export function eventsRoutes(hub: EventHub, tokens: Tokens) {
             unsubscribe?.();
             clearInterval(keepAlive);
           };
-          send(encoder.encode('retry: 2000\n\n'));
-          unsubscribe = await hub.subscribe(lastEventId, (events) => send(frame(events)));
-          keepAlive = setInterval(() => send(encoder.encode(': keep-alive\n\n')), 15_000);
-          request.signal.addEventListener('abort', () => {
+          const end = () => {
             cleanup();
             try {
               controller.close();
             } catch {
               // already closed
             }
-          });
+          };
+          send(encoder.encode('retry: 2000\n\n'));
+          keepAlive = setInterval(() => send(encoder.encode(': keep-alive\n\n')), 15_000);
+          unsubscribe = await hub.subscribe(lastEventId, (events) => send(frame(events)), end);
+          request.signal.addEventListener('abort', end);
         },
         cancel: () => {
           unsubscribe?.();
