@@ -44,7 +44,8 @@ export const IdempotencyHeaders = t.Object({
 
 export const OrderListQuery = t.Object({
   ...PageQuery,
-  status: t.Optional(OrderStatusModel),
+  // Elysia's UnionEnum carries `default: <first value>`, which would turn "no filter" into `status=pending`.
+  status: t.Optional(t.UnionEnum(orderStatuses, { default: undefined, description: 'Only orders in this status' })),
   customerId: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
 });
 export type OrderListQuery = typeof OrderListQuery.static;

@@ -31,3 +31,20 @@ describe('GET /api/v1/orders/counts', () => {
     expect(spec.body.paths['/api/v1/orders/counts'].get.summary).toBe('Number of orders in each status');
   });
 });
+
+describe('GET /api/v1/orders', () => {
+  test('without a status, lists orders in every status', async () => {
+    const product = await createProduct(t.api, { initialStock: 1 });
+    const done = (await placeOrder(t.api, [{ productId: product.id, quantity: 1 }], { customerId: 'lister' })).body.id;
+    const short = (await placeOrder(t.api, [{ productId: product.id, quantity: 2 }], { customerId: 'lister' })).body.id;
+    await orderReaches(t.api, done, ['processed']);
+    await orderReaches(t.api, short, ['failed']);
+    const all = await t.api.get('/api/v1/orders?customerId=lister', 'client');
+    expect(all.body.items.map((o: { id: string; status: string }) => [o.id, o.status])).toEqual([
+      [short, 'failed'],
+      [done, 'processed'],
+    ]);
+    expect((await t.api.get('/api/v1/orders?customerId=lister&status=failed', 'client')).body.items).toHaveLength(1);
+    expect((await t.api.get('/api/v1/orders?customerId=lister&status=pending', 'client')).body.items).toHaveLength(0);
+  });
+});
