@@ -59,7 +59,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await db?.drop();
   }, 30_000);
 
-  test('signs in with a bearer token kept in sessionStorage only', async () => {
+  test('signs in by keyboard with a bearer token kept in sessionStorage only', async () => {
     const response = await page.goto(`${service.base}/dashboard`);
     expect(response?.headers()['content-security-policy']).toContain("default-src 'self'");
     await page.getByLabel('API token').fill('not-a-token');
@@ -72,6 +72,13 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await seeText('.stream', 'Live');
     expect(await page.evaluate(() => ({ session: sessionStorage.getItem('stockroom.token'), local: localStorage.length }))).toEqual({ session: tokens.admin, local: 0 });
     await seeText('.recent, .state', 'No order has changed since this page opened.');
+
+    // The new page's heading has the focus; Tab moves on to a control that shows where it is.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Live');
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => ({ tag: document.activeElement!.tagName, outline: getComputedStyle(document.activeElement!).outlineStyle }));
+    expect(['A', 'BUTTON']).toContain(focused.tag);
+    expect(focused.outline).toBe('solid');
   }, 30_000);
 
   let productId = '';
