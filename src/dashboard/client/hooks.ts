@@ -73,7 +73,7 @@ export function useAction() {
       setBusy(false);
     }
   }, []);
-  return { busy, problem, run, clear: () => setProblem(undefined) };
+  return { busy, problem, run };
 }
 
 /** Debounces live refreshes: a burst of events for one thing causes one reload. */
