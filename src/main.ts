@@ -47,8 +47,10 @@ async function shutdown(signal: string) {
   logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
   try {
     const started = Date.now();
-    service.services.events.close();
+    // Stop taking connections, then end the event streams: they never finish by themselves, and the
+    // server waits for every open request. Their clients reconnect and resume with Last-Event-ID.
     const drained = server.stop().then(() => true);
+    service.services.events.close();
     if (!(await Promise.race([drained, Bun.sleep(Math.max(0, deadline - Date.now())).then(() => false)]))) await server.stop(true);
     logger.info({ ms: Date.now() - started }, 'HTTP server stopped');
     await service.stop(Math.max(0, deadline - Date.now()));

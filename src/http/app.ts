@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia';
 import type { Logger } from 'pino';
 import type { Sql } from '../db/client.ts';
+import { dashboardRoutes } from '../dashboard/dashboard.routes.ts';
 import { categoriesRoutes } from '../modules/categories/categories.routes.ts';
 import type { CategoriesService } from '../modules/categories/categories.service.ts';
 import { inventoryRoutes } from '../modules/inventory/inventory.routes.ts';
@@ -62,7 +63,8 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(ordersRoutes(services.orders, options.tokens))
     .use(eventsRoutes(services.events, options.tokens))
     .use(warehouseRoutes(services.warehouse, options.tokens))
-    .use(metricsRoutes(services.metrics, options.tokens));
+    .use(metricsRoutes(services.metrics, options.tokens))
+    .use(dashboardRoutes());
 }
 
 export type App = ReturnType<typeof createApp>;

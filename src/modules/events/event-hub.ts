@@ -22,6 +22,7 @@ type Subscriber = { cursor: Cursor; send: (events: StreamEvent[]) => void; end: 
 export class EventHub {
   private readonly subscribers = new Set<Subscriber>();
   private timer: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
 
   constructor(
     private readonly sql: Sql,
@@ -32,10 +33,14 @@ export class EventHub {
     return this.subscribers.size;
   }
 
-  /** `end` is called when the hub closes (shutdown): the stream should end, clients reconnect. */
+  /** `end` is called when the hub closes: the stream must finish then, or shutdown would wait for it. */
   async subscribe(lastEventId: string | undefined, send: (events: StreamEvent[]) => void, end: () => void): Promise<() => void> {
     const cursor = lastEventId ? parseEventId(lastEventId) : { ...(await currentPosition(this.sql)), index: -1 };
     const subscriber: Subscriber = { cursor, send, end, busy: false };
+    if (this.closed) {
+      end();
+      return () => {};
+    }
     this.subscribers.add(subscriber);
     this.timer ??= setInterval(() => this.tick(), this.options.pollMs);
     void this.poll(subscriber);
@@ -48,9 +53,12 @@ export class EventHub {
     };
   }
 
+  /** Ends every open stream; clients reconnect (to another process) and resume with `Last-Event-ID`. */
   close() {
-    for (const subscriber of this.subscribers) subscriber.end();
+    this.closed = true;
+    const open = [...this.subscribers];
     this.subscribers.clear();
+    for (const subscriber of open) subscriber.end();
     clearInterval(this.timer);
     this.timer = undefined;
   }

@@ -28,7 +28,7 @@ export function eventsRoutes(hub: EventHub, tokens: Tokens) {
             unsubscribe?.();
             clearInterval(keepAlive);
           };
-          const close = () => {
+          const end = () => {
             cleanup();
             try {
               controller.close();
@@ -37,9 +37,9 @@ export function eventsRoutes(hub: EventHub, tokens: Tokens) {
             }
           };
           send(encoder.encode('retry: 2000\n\n'));
-          unsubscribe = await hub.subscribe(lastEventId, (events) => send(frame(events)), close);
           keepAlive = setInterval(() => send(encoder.encode(': keep-alive\n\n')), 15_000);
-          request.signal.addEventListener('abort', close);
+          unsubscribe = await hub.subscribe(lastEventId, (events) => send(frame(events)), end);
+          request.signal.addEventListener('abort', end);
         },
         cancel: () => {
           unsubscribe?.();

@@ -44,10 +44,26 @@ export const IdempotencyHeaders = t.Object({
 
 export const OrderListQuery = t.Object({
   ...PageQuery,
-  status: t.Optional(OrderStatusModel),
+  // Elysia's UnionEnum carries `default: <first value>`, which would turn "no filter" into `status=pending`.
+  status: t.Optional(t.UnionEnum(orderStatuses, { default: undefined, description: 'Only orders in this status' })),
   customerId: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
 });
 export type OrderListQuery = typeof OrderListQuery.static;
+
+const StatusCount = Int({ minimum: 0 });
+
+/** How many orders are in each status right now: the starting point for a live view of the event stream. */
+export const OrderCounts = t.Object({
+  counts: t.Object({
+    pending: StatusCount,
+    reserved: StatusCount,
+    processed: StatusCount,
+    shipped: StatusCount,
+    failed: StatusCount,
+    cancelled: StatusCount,
+  }),
+});
+export type OrderCounts = typeof OrderCounts.static;
 
 export const OrderLog = t.Object({
   id: t.String(),

@@ -44,6 +44,11 @@ export function listOrders(sql: Executor, filter: OrderFilter) {
     ORDER BY o.id DESC LIMIT ${filter.limit}`;
 }
 
+/** One row per status that has orders (`orders_status_idx` covers it). */
+export function countOrdersByStatus(sql: Executor) {
+  return sql<{ status: OrderStatus; count: number }[]>`SELECT status, count(*)::int AS count FROM orders GROUP BY status`;
+}
+
 export type OrderLogRow = { id: string; orderId: string; status: OrderStatus; message: string; errorMessage: string | null; processedAt: string };
 
 export function listOrderLogs(sql: Executor, orderId: string) {

@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia';
 import { authPlugin, type Tokens } from '../../http/auth.ts';
 import { errors, IdParams, Page } from '../../http/models.ts';
-import { IdempotencyHeaders, Order, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';
+import { IdempotencyHeaders, Order, OrderCounts, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';
 import type { OrdersService } from './orders.service.ts';
 
 export function ordersRoutes(orders: OrdersService, tokens: Tokens) {
@@ -33,6 +33,14 @@ export function ordersRoutes(orders: OrdersService, tokens: Tokens) {
       query: OrderListQuery,
       response: { 200: Page(Order), ...errors(401, 403, 422) },
       detail: { summary: 'List orders, newest first', description: 'Filter by `status` and `customerId`.' },
+    })
+    .get('/counts', () => orders.counts(), {
+      role: 'client',
+      response: { 200: OrderCounts, ...errors(401, 403) },
+      detail: {
+        summary: 'Number of orders in each status',
+        description: 'Every status is present (0 when no order has it). A live view starts from these and follows `GET /api/v1/events`.',
+      },
     })
     .get('/:id', ({ params }) => orders.get(params.id), {
       role: 'client',

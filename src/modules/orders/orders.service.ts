@@ -3,7 +3,8 @@ import type { Sql } from '../../db/client.ts';
 import { conflict, notFound } from '../../http/errors.ts';
 import { decodeCursor, encodeCursor, isUuidKey } from '../../http/models.ts';
 import type { OrderIntake } from './intake.ts';
-import type { Order, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';
+import type { Order, OrderCounts, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';
+import { orderStatuses } from './order-state.ts';
 import * as q from './orders.queries.ts';
 import { orderView } from './views.ts';
 import { iso } from '../../db/client.ts';
@@ -33,6 +34,12 @@ export class OrdersService {
     const rows = await q.listOrders(this.sql, { status: query.status, customerId: query.customerId, beforeId: before?.[0], limit: limit + 1 });
     const page = rows.slice(0, limit);
     return { items: page.map(orderView), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
+  }
+
+  async counts(): Promise<OrderCounts> {
+    const counts = Object.fromEntries(orderStatuses.map((status) => [status, 0])) as OrderCounts['counts'];
+    for (const row of await q.countOrdersByStatus(this.sql)) counts[row.status] = row.count;
+    return { counts };
   }
 
   async logs(id: string): Promise<{ items: OrderLog[] }> {

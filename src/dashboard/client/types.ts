@@ -1,0 +1,39 @@
+import type { Category } from '../../modules/categories/categories.models.ts';
+import type { Inventory as InventoryModel, Movement } from '../../modules/inventory/inventory.models.ts';
+import type { OrderStatus } from '../../modules/orders/order-state.ts';
+import type { Order, OrderCounts, OrderLog } from '../../modules/orders/orders.models.ts';
+import type { Product } from '../../modules/products/products.models.ts';
+
+/**
+ * The shapes the dashboard reads, taken from the server's own models (type-only imports: nothing
+ * of the server ends up in the browser bundle).
+ */
+export type { Category, Movement, Order, OrderCounts, OrderLog, OrderStatus, Product };
+export type Inventory = typeof InventoryModel.static;
+
+export type Page<T> = { items: T[]; nextCursor: string | null };
+
+/** `POST /api/v1/warehouse/sync` (API.md); its model lives with the warehouse module, not here yet. */
+export type SyncRun = {
+  id: string;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  itemsChecked: number;
+  itemsAdjusted: number;
+  errors: { sku: string; message: string }[];
+};
+
+/** A `Record` so that a status added on the server fails to compile here until it has a label. */
+export const STATUS_LABELS: Record<OrderStatus, string> = {
+  pending: 'Pending',
+  reserved: 'Reserved',
+  processed: 'Processed',
+  shipped: 'Shipped',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+};
+export const STATUSES = Object.keys(STATUS_LABELS) as OrderStatus[];
+
+/** Statuses from which `POST /orders/:id/cancel` changes something. */
+export const CANCELLABLE: ReadonlySet<OrderStatus> = new Set(['pending', 'reserved', 'processed']);

@@ -1,0 +1,81 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Problem } from './api.ts';
+import { STATUS_LABELS, type OrderStatus } from './types.ts';
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p class="state" role="status">
+      Loading {what}…
+    </p>
+  );
+}
+
+export function Empty({ children }: { children: ComponentChildren }) {
+  return <p class="state empty">{children}</p>;
+}
+
+/** An error as the API reported it: its `detail`, and each invalid field. */
+export function ProblemBox({ problem, onRetry }: { problem: Problem; onRetry?: () => void }) {
+  return (
+    <div class="problem" role="alert">
+      <p>
+        <strong>{problem.status ? `${problem.title} (${problem.status})` : problem.title}:</strong> {problem.detail}
+      </p>
+      {problem.errors && problem.errors.length > 0 && (
+        <ul>
+          {problem.errors.map((e) => (
+            <li key={e.path}>
+              <code>{e.path}</code> {e.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      {onRetry && (
+        <button type="button" onClick={onRetry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function StatusBadge({ status }: { status: OrderStatus }) {
+  return <span class={`badge status-${status}`}>{STATUS_LABELS[status]}</span>;
+}
+
+/** A button for what cannot be undone: a first press asks, a second one acts. */
+export function ConfirmButton(props: { label: string; confirm: string; busy: boolean; onConfirm: () => void; danger?: boolean }) {
+  const [asking, setAsking] = useState(false);
+  const yes = useRef<HTMLButtonElement>(null);
+  // Keyboard users land on the question's answer, not back at the top of the page.
+  useEffect(() => {
+    if (asking) yes.current?.focus();
+  }, [asking]);
+  if (!asking) {
+    return (
+      <button type="button" class={props.danger ? 'danger' : undefined} disabled={props.busy} onClick={() => setAsking(true)}>
+        {props.label}
+      </button>
+    );
+  }
+  return (
+    <span class="confirm" role="group" aria-label={props.confirm}>
+      <span>{props.confirm}</span>
+      <button
+        type="button"
+        class={props.danger ? 'danger' : undefined}
+        ref={yes}
+        onClick={() => {
+          setAsking(false);
+          props.onConfirm();
+        }}
+      >
+        Yes, {props.label.toLowerCase()}
+      </button>
+      <button type="button" onClick={() => setAsking(false)}>
+        No
+      </button>
+    </span>
+  );
+}

@@ -1,0 +1,59 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect } from 'preact/hooks';
+import { useLiveState } from '../hooks.ts';
+import type { Route } from '../router.ts';
+
+const NAV = [
+  { path: '', label: 'Live' },
+  { path: 'products', label: 'Products' },
+  { path: 'orders', label: 'Orders' },
+  { path: 'orders/new', label: 'Place order' },
+];
+
+const STREAM_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', stopped: 'Stopped' };
+
+function StreamIndicator() {
+  const { stream } = useLiveState();
+  return (
+    <p class={`stream stream-${stream.status}`} role="status" title={stream.problem?.detail}>
+      <span class="dot" aria-hidden="true" /> {STREAM_TEXT[stream.status]}
+    </p>
+  );
+}
+
+export function Layout({ route, onSignOut, children }: { route: Route; onSignOut: () => void; children: ComponentChildren }) {
+  const current = route.path.join('/');
+  // A new page: move the focus to its heading, so keyboard and screen reader users start there.
+  useEffect(() => {
+    document.querySelector<HTMLElement>('main h1')?.focus();
+  }, [current]);
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.querySelector<HTMLElement>('main h1')?.focus())}>
+        Skip to content
+      </a>
+      <header class="top">
+        <p class="brand">Stockroom</p>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map((item) => {
+              const active = item.path === current || (item.path === 'products' && current.startsWith('products/')) || (item.path === 'orders' && current.startsWith('orders/') && current !== 'orders/new');
+              return (
+                <li key={item.path}>
+                  <a href={`#/${item.path}`} aria-current={active ? 'page' : undefined}>
+                    {item.label}
+                  </a>
+                </li>
+              );
+            })}
+          </ul>
+        </nav>
+        <StreamIndicator />
+        <button type="button" onClick={onSignOut}>
+          Sign out
+        </button>
+      </header>
+      <main id="main">{children}</main>
+    </>
+  );
+}

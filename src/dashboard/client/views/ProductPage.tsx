@@ -1,0 +1,169 @@
+import { useState } from 'preact/hooks';
+import { get, patch, post } from '../api.ts';
+import { dateTime } from '../format.ts';
+import { useAction, useDebounced, useLiveEvents, useLoad } from '../hooks.ts';
+import { href } from '../router.ts';
+import type { Inventory, Movement, Page, Product } from '../types.ts';
+import { Empty, Loading, ProblemBox } from '../ui.tsx';
+
+function EditForm({ product, onSaved }: { product: Product; onSaved: (product: Product) => void }) {
+  const [form, setForm] = useState({ name: product.name, description: product.description, price: product.price });
+  const action = useAction();
+  const [saved, setSaved] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setSaved(false);
+    const updated = await action.run(() => patch<Product>(`/api/v1/products/${product.id}`, { name: form.name.trim(), description: form.description, price: form.price.trim() }));
+    if (updated) {
+      onSaved(updated);
+      setSaved(true);
+    }
+  };
+  const set = (name: keyof typeof form) => (e: Event) => {
+    setSaved(false);
+    setForm({ ...form, [name]: (e.currentTarget as HTMLInputElement).value });
+  };
+  return (
+    <form class="card form" onSubmit={submit} aria-labelledby="edit-title">
+      <h2 id="edit-title">Details</h2>
+      <label for="edit-name">Name</label>
+      <input id="edit-name" value={form.name} onInput={set('name')} required maxLength={200} />
+      <label for="edit-description">Description</label>
+      <textarea id="edit-description" value={form.description} onInput={set('description')} rows={3} maxLength={5000} />
+      <label for="edit-price">Price</label>
+      <input id="edit-price" value={form.price} onInput={set('price')} required inputMode="decimal" />
+      {action.problem && <ProblemBox problem={action.problem} />}
+      <div class="actions" aria-live="polite">
+        <button type="submit" class="primary" disabled={action.busy}>
+          {action.busy ? 'Saving…' : 'Save changes'}
+        </button>
+        {saved && <span class="ok">Saved.</span>}
+      </div>
+    </form>
+  );
+}
+
+function AdjustForm({ productId, onAdjusted }: { productId: string; onAdjusted: (inventory: Inventory) => void }) {
+  const [delta, setDelta] = useState('');
+  const [reason, setReason] = useState('');
+  const [done, setDone] = useState<Inventory | undefined>();
+  const action = useAction();
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setDone(undefined);
+    const inventory = await action.run(() => post<Inventory>(`/api/v1/products/${productId}/inventory/adjustments`, { delta: Number(delta), reason: reason.trim() }));
+    if (inventory) {
+      setDone(inventory);
+      setDelta('');
+      setReason('');
+      onAdjusted(inventory);
+    }
+  };
+  return (
+    <form class="card form" onSubmit={submit} aria-labelledby="adjust-title">
+      <h2 id="adjust-title">Adjust stock</h2>
+      <label for="adjust-delta">Change (+ received, − removed)</label>
+      <input id="adjust-delta" type="number" step={1} required value={delta} onInput={(e) => setDelta(e.currentTarget.value)} />
+      <label for="adjust-reason">Reason</label>
+      <input id="adjust-reason" required maxLength={200} placeholder="e.g. delivery, damaged, stock take" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+      {action.problem && <ProblemBox problem={action.problem} />}
+      <div class="actions" aria-live="polite">
+        <button type="submit" class="primary" disabled={action.busy}>
+          {action.busy ? 'Adjusting…' : 'Adjust stock'}
+        </button>
+        {done && <span class="ok">Stock adjusted: {done.onHand} on hand.</span>}
+      </div>
+    </form>
+  );
+}
+
+/** The ledger needs the admin token: with the client token this shows the 403's detail. */
+function Movements({ productId, version }: { productId: string; version: string }) {
+  const movements = useLoad(() => get<Page<Movement>>(`/api/v1/products/${productId}/inventory/movements?limit=20`), [productId, version]);
+  const state = movements.state;
+  return (
+    <section class="card" aria-labelledby="movements-title">
+      <h2 id="movements-title">Latest stock movements</h2>
+      {state.status === 'loading' && <Loading what="movements" />}
+      {state.status === 'error' && <ProblemBox problem={state.problem} onRetry={movements.refresh} />}
+      {state.status === 'ready' && state.value.items.length === 0 && <Empty>No movements yet.</Empty>}
+      {state.status === 'ready' && state.value.items.length > 0 && (
+        <table class="data">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col" class="num">Change</th>
+              <th scope="col">Reason</th>
+              <th scope="col" class="num">On hand after</th>
+            </tr>
+          </thead>
+          <tbody>
+            {state.value.items.map((m) => (
+              <tr key={m.id}>
+                <td>{dateTime(m.createdAt)}</td>
+                <td class="num">{m.delta > 0 ? `+${m.delta}` : m.delta}</td>
+                <td>{m.orderId ? <a href={href(`orders/${m.orderId}`)}>{m.reason}</a> : m.reason}</td>
+                <td class="num">{m.onHandAfter}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+export function ProductPage({ id }: { id: string }) {
+  const product = useLoad(() => get<Product>(`/api/v1/products/${id}`), [id]);
+  const refresh = useDebounced(() => void product.refresh(), 200);
+  useLiveEvents((events) => {
+    if (events.some((e) => e.type === 'inventory.changed' && e.data.productId === id)) refresh();
+  });
+  const state = product.state;
+  return (
+    <>
+      <p class="crumbs">
+        <a href={href('products')}>Products</a> /
+      </p>
+      {state.status === 'loading' && (
+        <>
+          <h1 tabIndex={-1}>Product</h1>
+          <Loading what="the product" />
+        </>
+      )}
+      {state.status === 'error' && (
+        <>
+          <h1 tabIndex={-1}>Product</h1>
+          <ProblemBox problem={state.problem} onRetry={product.refresh} />
+        </>
+      )}
+      {state.status === 'ready' && (
+        <>
+          <h1 tabIndex={-1}>
+            {state.value.name} <code class="sku">{state.value.sku}</code>
+          </h1>
+          {state.value.archived && <p class="notice">Archived: it can no longer be ordered.</p>}
+          <dl class="stock" aria-label="Stock">
+            <div>
+              <dt>On hand</dt>
+              <dd data-field="onHand">{state.value.inventory.onHand}</dd>
+            </div>
+            <div>
+              <dt>Reserved</dt>
+              <dd data-field="reserved">{state.value.inventory.reserved}</dd>
+            </div>
+            <div>
+              <dt>Available</dt>
+              <dd data-field="available">{state.value.inventory.available}</dd>
+            </div>
+          </dl>
+          <div class="columns">
+            <EditForm key={state.value.id} product={state.value} onSaved={(p) => product.update(() => p)} />
+            <AdjustForm productId={id} onAdjusted={() => product.refresh()} />
+          </div>
+          <Movements productId={id} version={state.value.updatedAt + state.value.inventory.onHand} />
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,124 @@
+import { useState } from 'preact/hooks';
+import { get, query } from '../api.ts';
+import { useAction, useLiveEvents, useLoad } from '../hooks.ts';
+import { href, navigate } from '../router.ts';
+import type { Category, Page, Product } from '../types.ts';
+import { Empty, Loading, ProblemBox } from '../ui.tsx';
+
+const PAGE = 50;
+
+/** Applies `inventory.changed` events to the rows on screen, so stock moves without a reload. */
+function withInventory(products: Product[], data: Record<string, unknown>): Product[] {
+  const { productId, onHand, reserved, available } = data;
+  if (typeof onHand !== 'number' || typeof reserved !== 'number' || typeof available !== 'number') return products;
+  return products.map((p) => (p.id === productId ? { ...p, inventory: { onHand, reserved, available } } : p));
+}
+
+/** Changing the category keeps what is typed in the search box, submitted or not. */
+function Filters({ q, category }: { q: string; category: string }) {
+  const categories = useLoad(() => get<Page<Category>>('/api/v1/categories?limit=200'), []);
+  const [text, setText] = useState(q);
+  return (
+    <form
+      class="toolbar"
+      role="search"
+      onSubmit={(e) => {
+        e.preventDefault();
+        navigate('products', { q: text.trim() || undefined, category: category || undefined });
+      }}
+    >
+      <label for="product-q">Search</label>
+      <input id="product-q" type="search" placeholder="Name or SKU" value={text} onInput={(e) => setText(e.currentTarget.value)} />
+      <label for="product-category">Category</label>
+      <select id="product-category" value={category} onChange={(e) => navigate('products', { q: text.trim() || undefined, category: e.currentTarget.value || undefined })}>
+        <option value="">All categories</option>
+        {categories.state.status === 'ready' &&
+          categories.state.value.items.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.name}
+            </option>
+          ))}
+      </select>
+      <button type="submit">Search</button>
+      {categories.state.status === 'error' && <span class="error-text">Categories: {categories.state.problem.detail}</span>}
+    </form>
+  );
+}
+
+export function ProductsView({ params }: { params: URLSearchParams }) {
+  const q = params.get('q') ?? '';
+  const category = params.get('category') ?? '';
+  const products = useLoad(() => get<Page<Product>>(`/api/v1/products${query({ q, categoryId: category, limit: PAGE })}`), [q, category]);
+  const more = useAction();
+  useLiveEvents((events) => {
+    for (const event of events) if (event.type === 'inventory.changed') products.update((page) => ({ ...page, items: withInventory(page.items, event.data) }));
+  });
+  const loadMore = async (cursor: string) => {
+    const next = await more.run(() => get<Page<Product>>(`/api/v1/products${query({ q, categoryId: category, limit: PAGE, cursor })}`));
+    if (next) products.update((page) => ({ items: [...page.items, ...next.items], nextCursor: next.nextCursor }));
+  };
+  const state = products.state;
+  return (
+    <>
+      <div class="heading">
+        <h1 tabIndex={-1}>Products</h1>
+        <a class="button primary" href={href('products/new')}>
+          New product
+        </a>
+      </div>
+      <Filters key={`${q}|${category}`} q={q} category={category} />
+      {state.status === 'loading' && <Loading what="products" />}
+      {state.status === 'error' && <ProblemBox problem={state.problem} onRetry={products.refresh} />}
+      {state.status === 'ready' && state.value.items.length === 0 && (
+        <Empty>{q || category ? 'No product matches these filters.' : 'No products yet: create the first one with "New product".'}</Empty>
+      )}
+      {state.status === 'ready' && state.value.items.length > 0 && (
+        <>
+          <table class="data">
+            <caption class="visually-hidden">Products</caption>
+            <thead>
+              <tr>
+                <th scope="col">SKU</th>
+                <th scope="col">Name</th>
+                <th scope="col">Categories</th>
+                <th scope="col" class="num">Price</th>
+                <th scope="col" class="num">On hand</th>
+                <th scope="col" class="num">Reserved</th>
+                <th scope="col" class="num">Available</th>
+              </tr>
+            </thead>
+            <tbody>
+              {state.value.items.map((p) => (
+                <tr key={p.id} data-product={p.id}>
+                  <td>
+                    <code>{p.sku}</code>
+                  </td>
+                  <td>
+                    <a href={href(`products/${p.id}`)}>{p.name}</a>
+                  </td>
+                  <td>{p.categories.map((c) => c.name).join(', ') || '—'}</td>
+                  <td class="num">{p.price}</td>
+                  <td class="num" data-field="onHand">
+                    {p.inventory.onHand}
+                  </td>
+                  <td class="num" data-field="reserved">
+                    {p.inventory.reserved}
+                  </td>
+                  <td class="num" data-field="available">
+                    {p.inventory.available}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {more.problem && <ProblemBox problem={more.problem} />}
+          {state.value.nextCursor && (
+            <button type="button" disabled={more.busy} onClick={() => loadMore(state.value.nextCursor!)}>
+              {more.busy ? 'Loading…' : 'Load more'}
+            </button>
+          )}
+        </>
+      )}
+    </>
+  );
+}

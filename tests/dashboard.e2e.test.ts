@@ -1,0 +1,232 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { freshDatabase, type TestDatabase } from './support/cluster.ts';
+import { hasChromium, launchBrowser, CHROMIUM, type TestBrowser } from './support/browser.ts';
+import { ROOT, spawnService, type ServiceProcess } from './support/process.ts';
+import { Api, createProduct, orderReaches, placeOrder, startTestService, testEnv, tokens } from './support/service.ts';
+
+/**
+ * The dashboard in headless Chromium against a real service process on a real port: sign in,
+ * products, orders, the live view (through a restart of the service), and no request anywhere
+ * but the service. Screenshots of the main views go to tests/artifacts/dashboard/.
+ */
+if (!hasChromium) console.warn(`dashboard e2e tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+
+const ARTIFACTS = path.join(ROOT, 'tests/artifacts/dashboard');
+
+describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
+  let db: TestDatabase;
+  let service: ServiceProcess;
+  let browser: TestBrowser;
+  let page: Page;
+  let api: Api;
+  const requests: { url: string; headers: Record<string, string> }[] = [];
+  const env = () => ({ ...testEnv, DATABASE_URL: db.url, NODE_ID: 'dashboard-e2e', DATA_DIR: '.test-data/dashboard-e2e' });
+
+  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+  const go = async (hash: string) => {
+    await page.evaluate((h) => (location.hash = h), hash);
+  };
+  /** Waits for text inside `selector` (polling the DOM, as a user would look). */
+  const seeText = (selector: string, text: string, timeout = 10_000) =>
+    page.waitForFunction(([s, t]) => [...document.querySelectorAll(s!)].some((e) => e.textContent?.includes(t!)), [selector, text], { timeout });
+
+  /** Waits until the table lists exactly these rows (by `data-<kind>` id), in this order. */
+  const rowsAre = (kind: 'product' | 'order', ids: string[]) =>
+    page.waitForFunction(
+      ([k, expected]) => JSON.stringify([...document.querySelectorAll(`tbody tr[data-${k}]`)].map((r) => r.getAttribute(`data-${k}`))) === expected,
+      [kind, JSON.stringify(ids)] as const,
+    );
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    db = await freshDatabase();
+    service = await spawnService(env());
+    api = Api.forUrl(service.base);
+    browser = await launchBrowser();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page.setDefaultTimeout(10_000);
+    page.on('request', (request) => requests.push({ url: request.url(), headers: request.headers() }));
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    service?.proc.kill('SIGKILL');
+    await service?.proc.exited;
+    await db?.drop();
+  }, 30_000);
+
+  test('signs in by keyboard with a bearer token kept in sessionStorage only', async () => {
+    const response = await page.goto(`${service.base}/dashboard`);
+    expect(response?.headers()['content-security-policy']).toContain("default-src 'self'");
+    await page.getByLabel('API token').fill('not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await seeText('[role=alert]', 'a valid bearer token is required');
+    await shot('sign-in');
+    await page.getByLabel('API token').fill(tokens.admin);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Live', level: 1 }).waitFor();
+    await seeText('.stream', 'Live');
+    expect(await page.evaluate(() => ({ session: sessionStorage.getItem('stockroom.token'), local: localStorage.length }))).toEqual({ session: tokens.admin, local: 0 });
+    await seeText('.recent, .state', 'No order has changed since this page opened.');
+
+    // The new page's heading has the focus; Tab moves on to a control that shows where it is.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Live');
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => ({ tag: document.activeElement!.tagName, outline: getComputedStyle(document.activeElement!).outlineStyle }));
+    expect(['A', 'BUTTON']).toContain(focused.tag);
+    expect(focused.outline).toBe('solid');
+  }, 30_000);
+
+  let productId = '';
+  test('creates a product, finds it by search and category, edits it and adjusts its stock', async () => {
+    const category = (await api.post('/api/v1/categories', { name: 'Mugs' })).body;
+    await createProduct(api, { sku: 'OTHER-1', name: 'Unrelated thing', initialStock: 1 });
+    await nav('Products').click();
+    await page.getByRole('link', { name: 'New product' }).click();
+    await page.getByLabel('SKU').fill('MUG-BLUE');
+    await page.getByLabel('Name').fill('Blue mug');
+    await page.getByLabel('Price').fill('7.5');
+    await page.getByLabel('Initial stock').fill('5');
+    await page.getByLabel('Mugs').check();
+    await page.getByRole('button', { name: 'Create product' }).click();
+    await page.getByRole('heading', { name: /Blue mug/, level: 1 }).waitFor();
+    productId = decodeURIComponent(new URL(page.url()).hash.split('/')[2]!.split('?')[0]!);
+    expect(await page.locator('.stock [data-field=onHand]').textContent()).toBe('5');
+
+    await page.getByLabel('Price', { exact: true }).fill('8.25');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await seeText('.ok', 'Saved.');
+    await page.getByLabel('Change (+ received, − removed)').fill('7');
+    await page.getByLabel('Reason').fill('delivery from supplier');
+    await page.getByRole('button', { name: 'Adjust stock' }).click();
+    await seeText('.ok', 'Stock adjusted: 12 on hand.');
+    await seeText('.stock [data-field=onHand]', '12');
+    await seeText('table', 'delivery from supplier');
+    expect((await api.get(`/api/v1/products/${productId}`)).body).toMatchObject({ price: '8.25', inventory: { onHand: 12 } });
+
+    await nav('Products').click();
+    await page.getByLabel('Search').fill('mug-b');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await rowsAre('product', [productId]);
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('Category').selectOption(category.id);
+    await page.waitForFunction((id) => location.hash === `#/products?category=${id}`, category.id);
+    await rowsAre('product', [productId]);
+    await shot('products');
+    await page.getByLabel('Search').fill('no such product anywhere');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await seeText('.state', 'No product matches these filters.');
+  }, 30_000);
+
+  let orderId = '';
+  test('places an order through the page and sees it reach processed live, without a reload', async () => {
+    await nav('Place order').click();
+    await page.getByLabel('Customer id').fill('cust-e2e');
+    await page.getByLabel('Find product').fill('MUG-BLUE');
+    await page.getByRole('button', { name: 'Find', exact: true }).click();
+    await page.getByRole('button', { name: 'Add Blue mug (MUG-BLUE)' }).click();
+    await page.getByLabel('Quantity of Blue mug').fill('2');
+    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.getByRole('heading', { name: /^Order / }).waitFor();
+    orderId = new URL(page.url()).hash.split('/')[2]!;
+    await seeText('[data-field=status]', 'Processed');
+    await seeText('.timeline', 'paid (charge');
+    await seeText('[data-field=payment]', 'succeeded');
+    await seeText('[data-field=total]', '16.50');
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    await shot('order');
+
+    await nav('Live').click();
+    await seeText('.count[data-status=processed] .value', '1');
+    await seeText('.legend [data-outcome=processed]', 'Processed: 1 in the last minute');
+    await seeText(`.recent li[data-order="${orderId}"]`, 'Processed');
+  }, 30_000);
+
+  test('cancels an order from its page', async () => {
+    await go(`#/orders/${orderId}`);
+    // By keyboard: the confirmation takes the focus, so Enter twice cancels.
+    await page.getByRole('button', { name: 'Cancel order' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Yes, cancel order');
+    await page.keyboard.press('Enter');
+    await seeText('[data-field=status]', 'Cancelled');
+    await seeText('.timeline', 'cancelled by request');
+    expect((await api.get(`/api/v1/orders/${orderId}`, 'client')).body.status).toBe('cancelled');
+    await shot('order-cancelled');
+  }, 30_000);
+
+  test("shows a failed order's errors in its timeline, and finds it by status and customer", async () => {
+    const empty = await createProduct(api, { sku: 'EMPTY-SHELF', name: 'Out of stock', initialStock: 0 });
+    const failed = (await placeOrder(api, [{ productId: empty.id, quantity: 3 }], { customerId: 'cust-unlucky' })).body;
+    await orderReaches(api, failed.id, ['failed']);
+
+    await nav('Orders').click();
+    await page.getByLabel('Status').selectOption('failed');
+    await rowsAre('order', [failed.id]);
+    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('Customer or order id').fill('cust-unlucky');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForFunction(() => location.hash === '#/orders?q=cust-unlucky');
+    await rowsAre('order', [failed.id]);
+    await shot('orders');
+    await page.getByLabel('Customer or order id').fill('nobody-at-all');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await seeText('.state', 'No order matches these filters.');
+    await page.getByLabel('Customer or order id').fill(failed.id);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await rowsAre('order', [failed.id]);
+    await page.getByRole('link', { name: failed.id.slice(-8) }).click();
+
+    await seeText('[data-field=status]', 'Failed');
+    await seeText('.timeline', 'reservation attempt 1 of 3 failed; retrying in');
+    await seeText('.timeline', 'gave up after 3 reservation attempts');
+    await seeText('.timeline .error-text', `insufficient stock for product ${empty.id}: 3 wanted, 0 available`);
+    expect(await page.locator('.timeline .error-text').count()).toBe(3);
+    expect(await page.getByRole('button', { name: 'Cancel order' }).count()).toBe(0);
+    await shot('order-failed');
+  }, 30_000);
+
+  test('the live view reconnects after a restart of the service and resumes with Last-Event-ID', async () => {
+    await nav('Live').click();
+    await seeText('.stream', 'Live');
+    const streamsBefore = requests.filter((r) => r.url.endsWith('/api/v1/events')).length;
+
+    service.proc.kill('SIGTERM');
+    await service.proc.exited;
+    await seeText('.stream', 'Reconnecting');
+    await seeText('.notice', 'reconnecting and resuming after the last event received');
+
+    // While the service is down another process takes an order: the resumed stream must bring it.
+    const other = await startTestService({}, { db, background: false });
+    let whileDown = '';
+    try {
+      const product = await createProduct(other.api, { initialStock: 1 });
+      whileDown = (await placeOrder(other.api, [{ productId: product.id, quantity: 1 }], { customerId: 'while-down' })).body.id;
+      await orderReaches(other.api, whileDown, ['processed']);
+    } finally {
+      await other.close();
+    }
+
+    service = await spawnService(env(), { port: service.port });
+    await seeText('.stream', 'Live', 20_000);
+    await seeText(`.recent li[data-order="${whileDown}"]`, 'Processed');
+    const reconnects = requests.filter((r) => r.url.endsWith('/api/v1/events')).slice(streamsBefore);
+    expect(reconnects.length).toBeGreaterThan(0);
+    expect(reconnects.every((r) => /^\d+-\d+-\d+$/.test(r.headers['last-event-id'] ?? ''))).toBe(true);
+
+    const after = (await placeOrder(api, [{ productId, quantity: 1 }], { customerId: 'after-restart' })).body.id;
+    await seeText(`.recent li[data-order="${after}"]`, 'Processed');
+    await shot('live');
+  }, 60_000);
+
+  test('the page made no request outside the service', () => {
+    expect(requests.length).toBeGreaterThan(10);
+    const outside = requests.filter((r) => !r.url.startsWith(`${service.base}/`));
+    expect(outside).toEqual([]);
+  });
+});
