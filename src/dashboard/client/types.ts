@@ -3,6 +3,7 @@ import type { Inventory as InventoryModel, Movement } from '../../modules/invent
 import type { OrderStatus } from '../../modules/orders/order-state.ts';
 import type { Order, OrderCounts, OrderLog } from '../../modules/orders/orders.models.ts';
 import type { Product } from '../../modules/products/products.models.ts';
+import type { SyncRun as SyncRunModel } from '../../modules/warehouse/warehouse.models.ts';
 
 /**
  * The shapes the dashboard reads, taken from the server's own models (type-only imports: nothing
@@ -13,16 +14,7 @@ export type Inventory = typeof InventoryModel.static;
 
 export type Page<T> = { items: T[]; nextCursor: string | null };
 
-/** `POST /api/v1/warehouse/sync` (API.md); its model lives with the warehouse module, not here yet. */
-export type SyncRun = {
-  id: string;
-  status: string;
-  startedAt: string;
-  finishedAt: string | null;
-  itemsChecked: number;
-  itemsAdjusted: number;
-  errors: { sku: string; message: string }[];
-};
+export type SyncRun = typeof SyncRunModel.static;
 
 /** A `Record` so that a status added on the server fails to compile here until it has a label. */
 export const STATUS_LABELS: Record<OrderStatus, string> = {

@@ -46,7 +46,12 @@ export function WarehouseSync() {
                 <ul>
                   {run.errors.map((e, i) => (
                     <li key={i}>
-                      <code>{e.sku}</code>: {e.message}
+                      {e.sku === null ? null : (
+                        <>
+                          <code>{e.sku}</code>:{' '}
+                        </>
+                      )}
+                      {e.message}
                     </li>
                   ))}
                 </ul>
