@@ -9,6 +9,17 @@ const started = new WeakMap<Request, number>();
  * access-log line carrying the request id (at `debug` for the hot, successful paths).
  */
 export function observe(logger: Logger, metrics: Metrics) {
+  // One labelled child per (method, route, status), so a request costs a map lookup, not label hashing.
+  const series = new Map<string, { observe(seconds: number): void }>();
+  const histogramFor = (method: string, route: string, status: number) => {
+    const key = `${method} ${status} ${route}`;
+    let child = series.get(key);
+    if (!child) {
+      child = metrics.httpDuration.labels({ method, route, status });
+      series.set(key, child);
+    }
+    return child;
+  };
   return new Elysia({ name: 'observe' })
     .onRequest(({ request }) => {
       started.set(request, performance.now());
@@ -19,7 +30,7 @@ export function observe(logger: Logger, metrics: Metrics) {
       const seconds = (performance.now() - begin) / 1000;
       const status = typeof set.status === 'number' ? set.status : 200;
       const label = route || 'unmatched';
-      metrics.httpDuration.observe({ method: request.method, route: label, status }, seconds);
+      histogramFor(request.method, label, status).observe(seconds);
       const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
       if (logger.isLevelEnabled(level)) {
         logger[level]({ requestId: set.headers['x-request-id'], method: request.method, route: label, status, ms: Math.round(seconds * 10_000) / 10 }, 'request');
