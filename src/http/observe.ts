@@ -3,6 +3,8 @@ import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../modules/metrics/metrics.ts';
 
 const started = new WeakMap<Request, number>();
+/** Label values come from a fixed set: a client inventing methods must not invent series. */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /**
  * After each response (off the request's own path): its duration into the histogram, and one
@@ -30,10 +32,11 @@ export function observe(logger: Logger, metrics: Metrics) {
       const seconds = (performance.now() - begin) / 1000;
       const status = typeof set.status === 'number' ? set.status : 200;
       const label = route || 'unmatched';
-      histogramFor(request.method, label, status).observe(seconds);
+      const method = METHODS.has(request.method) ? request.method : 'OTHER';
+      histogramFor(method, label, status).observe(seconds);
       const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
       if (logger.isLevelEnabled(level)) {
-        logger[level]({ requestId: set.headers['x-request-id'], method: request.method, route: label, status, ms: Math.round(seconds * 10_000) / 10 }, 'request');
+        logger[level]({ requestId: set.headers['x-request-id'], method, route: label, status, ms: Math.round(seconds * 10_000) / 10 }, 'request');
       }
     });
 }
