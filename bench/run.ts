@@ -6,7 +6,7 @@ import { BenchPostgres } from './lib/database.ts';
 import { chooseLoader } from './lib/load.ts';
 import { parseOptions, usage, type ScenarioName } from './lib/options.ts';
 import { describeMachine, ratios, renderTable, targets } from './lib/report.ts';
-import type { Context, ScenarioResult } from './lib/scenario-kit.ts';
+import { failedScenario, type Context, type ScenarioResult } from './lib/scenario-kit.ts';
 import { scenarios } from './lib/scenarios.ts';
 import { ROOT } from '../tests/support/process.ts';
 
@@ -65,7 +65,14 @@ try {
     if (interrupted) break;
     const started = performance.now();
     log(`▶ ${name}`);
-    const result = await scenarios[name](ctx);
+    let result: ScenarioResult;
+    try {
+      result = await scenarios[name](ctx);
+    } catch (error) {
+      // One broken scenario is a finding, not a reason to lose the others' figures.
+      log(`  ${name} failed: ${(error as Error).stack ?? error}`);
+      result = failedScenario(name, ctx.options.connections, error);
+    }
     ctx.results.set(name, result);
     const failed = Object.entries(result.checks).filter(([, c]) => !c.ok);
     log(`  ${name}: ${result.acceptedPerS === null ? '' : `${Math.round(result.acceptedPerS)} 2xx/s, `}${failed.length === 0 ? 'checks ok' : `FAILED ${failed.map(([n]) => n).join(', ')}`} (${((performance.now() - started) / 1000).toFixed(0)} s)`);

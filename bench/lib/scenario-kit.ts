@@ -47,6 +47,26 @@ export type ScenarioResult = {
   notes: string[];
 };
 
+/** What is left of a scenario that threw: its name and the error, as a failed check. */
+export function failedScenario(name: ScenarioName, connections: number, error: unknown): ScenarioResult {
+  return {
+    name,
+    title: name,
+    route: '',
+    payments: null,
+    connections,
+    load: null,
+    acceptedPerS: null,
+    stored: null,
+    e2e: null,
+    recovery: null,
+    memory: { idleRssMb: 0, peakRssMb: 0, endRssMb: 0 },
+    stats: null,
+    checks: { ran: { ok: false, detail: `the scenario failed: ${(error as Error).message ?? String(error)}` } },
+    notes: [],
+  };
+}
+
 export type Context = {
   options: BenchOptions;
   loader: LoaderName;
