@@ -121,6 +121,8 @@ export function renderTable(options: BenchOptions, machine: Machine & { loadAver
     'peak RSS: the service process.',
   );
   if (cpuRows.length > 1) lines.push('', table(cpuRows, new Set([1, 2, 3, 4, 5])));
+  const shared = [...results.values()].filter((r) => (r.load?.cpu?.other ?? 0) >= 0.25).map((r) => `${r.name} (${num(r.load!.cpu!.other, 2)})`);
+  if (shared.length > 0) lines.push(`other work on the machine took ≥ 0.25 cores during: ${shared.join(', ')}; those figures are lower than a quiet machine gives.`);
   const ratioText = [
     r.intakeOverNaive !== null ? `hot-sku intake ÷ naive ${num(r.intakeOverNaive, 1)}×` : null,
     r.endToEndOverNaive !== null ? `hot-sku end to end ÷ naive ${num(r.endToEndOverNaive, 1)}×` : null,

@@ -179,6 +179,15 @@ export async function storedSince(db: ScenarioDatabase, since: string): Promise<
   return row!.n;
 }
 
+/** Orders stored since `since`, once the count stops moving (transactions cut off by the load's end commit late). */
+export async function settledCount(db: ScenarioDatabase, since: string): Promise<number> {
+  for (let last = -1; ; await Bun.sleep(200)) {
+    const count = await storedSince(db, since);
+    if (count === last) return count;
+    last = count;
+  }
+}
+
 export function allFinalCheck(e2e: E2E, openAfter: number): Check {
   return {
     ok: e2e.drained && openAfter === 0,
