@@ -63,6 +63,27 @@ async function ordersUnderLoad(ctx: Context, harness: Harness, bodies: string[])
   return { loadResult, stored, e2e, checks };
 }
 
+type LoadRun = Awaited<ReturnType<typeof ordersUnderLoad>>;
+
+/** The result of a scenario built on `ordersUnderLoad`: its figures, the service's counters, its checks. */
+async function orderScenario(
+  ctx: Context,
+  harness: Harness,
+  run: LoadRun,
+  fields: Pick<ScenarioResult, 'name' | 'title' | 'payments'> & { notes?: string[] },
+): Promise<ScenarioResult> {
+  return result(ctx, harness, {
+    ...fields,
+    route: ORDERS,
+    load: run.loadResult,
+    acceptedPerS: rate(run.loadResult),
+    stored: run.stored,
+    e2e: run.e2e,
+    stats: await stats(harness),
+    checks: run.checks,
+  });
+}
+
 async function comparisonRoute(ctx: Context, name: 'ceiling' | 'naive'): Promise<ScenarioResult> {
   const route = `/bench/${name}/orders`;
   return withService(ctx, name, payments.instant, async (harness) => {
@@ -97,17 +118,10 @@ async function hotSku(ctx: Context, name: 'hot-sku' | 'hot-sku-payments', paymen
     const productId = await createProduct(harness.service, 'HOT-1', AMPLE);
     const run = await ordersUnderLoad(ctx, harness, [orderBody(productId)]);
     run.checks.noOversell = await soldCheck(harness.db.sql, productId, AMPLE, false);
-    return result(ctx, harness, {
+    return orderScenario(ctx, harness, run, {
       name,
       title: `hot SKU, payments ${paymentsName === 'instant' ? 'instant' : 'at defaults (20-200 ms, 10% declined, 2% timeouts)'}`,
-      route: ORDERS,
       payments: paymentsName,
-      load: run.loadResult,
-      acceptedPerS: rate(run.loadResult),
-      stored: run.stored,
-      e2e: run.e2e,
-      stats: await stats(harness),
-      checks: run.checks,
     });
   });
 }
@@ -121,17 +135,10 @@ async function manySkus(ctx: Context): Promise<ScenarioResult> {
       ids.push(...(await Promise.all(batch.map((sku) => createProduct(harness.service, sku, 10_000_000)))));
     }
     const run = await ordersUnderLoad(ctx, harness, ids.map((id) => orderBody(id)));
-    return result(ctx, harness, {
+    return orderScenario(ctx, harness, run, {
       name: 'many-skus',
       title: `${ctx.options.products} SKUs, uniform, payments instant`,
-      route: ORDERS,
       payments: 'instant',
-      load: run.loadResult,
-      acceptedPerS: rate(run.loadResult),
-      stored: run.stored,
-      e2e: run.e2e,
-      stats: await stats(harness),
-      checks: run.checks,
     });
   });
 }
@@ -158,17 +165,10 @@ async function scarcity(ctx: Context): Promise<ScenarioResult> {
       ok: run.e2e.processed === stock && run.e2e.failed === run.stored - stock,
       detail: `${run.e2e.processed} processed, ${run.e2e.failed} failed (still out of stock after their last attempt)`,
     };
-    return result(ctx, harness, {
+    return orderScenario(ctx, harness, run, {
       name: 'scarcity',
       title: `scarcity: ${stock} units, 10× more orders, payments instant`,
-      route: ORDERS,
       payments: 'instant',
-      load: run.loadResult,
-      acceptedPerS: rate(run.loadResult),
-      stored: run.stored,
-      e2e: run.e2e,
-      stats: await stats(harness),
-      checks: run.checks,
       notes: [`stock ${stock} sized from the warm-up rate ${Math.round(warmRate)}/s`],
     });
   });
