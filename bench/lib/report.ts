@@ -1,0 +1,140 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import pkg from '../../package.json' with { type: 'json' };
+import type { LoaderName } from './load.ts';
+import type { BenchOptions, ScenarioName } from './options.ts';
+import type { ScenarioResult } from './scenario-kit.ts';
+
+export type Machine = { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; bun: string; loader: string; postgres: string };
+
+export function describeMachine(loader: LoaderName, postgres: string): Machine {
+  const cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  const loaderVersion =
+    loader === 'wrk'
+      ? (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0]?.split(' [')[0] ?? 'wrk')
+      : `autocannon ${pkg.devDependencies.autocannon} (under Bun)`;
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    kernel: `${os.type()} ${os.release()}`,
+    bun: Bun.version,
+    loader: loaderVersion,
+    postgres,
+  };
+}
+
+export type Ratios = { intakeOverNaive: number | null; endToEndOverNaive: number | null; intakeOverCeiling: number | null; naiveOverCeiling: number | null };
+
+export function ratios(results: Map<ScenarioName, ScenarioResult>): Ratios {
+  const perS = (name: ScenarioName) => results.get(name)?.acceptedPerS ?? null;
+  const e2e = (name: ScenarioName) => results.get(name)?.e2e?.processedPerS ?? null;
+  const div = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : a / b);
+  return {
+    intakeOverNaive: div(perS('hot-sku'), perS('naive')),
+    endToEndOverNaive: div(e2e('hot-sku'), perS('naive')),
+    intakeOverCeiling: div(perS('hot-sku'), perS('ceiling')),
+    naiveOverCeiling: div(perS('naive'), perS('ceiling')),
+  };
+}
+
+export type Target = { what: string; wanted: string; seen: string; met: boolean | null };
+
+/** The figures issue 6 wants the bench to show, next to what it saw (null: that scenario did not run). */
+export function targets(results: Map<ScenarioName, ScenarioResult>, r: Ratios): Target[] {
+  const hot = results.get('hot-sku');
+  const million = results.get('million');
+  const recovery = results.get('recovery');
+  const n = (value: number) => Math.round(value).toLocaleString('en-US');
+  const list: Target[] = [];
+  if (hot?.acceptedPerS != null) {
+    list.push({ what: 'durable intake, hot SKU', wanted: '≥ 50,000 orders/s', seen: `${n(hot.acceptedPerS)}/s`, met: hot.acceptedPerS >= 50_000 });
+    list.push({ what: 'intake p99', wanted: '< 20 ms', seen: `${hot.load!.latencyMs.p99.toFixed(1)} ms`, met: hot.load!.latencyMs.p99 < 20 });
+  }
+  if (r.intakeOverCeiling !== null) list.push({ what: 'intake ÷ ceiling', wanted: '≥ 55 %', seen: `${(r.intakeOverCeiling * 100).toFixed(0)} %`, met: r.intakeOverCeiling >= 0.55 });
+  if (hot?.e2e) list.push({ what: 'end to end, payments instant', wanted: '≥ 20,000 processed/s', seen: `${n(hot.e2e.processedPerS)}/s`, met: hot.e2e.processedPerS >= 20_000 });
+  if (r.intakeOverNaive !== null) list.push({ what: 'intake ÷ naive', wanted: '≥ 30×', seen: `${r.intakeOverNaive.toFixed(1)}×`, met: r.intakeOverNaive >= 30 });
+  if (million) {
+    const enough = (million.stored ?? 0) >= 1_000_000;
+    list.push({
+      what: `peak RSS after ${n(million.stored ?? 0)} orders`,
+      wanted: '< 300 MB after 1,000,000',
+      seen: `${n(million.memory.peakRssMb)} MB`,
+      met: enough ? million.memory.peakRssMb < 300 : null,
+    });
+  }
+  if (recovery?.recovery) {
+    const enough = recovery.recovery.orders >= 100_000;
+    list.push({
+      what: `${n(recovery.recovery.orders)} pending resumed after a restart`,
+      wanted: '≤ 10 s (+ payment time; instant here)',
+      seen: `${recovery.recovery.totalS.toFixed(1)} s`,
+      met: enough ? recovery.recovery.totalS <= 10 && recovery.checks.allFinal!.ok : null,
+    });
+  }
+  return list;
+}
+
+const num = (value: number | null | undefined, digits = 0) =>
+  value === null || value === undefined || Number.isNaN(value) ? '—' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+function table(rows: string[][], rightAligned: Set<number>): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+export function renderTable(options: BenchOptions, machine: Machine & { loadAverageAtStart: number[] }, startedAt: string, results: Map<ScenarioName, ScenarioResult>): string {
+  const r = ratios(results);
+  const header = [
+    `Stockroom bench ${startedAt}: ${options.connections} connections, ${options.durationS} s per scenario (warm-up ${options.warmupS} s), load generator ${machine.loader}`,
+    `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.kernel}; Bun ${machine.bun}; ${machine.postgres}; load average at start ${machine.loadAverageAtStart.join(' ')}`,
+    '',
+  ];
+  const rows = [['scenario', '2xx/s', 'p50 ms', 'p95 ms', 'p99 ms', 'final/s', 'processed/s', 'all final', 'peak RSS', 'checks']];
+  const cpuRows = [['CPU during the load (cores)', 'service', 'postgres', 'loader', 'other', 'idle']];
+  for (const result of results.values()) {
+    const failed = Object.entries(result.checks).filter(([, c]) => !c.ok).map(([name]) => name);
+    const checks = Object.keys(result.checks).length === 0 ? '—' : failed.length === 0 ? `ok (${Object.keys(result.checks).length})` : `FAILED: ${failed.join(', ')}`;
+    const latency = result.load?.latencyMs;
+    const finalAfter = result.recovery ? `${num(result.recovery.totalS, 1)} s*` : result.e2e ? `+${num(result.e2e.drainS, 1)} s` : '—';
+    rows.push([
+      result.name,
+      num(result.acceptedPerS),
+      num(latency?.p50, 1),
+      num(latency?.p95, 1),
+      num(latency?.p99, 1),
+      num(result.recovery ? result.recovery.processedPerS : result.e2e?.finalPerS),
+      num(result.recovery ? result.recovery.processedPerS : result.e2e?.processedPerS),
+      finalAfter,
+      `${num(result.memory.peakRssMb)} MB`,
+      checks,
+    ]);
+    const cpu = result.load?.cpu;
+    if (cpu) cpuRows.push([result.name, num(cpu.service, 2), num(cpu.postgres, 2), num(cpu.loader, 2), num(cpu.other, 2), num(cpu.idle, 2)]);
+  }
+  const lines = [...header, table(rows, new Set([1, 2, 3, 4, 5, 6, 7, 8]))];
+  lines.push(
+    '',
+    '2xx/s: answers per second during the load (202 = order stored); final/s, processed/s: orders that became final (processed)',
+    '÷ (first order stored → every order final); all final: after the load stopped (recovery*: after the process was started);',
+    'peak RSS: the service process.',
+  );
+  if (cpuRows.length > 1) lines.push('', table(cpuRows, new Set([1, 2, 3, 4, 5])));
+  const shared = [...results.values()].filter((r) => (r.load?.cpu?.other ?? 0) >= 0.25).map((r) => `${r.name} (${num(r.load!.cpu!.other, 2)})`);
+  if (shared.length > 0) lines.push(`other work on the machine took ≥ 0.25 cores during: ${shared.join(', ')}; those figures are lower than a quiet machine gives.`);
+  const ratioText = [
+    r.intakeOverNaive !== null ? `hot-sku intake ÷ naive ${num(r.intakeOverNaive, 1)}×` : null,
+    r.endToEndOverNaive !== null ? `hot-sku end to end ÷ naive ${num(r.endToEndOverNaive, 1)}×` : null,
+    r.intakeOverCeiling !== null ? `hot-sku intake ÷ ceiling ${num(r.intakeOverCeiling * 100)} %` : null,
+    r.naiveOverCeiling !== null ? `naive ÷ ceiling ${num(r.naiveOverCeiling * 100, 1)} %` : null,
+  ].filter(Boolean);
+  if (ratioText.length > 0) lines.push('', `ratios: ${ratioText.join('; ')}`);
+  const goals = targets(results, r);
+  if (goals.length > 0) {
+    lines.push('', table([['target (issue 6)', 'wanted', 'seen', ''], ...goals.map((g) => [g.what, g.wanted, g.seen, g.met === null ? 'n/a' : g.met ? 'met' : 'NOT met'])], new Set([2])));
+  }
+  const failures = [...results.values()].flatMap((result) => Object.entries(result.checks).filter(([, c]) => !c.ok).map(([name, c]) => `${result.name}.${name}: ${c.detail}`));
+  if (failures.length > 0) lines.push('', 'FAILED CHECKS:', ...failures.map((f) => `  ${f}`));
+  return lines.join('\n');
+}

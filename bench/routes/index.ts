@@ -1,0 +1,32 @@
+import { heapStats } from 'bun:jsc';
+import { Elysia } from 'elysia';
+import type { Sql } from '../../src/db/client.ts';
+import { authPlugin, type Tokens } from '../../src/http/auth.ts';
+import type { Service } from '../../src/service.ts';
+import { ceilingRoutes } from './ceiling.ts';
+import { naiveRoutes } from './naive.ts';
+
+/** Everything the bench mounts on top of the normal service: two comparison routes and the counters. */
+export function benchRoutes(service: Service, sql: Sql, tokens: Tokens) {
+  return new Elysia()
+    .use(ceilingRoutes(tokens))
+    .use(naiveRoutes(sql, tokens))
+    .use(authPlugin(tokens))
+    .get(
+      '/bench/stats',
+      async () => {
+        const heap = heapStats();
+        const batches = (await service.metrics.intakeBatchSize.get()).values;
+        const count = batches.find((v) => v.metricName === 'order_intake_batch_size_count')?.value ?? 0;
+        const sum = batches.find((v) => v.metricName === 'order_intake_batch_size_sum')?.value ?? 0;
+        return {
+          memory: process.memoryUsage(),
+          heap: { size: heap.heapSize, capacity: heap.heapCapacity, objects: heap.objectCount },
+          intake: { batches: count, orders: sum },
+          actors: service.actors.stats(),
+          pipeline: { inFlight: service.pipeline.size },
+        };
+      },
+      { role: 'admin', detail: { hide: true } },
+    );
+}

@@ -1,0 +1,104 @@
+import { Elysia } from 'elysia';
+import type { Sql, TxSql } from '../../src/db/client.ts';
+import { authPlugin, type Tokens } from '../../src/http/auth.ts';
+import { AppError, conflict } from '../../src/http/errors.ts';
+import { errors } from '../../src/http/models.ts';
+import { fromCents, toCents } from '../../src/lib/money.ts';
+import { Order, OrderCreate } from '../../src/modules/orders/orders.models.ts';
+
+type Line = { productId: string; quantity: number; unitPrice: string; onHandAfter: number };
+
+/**
+ * The naive baseline: the usual design, one transaction per order. It locks the product's stock row
+ * (`SELECT ... FOR UPDATE`), checks it, takes the stock and stores the order, its items, its log row
+ * and the ledger rows in one more statement, then commits: four round trips per order, the stock
+ * row held for three of them. With no payment step, the order is stored `processed` with one `sale`
+ * movement per line, so every invariant of the real service holds for these rows as well.
+ */
+export function naiveRoutes(sql: Sql, tokens: Tokens) {
+  return new Elysia({ prefix: '/bench/naive' }).use(authPlugin(tokens)).post(
+    '/orders',
+    async ({ body, status }) => status(202, await placeNaively(sql, body)),
+    {
+      role: 'client',
+      parse: 'json',
+      body: OrderCreate,
+      response: { 202: Order, ...errors(400, 401, 403, 409, 413, 422) },
+      detail: { hide: true },
+    },
+  );
+}
+
+export async function placeNaively(sql: Sql, input: OrderCreate): Promise<Order> {
+  const quantities = new Map<string, number>();
+  for (const item of input.items) {
+    if (quantities.has(item.productId)) throw new AppError('validation', `product ${item.productId} appears more than once`);
+    quantities.set(item.productId, item.quantity);
+  }
+  const id = Bun.randomUUIDv7();
+  return sql.begin(async (tx) => {
+    const levels = await lockLevels(tx, [...quantities.keys()]);
+    const lines: Line[] = input.items.map((item) => {
+      const level = levels.get(item.productId);
+      if (!level) throw new AppError('validation', `not orderable: ${item.productId}`);
+      const available = level.onHand - level.reserved;
+      if (available < item.quantity) throw conflict(`insufficient stock for product ${item.productId}: ${item.quantity} wanted, ${available} available`);
+      return { productId: item.productId, quantity: item.quantity, unitPrice: level.price, onHandAfter: level.onHand - item.quantity };
+    });
+    const total = fromCents(lines.reduce((sum, l) => sum + toCents(l.unitPrice) * BigInt(l.quantity), 0n));
+    const createdAt = await sellAndStore(tx, { id, customerId: input.customerId, total, lines });
+    return {
+      id,
+      customerId: input.customerId,
+      status: 'processed' as const,
+      items: lines.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice })),
+      total,
+      attempts: 0,
+      nextAttemptAt: null,
+      lastError: null,
+      payment: null,
+      createdAt,
+      updatedAt: createdAt,
+    };
+  });
+}
+
+/** Row locks in product id order, so two multi-product orders never wait on each other in a cycle. */
+async function lockLevels(tx: TxSql, productIds: string[]) {
+  const rows = await tx<{ productId: string; onHand: number; reserved: number; price: string }[]>`
+    SELECT l.product_id AS "productId", l.on_hand AS "onHand", l.reserved, p.price::text AS price
+    FROM inventory_levels l JOIN products p ON p.id = l.product_id
+    WHERE l.product_id = ANY(${productIds}::uuid[]) AND p.archived_at IS NULL
+    ORDER BY l.product_id
+    FOR UPDATE OF l`;
+  return new Map(rows.map((row) => [row.productId, row]));
+}
+
+async function sellAndStore(tx: TxSql, order: { id: string; customerId: string; total: string; lines: Line[] }): Promise<string> {
+  const { lines } = order;
+  const [row] = await tx<{ createdAt: string }[]>`
+    WITH lv AS (
+      UPDATE inventory_levels l SET on_hand = l.on_hand - u.quantity, updated_at = now()
+      FROM unnest(${lines.map((l) => l.productId)}::uuid[], ${lines.map((l) => l.quantity)}::int[]) AS u(product_id, quantity)
+      WHERE l.product_id = u.product_id
+    ), o AS (
+      INSERT INTO orders (id, customer_id, status, total, payment_status)
+      VALUES (${order.id}, ${order.customerId}, 'processed', ${order.total}::numeric, NULL)
+      RETURNING created_at
+    ), i AS (
+      INSERT INTO order_items (order_id, product_id, line, quantity, unit_price)
+      SELECT ${order.id}::uuid, x.product_id, x.line - 1, x.quantity, x.unit_price
+      FROM unnest(${lines.map((l) => l.productId)}::uuid[], ${lines.map((l) => l.quantity)}::int[], ${lines.map((l) => l.unitPrice)}::text[]::numeric[])
+        WITH ORDINALITY AS x(product_id, quantity, unit_price, line)
+    ), lg AS (
+      INSERT INTO order_logs (order_id, status, message)
+      VALUES (${order.id}, 'processed', 'bench naive baseline: stock taken in the request transaction (no payment step)')
+    ), mv AS (
+      INSERT INTO stock_movements (product_id, delta, reason, order_id, on_hand_after)
+      SELECT x.product_id, -x.quantity, 'sale', ${order.id}::uuid, x.on_hand_after
+      FROM unnest(${lines.map((l) => l.productId)}::uuid[], ${lines.map((l) => l.quantity)}::int[], ${lines.map((l) => l.onHandAfter)}::int[])
+        AS x(product_id, quantity, on_hand_after)
+    )
+    SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt" FROM o`;
+  return row!.createdAt;
+}

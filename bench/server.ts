@@ -1,0 +1,37 @@
+import { loadConfig } from '../src/config.ts';
+import { openDatabase } from '../src/db/open.ts';
+import { resolveTokens } from '../src/http/tokens.ts';
+import { createLogger } from '../src/lib/logger.ts';
+import { buildService } from '../src/service.ts';
+import { benchRoutes } from './routes/index.ts';
+
+/**
+ * The bench's service process: the normal service (`buildService`, same configuration from the
+ * environment) plus the bench-only routes under /bench. Never used outside `bun run bench`.
+ */
+const config = loadConfig();
+const logger = await createLogger(config.logLevel);
+const { database, embedded } = await openDatabase(
+  { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.dbPoolMax },
+  (message) => logger.info(message),
+);
+const tokens = await resolveTokens(config, () => {});
+const service = await buildService(config, database, tokens, logger);
+await service.start();
+
+const app = service.app.use(benchRoutes(service, database.sql, tokens));
+const server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: config.bodyLimitBytes * 2 });
+logger.info({ port: server.server?.port }, 'bench service listening');
+
+let stopping = false;
+async function shutdown() {
+  if (stopping) process.exit(1);
+  stopping = true;
+  await server.server?.stop();
+  await service.stop();
+  await database.close();
+  await embedded?.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());
