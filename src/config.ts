@@ -129,7 +129,7 @@ export function loadConfig(env: Env = process.env): Config {
     paymentTimeoutRate: rate(env, 'PAYMENT_TIMEOUT_RATE', 0.02, errors),
     paymentLatencyMs: latency(env, 'PAYMENT_LATENCY_MS', { min: 20, max: 200 }, errors),
     paymentTimeoutMs: int(env, 'PAYMENT_TIMEOUT_MS', 2000, 1, 600_000, errors),
-    paymentConcurrency: int(env, 'PAYMENT_CONCURRENCY', 256, 1, 100_000, errors),
+    paymentConcurrency: int(env, 'PAYMENT_CONCURRENCY', 1024, 1, 100_000, errors),
     paymentUrl: url(env, 'PAYMENT_URL', errors),
     warehouseUrl: url(env, 'WAREHOUSE_URL', errors),
     warehouseSyncCron: env.WAREHOUSE_SYNC_CRON || '*/5 * * * *',

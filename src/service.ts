@@ -72,7 +72,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     // Past the payment timeout, a charge still in flight has landed or never will.
     reconcileDelayMs: config.paymentTimeoutMs * 2 + 1000,
   };
-  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, maxBatch: 500, idleMs: 60_000 }, policy);
+  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, maxBatch: 1000, maxConcurrent: 4, idleMs: 60_000 }, policy);
   const gateway = options.paymentGateway ?? paymentGateway(config, clock);
   const reconciler = new PaymentReconciler(sql, gateway, { batchSize: 200, holdMs: 60_000, retryMs: 30_000, logger });
   const reconcileNow = (orderId: string) => void reconciler.now(orderId).catch(() => {});
@@ -104,7 +104,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     maxBatch: 512,
     lingerMs: 1,
     // Two statements in flight: one is being written while the next batch fills (measured best of 1, 2, 4).
-    maxInFlight: 2,
+    maxInFlight: Number(process.env.EXP_INTAKE_INFLIGHT ?? 2),
     onAccepted: (work) => pipeline.accept(work),
     isSaturated: (productId) => actors.full(productId),
   });

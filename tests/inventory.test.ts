@@ -130,9 +130,18 @@ describe('inventory', () => {
     expect(next.body.items[0].id).toBe('100000');
   });
 
+  test('changes to many products share transactions instead of one each', async () => {
+    const products = await Promise.all(Array.from({ length: 120 }, () => createProduct(t.api, { initialStock: 5 })));
+    const before = t.service.actors.stats().batches;
+    const replies = await Promise.all(products.map((p) => t.api.post(`${inv(p.id)}/adjustments`, { delta: 2, reason: 'restock' })));
+    expect(replies.every((r) => r.status === 200 && r.body.onHand === 7)).toBe(true);
+    expect(t.service.actors.stats().batches - before).toBeLessThan(30);
+    for (const p of products.slice(0, 5)) expect(await ledgerSum(p.id)).toBe(7);
+  });
+
   test('idle mailboxes are dropped; a product gets a new one when work comes again', async () => {
     const policy = { owner: crypto.randomUUID(), leaseMs: 1000, maxAttempts: 3, retryDelayMs: () => 10, reconcileDelayMs: 10 };
-    const actors = new StockActors(t.db.sql, { maxDepth: 10, maxBatch: 10, idleMs: 100 }, policy);
+    const actors = new StockActors(t.db.sql, { maxDepth: 10, maxBatch: 10, maxConcurrent: 2, idleMs: 100 }, policy);
     try {
       const product = await createProduct(t.api, { initialStock: 1 });
       await actors.send(product.id, { kind: 'adjust', productId: product.id, delta: 1, reason: 'x' });

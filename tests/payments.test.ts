@@ -131,3 +131,15 @@ describe('payments over HTTP', () => {
     expect((await charge('sim-key-2')).status).toBe(201);
   });
 });
+
+describe('the in-process simulator', () => {
+  test('keeps a bounded ledger: the oldest charges go first, a repeated key is still not charged twice', async () => {
+    const { PaymentLedger } = await import('../src/modules/payments/ledger.ts');
+    const ledger = new PaymentLedger({ now: () => 0 }, 3);
+    const charge = (key: string) => ledger.charge({ idempotencyKey: key, orderId: key, amount: '1.00', currency: 'USD' }, 'succeeded');
+    for (const key of ['a', 'b', 'c', 'd']) charge(key);
+    expect(ledger.find('a')).toBeNull();
+    expect(ledger.dump().charges.map((c) => c.idempotencyKey)).toEqual(['b', 'c', 'd']);
+    expect(charge('d').created).toBe(false);
+  });
+});

@@ -11,7 +11,14 @@ export class PaymentLedger {
   private readonly refunds = new Map<string, Refund>();
   private sequence = 0;
 
-  constructor(private readonly clock: Pick<Clock, 'now'>) {}
+  /**
+   * `maxCharges` bounds what the in-process simulator keeps (the oldest go first): a stand-in for
+   * a provider must not grow the shop's memory for ever. The standalone simulator keeps all.
+   */
+  constructor(
+    private readonly clock: Pick<Clock, 'now'>,
+    private readonly maxCharges = Number.POSITIVE_INFINITY,
+  ) {}
 
   charge(request: ChargeRequest, status: Charge['status']): { charge: Charge; created: boolean } {
     const existing = this.charges.get(request.idempotencyKey);
@@ -27,6 +34,7 @@ export class PaymentLedger {
     };
     this.charges.set(request.idempotencyKey, charge);
     this.chargesById.set(charge.id, charge);
+    if (this.charges.size > this.maxCharges) this.forgetOldest();
     return { charge: strip(charge), created: true };
   }
 
@@ -50,6 +58,14 @@ export class PaymentLedger {
     };
     this.refunds.set(idempotencyKey, refund);
     return { refund, created: true };
+  }
+
+  private forgetOldest() {
+    for (const [key, charge] of this.charges) {
+      this.charges.delete(key);
+      this.chargesById.delete(charge.id);
+      return;
+    }
   }
 
   /** Everything booked, for tests and the simulator's control API. */

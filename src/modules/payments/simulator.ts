@@ -49,7 +49,9 @@ export class Behaviour {
 
 /**
  * The built-in payment provider, in process. It behaves like the standalone one (`bun run
- * payments`): same ledger, same failure modes; a hang lasts until the client's own timeout.
+ * payments`): same ledger, same failure modes; a hang lasts until the client's own timeout. It
+ * remembers the last 200,000 charges (enough for any retry or refund of recent orders) so that it
+ * does not grow the shop's memory without bound.
  */
 export class SimulatedGateway implements PaymentGateway {
   readonly ledger: PaymentLedger;
@@ -58,8 +60,9 @@ export class SimulatedGateway implements PaymentGateway {
     readonly behaviour: Behaviour,
     private readonly timeoutMs: number,
     clock: Clock = systemClock,
+    maxCharges = 200_000,
   ) {
-    this.ledger = new PaymentLedger(clock);
+    this.ledger = new PaymentLedger(clock, maxCharges);
   }
 
   async charge(request: ChargeRequest): Promise<Charge> {
