@@ -2,9 +2,11 @@ CREATE TABLE "inventory_levels" (
 	"product_id" uuid PRIMARY KEY NOT NULL,
 	"on_hand" integer DEFAULT 0 NOT NULL,
 	"reserved" integer DEFAULT 0 NOT NULL,
+	"awaiting_shipment" integer DEFAULT 0 NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "inventory_reserved_not_negative" CHECK ("inventory_levels"."reserved" >= 0),
-	CONSTRAINT "inventory_reserved_within_on_hand" CHECK ("inventory_levels"."reserved" <= "inventory_levels"."on_hand")
+	CONSTRAINT "inventory_reserved_within_on_hand" CHECK ("inventory_levels"."reserved" <= "inventory_levels"."on_hand"),
+	CONSTRAINT "inventory_awaiting_shipment_not_negative" CHECK ("inventory_levels"."awaiting_shipment" >= 0)
 );
 --> statement-breakpoint
 CREATE TABLE "products" (

@@ -177,7 +177,7 @@ describe('state machine', () => {
     const cancelled = await t.api.post(`/api/v1/orders/${reply.body.id}/cancel`, undefined, 'client');
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');
-    expect(await level(product.id)).toMatchObject({ onHand: 4, reserved: 0 });
+    expect(await level(product.id)).toMatchObject({ onHand: 4, reserved: 0, awaitingShipment: 0 });
     const refunded = await orderReaches(t.api, reply.body.id, ['cancelled']);
     const settled = await waitForPayment(reply.body.id, 'refunded');
     expect(settled.payment.reference).toBe(refunded.payment.reference);
@@ -206,9 +206,12 @@ describe('state machine', () => {
     expect((await t.api.post(`/api/v1/orders/${reply.body.id}/ship`, undefined, 'admin')).status).toBe(409); // pending
     await orderReaches(t.api, reply.body.id, ['processed']);
     expect((await t.api.post(`/api/v1/orders/${reply.body.id}/ship`, undefined, 'client')).status).toBe(403);
+    expect(await level(product.id)).toMatchObject({ onHand: 0, awaitingShipment: 1 });
     const shipped = await t.api.post(`/api/v1/orders/${reply.body.id}/ship`, undefined, 'admin');
     expect(shipped.status).toBe(200);
     expect(shipped.body.status).toBe('shipped');
+    expect(await level(product.id)).toMatchObject({ onHand: 0, awaitingShipment: 0 });
+    expect((await logs(reply.body.id)).map((l) => l.status)).toEqual(['pending', 'reserved', 'processed', 'shipped']);
     expect((await t.api.post(`/api/v1/orders/${reply.body.id}/ship`, undefined, 'admin')).status).toBe(409);
     expect((await t.api.post(`/api/v1/orders/${reply.body.id}/cancel`, undefined, 'client')).status).toBe(409);
 

@@ -73,6 +73,26 @@ describe('warehouse sync', () => {
     await expectStockConsistent(t.db.sql);
   });
 
+  test('stock sold but not shipped is still in the warehouse: a sync does not put it back on sale', async () => {
+    const product = await createProduct(t.api, { sku: uniqueSku('SOLD'), initialStock: 10 });
+    await sync();
+    const order = await placeOrder(t.api, [{ productId: product.id, quantity: 4 }]);
+    await orderReaches(t.api, order.body.id, ['processed']);
+    expect(await level(product.id)).toMatchObject({ onHand: 6, awaitingShipment: 4 });
+    // The warehouse still holds all 10 units (the order has not shipped): nothing to correct.
+    expect(warehouse.stock.get(product.sku)).toBe(10);
+    const run = await sync();
+    expect((await level(product.id)).onHand).toBe(6);
+    expect(run.errors.filter((e) => e.sku === product.sku)).toEqual([]);
+    // Once shipped, the warehouse counts 6 and so does the shop.
+    expect((await t.api.post(`/api/v1/orders/${order.body.id}/ship`, undefined, 'admin')).status).toBe(200);
+    expect(await level(product.id)).toMatchObject({ onHand: 6, awaitingShipment: 0 });
+    warehouse.stock.set([{ sku: product.sku, onHand: 6 }]);
+    await sync();
+    expect((await level(product.id)).onHand).toBe(6);
+    await expectStockConsistent(t.db.sql);
+  });
+
   test('orders placed during a sync never oversell', async () => {
     const product = await createProduct(t.api, { sku: uniqueSku('RACE'), initialStock: 40 });
     await sync();

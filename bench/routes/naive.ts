@@ -78,7 +78,7 @@ async function sellAndStore(tx: TxSql, order: { id: string; customerId: string; 
   const { lines } = order;
   const [row] = await tx<{ createdAt: string }[]>`
     WITH lv AS (
-      UPDATE inventory_levels l SET on_hand = l.on_hand - u.quantity, updated_at = now()
+      UPDATE inventory_levels l SET on_hand = l.on_hand - u.quantity, awaiting_shipment = l.awaiting_shipment + u.quantity, updated_at = now()
       FROM unnest(${lines.map((l) => l.productId)}::uuid[], ${lines.map((l) => l.quantity)}::int[]) AS u(product_id, quantity)
       WHERE l.product_id = u.product_id
     ), o AS (

@@ -35,14 +35,16 @@ export type OrderCommand =
       /** The log line; by default, that the payment failed. */
       message?: string;
     }
-  | { kind: 'cancel'; orderId: string; items: OrderItem[] };
+  | { kind: 'cancel'; orderId: string; items: OrderItem[] }
+  /** processed → shipped: the sold stock leaves the warehouse. */
+  | { kind: 'ship'; orderId: string; items: OrderItem[] };
 
 export type StockCommand = InventoryCommand | OrderCommand;
 
 export type SyncOutcome = InventoryLevel & { delta: number; shortfall: number };
 
 export type OrderOutcome =
-  | { outcome: 'reserved' | 'processed' | 'failed' | 'cancelled'; orderId: string; version: number; status: OrderStatus }
+  | { outcome: 'reserved' | 'processed' | 'failed' | 'cancelled' | 'shipped'; orderId: string; version: number; status: OrderStatus }
   | { outcome: 'retry'; orderId: string; version: number; status: OrderStatus; attempts: number; nextAttemptInMs: number }
   /** Someone else changed the order since this worker last saw it: this worker must let it go. */
   | { outcome: 'stale'; orderId: string }
@@ -58,7 +60,7 @@ function current(plan: StockPlan, command: { orderId: string; version: number },
   return order && order.version === command.version && order.status === status ? order : undefined;
 }
 
-const done = (order: WorkingOrder, outcome: 'reserved' | 'processed' | 'failed' | 'cancelled'): OrderOutcome => ({
+const done = (order: WorkingOrder, outcome: 'reserved' | 'processed' | 'failed' | 'cancelled' | 'shipped'): OrderOutcome => ({
   outcome,
   orderId: order.id,
   version: order.version + 1,
@@ -97,6 +99,7 @@ function sell(plan: StockPlan, command: Extract<OrderCommand, { kind: 'sell' }>)
   for (const item of command.items) {
     plan.reserve(item.productId, -item.quantity);
     plan.move(item.productId, -item.quantity, 'sale', { orderId: order.id });
+    plan.awaitShipment(item.productId, item.quantity);
   }
   order.paymentStatus = 'succeeded';
   order.paymentReference = command.payment.reference;
@@ -142,7 +145,10 @@ function cancel(plan: StockPlan, command: Extract<OrderCommand, { kind: 'cancel'
       plan.transition(order, 'cancelled', 'cancelled by request; reservation released');
       return done(order, 'cancelled');
     case 'processed':
-      for (const item of command.items) plan.move(item.productId, item.quantity, 'restock', { orderId: order.id });
+      for (const item of command.items) {
+        plan.awaitShipment(item.productId, -item.quantity);
+        plan.move(item.productId, item.quantity, 'restock', { orderId: order.id });
+      }
       order.leaseOwner = null;
       order.paymentStatus = 'refund_pending';
       order.reconcileDelayMs = 0;
@@ -151,13 +157,28 @@ function cancel(plan: StockPlan, command: Extract<OrderCommand, { kind: 'cancel'
   }
 }
 
+/** A user's decision like cancel: not version-fenced, and it fences out any worker. */
+function ship(plan: StockPlan, command: Extract<OrderCommand, { kind: 'ship' }>): OrderOutcome {
+  const order = plan.order(command.orderId);
+  if (!order) throw notFound(`order ${command.orderId}`);
+  if (order.status !== 'processed') throw conflict(`only processed orders can be shipped; this one is ${order.status}`, { orderStatus: order.status });
+  for (const item of command.items) plan.awaitShipment(item.productId, -item.quantity);
+  plan.transition(order, 'shipped', 'shipped');
+  return done(order, 'shipped');
+}
+
+/**
+ * The warehouse counts what is physically there, which includes stock sold but not shipped yet:
+ * the shop can sell `counted - awaitingShipment`. When that is below what open orders hold, keep
+ * what they hold and report the shortfall.
+ */
 function syncCount(plan: StockPlan, command: Extract<InventoryCommand, { kind: 'sync' }>): SyncOutcome {
   const level = plan.level(command.productId);
-  // The warehouse may count less than open orders hold: keep what they hold, report the shortfall.
-  const target = Math.max(command.counted, level.reserved);
+  const sellable = command.counted - level.awaitingShipment;
+  const target = Math.max(sellable, level.reserved);
   const delta = target - level.onHand;
   plan.move(command.productId, delta, 'warehouse-sync', { syncRunId: command.syncRunId });
-  return { ...plan.snapshot(command.productId), delta, shortfall: target - command.counted };
+  return { ...plan.snapshot(command.productId), delta, shortfall: target - sellable };
 }
 
 export function applyCommand(plan: StockPlan, command: StockCommand, policy: OrderPolicy): StockResult {
@@ -183,6 +204,8 @@ export function applyCommand(plan: StockPlan, command: StockCommand, policy: Ord
       return fail(plan, command, policy);
     case 'cancel':
       return cancel(plan, command, policy);
+    case 'ship':
+      return ship(plan, command);
   }
 }
 

@@ -3,9 +3,16 @@ import { conflict, notFound } from '../http/errors.ts';
 import type { OrderStatus } from '../modules/orders/order-state.ts';
 import type { LevelRow, NewMovement, OrderRow } from './stock.queries.ts';
 
-export type InventoryLevel = { productId: string; onHand: number; reserved: number; available: number; updatedAt: string };
+export type InventoryLevel = {
+  productId: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+  awaitingShipment: number;
+  updatedAt: string;
+};
 
-type WorkingLevel = LevelRow & { startOnHand: number; startReserved: number; touched: boolean };
+type WorkingLevel = LevelRow & { start: { onHand: number; reserved: number; awaitingShipment: number }; touched: boolean };
 
 /** An order as the batch sees it: read once, changed in memory, written once (fenced on `version`). */
 export type WorkingOrder = OrderRow & {
@@ -33,7 +40,12 @@ export class StockPlan {
 
   constructor(levels: LevelRow[], orders: OrderRow[]) {
     for (const row of levels) {
-      this.levels.set(row.productId, { ...row, updatedAt: iso(row.updatedAt), startOnHand: row.onHand, startReserved: row.reserved, touched: false });
+      this.levels.set(row.productId, {
+        ...row,
+        updatedAt: iso(row.updatedAt),
+        start: { onHand: row.onHand, reserved: row.reserved, awaitingShipment: row.awaitingShipment },
+        touched: false,
+      });
     }
     for (const row of orders) this.orders.set(row.id, { ...row, nextDelayMs: 0, reconcileDelayMs: null, leaseMs: 0, dirty: false });
   }
@@ -78,6 +90,14 @@ export class StockPlan {
     level.touched = true;
   }
 
+  /** Sold stock waiting to leave the warehouse: grows at a sale, shrinks when it ships or comes back. */
+  awaitShipment(productId: string, quantity: number) {
+    const level = this.level(productId);
+    if (level.awaitingShipment + quantity < 0) throw new Error(`invariant: ${productId} would await ${level.awaitingShipment + quantity} for shipment`);
+    level.awaitingShipment += quantity;
+    level.touched = true;
+  }
+
   /** Moves an order to a new status, with its log row and its event. */
   transition(order: WorkingOrder, status: OrderStatus, message: string, errorMessage: string | null = null) {
     const previous = order.status;
@@ -95,14 +115,19 @@ export class StockPlan {
   }
 
   snapshot(productId: string): InventoryLevel {
-    const { onHand, reserved, updatedAt } = this.level(productId);
-    return { productId, onHand, reserved, available: onHand - reserved, updatedAt };
+    const { onHand, reserved, awaitingShipment, updatedAt } = this.level(productId);
+    return { productId, onHand, reserved, available: onHand - reserved, awaitingShipment, updatedAt };
   }
 
   levelDeltas() {
     return [...this.levels.values()]
-      .filter((l) => l.touched && (l.onHand !== l.startOnHand || l.reserved !== l.startReserved))
-      .map((l) => ({ productId: l.productId, onHand: l.onHand - l.startOnHand, reserved: l.reserved - l.startReserved }));
+      .filter((l) => l.touched && (l.onHand !== l.start.onHand || l.reserved !== l.start.reserved || l.awaitingShipment !== l.start.awaitingShipment))
+      .map((l) => ({
+        productId: l.productId,
+        onHand: l.onHand - l.start.onHand,
+        reserved: l.reserved - l.start.reserved,
+        awaitingShipment: l.awaitingShipment - l.start.awaitingShipment,
+      }));
   }
 
   dirtyOrders(): WorkingOrder[] {
@@ -112,7 +137,14 @@ export class StockPlan {
   changes(): unknown[] {
     const inventory = [...this.levels.values()]
       .filter((l) => l.touched)
-      .map((l) => ({ type: 'inventory.changed', productId: l.productId, onHand: l.onHand, reserved: l.reserved, available: l.onHand - l.reserved }));
+      .map((l) => ({
+        type: 'inventory.changed',
+        productId: l.productId,
+        onHand: l.onHand,
+        reserved: l.reserved,
+        available: l.onHand - l.reserved,
+        awaitingShipment: l.awaitingShipment,
+      }));
     return [...this.orderEvents, ...inventory];
   }
 }

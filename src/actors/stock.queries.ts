@@ -17,11 +17,11 @@ export async function lockProducts(tx: Executor, productIds: string[]): Promise<
   await Promise.all(keys.map((key) => tx`SELECT pg_advisory_xact_lock(${key.toString()}::bigint)`));
 }
 
-export type LevelRow = { productId: string; onHand: number; reserved: number; updatedAt: string };
+export type LevelRow = { productId: string; onHand: number; reserved: number; awaitingShipment: number; updatedAt: string };
 
 export function readLevels(tx: Executor, productIds: string[]) {
   return tx<LevelRow[]>`
-    SELECT product_id AS "productId", on_hand AS "onHand", reserved, updated_at AS "updatedAt"
+    SELECT product_id AS "productId", on_hand AS "onHand", reserved, awaiting_shipment AS "awaitingShipment", updated_at AS "updatedAt"
     FROM inventory_levels WHERE product_id = ANY(${productIds}::uuid[])`;
 }
 
@@ -46,7 +46,7 @@ export function readOrders(tx: Executor, orderIds: string[]) {
     FROM orders WHERE id = ANY(${orderIds}::uuid[])`;
 }
 
-export type LevelDelta = { productId: string; onHand: number; reserved: number };
+export type LevelDelta = { productId: string; onHand: number; reserved: number; awaitingShipment: number };
 export type NewMovement = {
   productId: string;
   delta: number;
@@ -75,9 +75,11 @@ export async function writeStockBatch(tx: Executor, write: StockWrite): Promise<
   const [row] = await tx<{ at: string; written: string[] | null }[]>`
     WITH lv AS (
       UPDATE inventory_levels l
-      SET on_hand = l.on_hand + u.d_on_hand, reserved = l.reserved + u.d_reserved, updated_at = now()
+      SET on_hand = l.on_hand + u.d_on_hand, reserved = l.reserved + u.d_reserved,
+          awaiting_shipment = l.awaiting_shipment + u.d_awaiting, updated_at = now()
       FROM unnest(${levels.map((l) => l.productId)}::uuid[], ${levels.map((l) => l.onHand)}::int[],
-                  ${levels.map((l) => l.reserved)}::int[]) AS u(product_id, d_on_hand, d_reserved)
+                  ${levels.map((l) => l.reserved)}::int[], ${levels.map((l) => l.awaitingShipment)}::int[])
+        AS u(product_id, d_on_hand, d_reserved, d_awaiting)
       WHERE l.product_id = u.product_id
       RETURNING 1
     ), mv AS (

@@ -3,21 +3,26 @@ import type { Executor } from '../../src/db/client.ts';
 
 /**
  * What must hold whatever happened: 0 <= reserved <= onHand (the database enforces it too), the
- * ledger sums to onHand, `reserved` is exactly what orders in `reserved` hold, every processed (or
- * shipped) order has exactly one sale per line, and nothing else sold.
+ * ledger sums to onHand, `reserved` is exactly what orders in `reserved` hold, `awaitingShipment`
+ * exactly what processed (sold, unshipped) orders hold, every processed (or shipped) order has
+ * exactly one sale per line, and nothing else sold.
  */
 export async function expectStockConsistent(sql: Executor) {
   const levels = await sql`
     SELECT l.product_id, l.on_hand, l.reserved,
       (SELECT coalesce(sum(delta), 0)::int FROM stock_movements m WHERE m.product_id = l.product_id) AS ledger,
       (SELECT coalesce(sum(i.quantity), 0)::int FROM order_items i JOIN orders o ON o.id = i.order_id
-        WHERE i.product_id = l.product_id AND o.status = 'reserved') AS held
+        WHERE i.product_id = l.product_id AND o.status = 'reserved') AS held,
+      l.awaiting_shipment,
+      (SELECT coalesce(sum(i.quantity), 0)::int FROM order_items i JOIN orders o ON o.id = i.order_id
+        WHERE i.product_id = l.product_id AND o.status = 'processed') AS unshipped
     FROM inventory_levels l`;
   for (const level of levels) {
     expect(level.reserved).toBeGreaterThanOrEqual(0);
     expect(level.reserved).toBeLessThanOrEqual(level.on_hand);
     expect({ product: level.product_id, ledger: level.ledger }).toEqual({ product: level.product_id, ledger: level.on_hand });
     expect({ product: level.product_id, held: level.held }).toEqual({ product: level.product_id, held: level.reserved });
+    expect({ product: level.product_id, unshipped: level.unshipped }).toEqual({ product: level.product_id, unshipped: level.awaiting_shipment });
   }
   const [sales] = await sql`
     SELECT count(*)::int AS wrong FROM (

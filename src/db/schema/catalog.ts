@@ -22,7 +22,12 @@ export const products = pgTable(
   ],
 );
 
-/** One row per product; `reserved` is stock held by orders that are not yet paid. */
+/**
+ * One row per product. `on_hand` is what the shop can sell; `reserved` is the part of it held by
+ * orders that are not yet paid. `awaiting_shipment` is stock already sold (it left `on_hand` at
+ * the sale) that is still physically in the warehouse until the order ships: the warehouse's count
+ * includes it, so a sync compares the warehouse with `on_hand + awaiting_shipment`.
+ */
 export const inventoryLevels = pgTable(
   'inventory_levels',
   {
@@ -31,11 +36,13 @@ export const inventoryLevels = pgTable(
       .references(() => products.id, { onDelete: 'cascade' }),
     onHand: integer('on_hand').notNull().default(0),
     reserved: integer('reserved').notNull().default(0),
+    awaitingShipment: integer('awaiting_shipment').notNull().default(0),
     updatedAt: updatedAt(),
   },
   (t) => [
     check('inventory_reserved_not_negative', sql`${t.reserved} >= 0`),
     check('inventory_reserved_within_on_hand', sql`${t.reserved} <= ${t.onHand}`),
+    check('inventory_awaiting_shipment_not_negative', sql`${t.awaitingShipment} >= 0`),
   ],
 );
 

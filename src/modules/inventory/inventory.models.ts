@@ -6,6 +6,7 @@ export const Inventory = t.Object({
   onHand: Int({ minimum: 0 }),
   reserved: Int({ minimum: 0 }),
   available: Int({ minimum: 0 }),
+  awaitingShipment: Int({ minimum: 0, description: 'Sold, not shipped yet: no longer on hand, still in the warehouse' }),
   updatedAt: Timestamp,
 });
 

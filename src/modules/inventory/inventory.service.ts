@@ -18,7 +18,14 @@ export class InventoryService {
   async get(productId: string): Promise<InventoryLevel> {
     const row = await q.findInventory(this.sql, productId);
     if (!row) throw notFound(`product ${productId}`);
-    return { productId, onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved, updatedAt: iso(row.updatedAt) };
+    return {
+      productId,
+      onHand: row.onHand,
+      reserved: row.reserved,
+      available: row.onHand - row.reserved,
+      awaitingShipment: row.awaitingShipment,
+      updatedAt: iso(row.updatedAt),
+    };
   }
 
   set(productId: string, input: { onHand: number; expectedOnHand?: number; reason?: string }): Promise<InventoryLevel> {

@@ -56,20 +56,3 @@ export function listOrderLogs(sql: Executor, orderId: string) {
     SELECT id::text, order_id AS "orderId", status, message, error_message AS "errorMessage", processed_at AS "processedAt"
     FROM order_logs WHERE order_id = ${orderId} ORDER BY order_logs.id`;
 }
-
-/** processed → shipped, with its log row and event, in one statement. False when not `processed`. */
-export async function shipOrder(sql: Executor, id: string): Promise<boolean> {
-  const [row] = await sql<{ shipped: boolean }[]>`
-    WITH s AS (
-      UPDATE orders SET status = 'shipped', version = version + 1, updated_at = now()
-      WHERE id = ${id} AND status = 'processed'
-      RETURNING id
-    ), l AS (
-      INSERT INTO order_logs (order_id, status, message) SELECT id, 'shipped', 'shipped' FROM s
-    ), e AS (
-      INSERT INTO events (changes)
-      SELECT jsonb_build_array(jsonb_build_object('type', 'order.status', 'orderId', id, 'status', 'shipped', 'previous', 'processed')) FROM s
-    )
-    SELECT EXISTS (SELECT 1 FROM s) AS shipped`;
-  return row!.shipped;
-}

@@ -63,12 +63,12 @@ export class OrdersService {
     return this.get(id);
   }
 
+  /** processed → shipped, through the stock actor: the sold stock no longer awaits shipment. */
   async ship(id: string): Promise<Order> {
-    if (!(await q.shipOrder(this.sql, id))) {
-      const row = await q.findOrder(this.sql, id);
-      if (!row) throw notFound(`order ${id}`);
-      throw conflict(`only processed orders can be shipped; this one is ${row.status}`, { orderStatus: row.status });
-    }
+    const row = await q.findOrder(this.sql, id);
+    if (!row) throw notFound(`order ${id}`);
+    if (row.status !== 'processed') throw conflict(`only processed orders can be shipped; this one is ${row.status}`, { orderStatus: row.status });
+    await this.actors.order({ kind: 'ship', orderId: id, items: row.items.map(({ productId, quantity }) => ({ productId, quantity })) });
     return this.get(id);
   }
 }

@@ -54,8 +54,8 @@ export function productsBySku(sql: Executor, skus: string[]) {
     SELECT id, sku FROM products WHERE lower(sku) = ANY(${skus.map((s) => s.toLowerCase())}::text[])`;
 }
 
-/** The catalog's SKUs and counts, for the simulated warehouse to learn new products from. */
+/** The catalog's physical counts (sold but unshipped stock is still there), for the simulated warehouse to learn new products from. */
 export function catalogCounts(sql: Executor) {
   return sql<{ sku: string; onHand: number }[]>`
-    SELECT p.sku, l.on_hand AS "onHand" FROM products p JOIN inventory_levels l ON l.product_id = p.id`;
+    SELECT p.sku, l.on_hand + l.awaiting_shipment AS "onHand" FROM products p JOIN inventory_levels l ON l.product_id = p.id`;
 }

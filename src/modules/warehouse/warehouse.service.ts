@@ -101,9 +101,10 @@ export class WarehouseSync {
         itemsChecked++;
         if (result.delta !== 0) itemsAdjusted++;
         if (result.shortfall > 0) {
+          const sold = result.awaitingShipment > 0 ? ` plus the ${result.awaitingShipment} sold awaiting shipment` : '';
           errors.push({
             sku: item.sku,
-            message: `warehouse counts ${item.onHand}, below the ${result.reserved} reserved by open orders: on hand held at ${result.onHand}, short by ${result.shortfall}`,
+            message: `warehouse counts ${item.onHand}, below the ${result.reserved} reserved by open orders${sold}: on hand held at ${result.onHand}, short by ${result.shortfall}`,
           });
         }
       });
