@@ -50,7 +50,8 @@ export class Behaviour {
 /**
  * The built-in payment provider, in process. It behaves like the standalone one (`bun run
  * payments`): same ledger, same failure modes; a hang lasts until the client's own timeout. It
- * remembers the last 200,000 charges (enough for any retry or refund of recent orders) so that it
+ * remembers the last 100,000 charges (minutes of history: enough for any retry or refund of recent
+ * orders) so that it
  * does not grow the shop's memory without bound.
  */
 export class SimulatedGateway implements PaymentGateway {
@@ -60,7 +61,7 @@ export class SimulatedGateway implements PaymentGateway {
     readonly behaviour: Behaviour,
     private readonly timeoutMs: number,
     clock: Clock = systemClock,
-    maxCharges = 200_000,
+    maxCharges = 100_000,
   ) {
     this.ledger = new PaymentLedger(clock, maxCharges);
   }
