@@ -1,52 +1,53 @@
 import type { Executor } from '../../db/client.ts';
 
-export type PricedProduct = { id: string; price: string };
-
-/** Current price of every product in the batch that can be ordered (not archived). */
-export function orderableProducts(sql: Executor, productIds: string[]) {
-  return sql<PricedProduct[]>`
-    SELECT id, price::text AS price FROM products WHERE id = ANY(${productIds}::uuid[]) AND archived_at IS NULL`;
-}
-
-export type NewOrder = {
+export type IntakeOrder = {
   id: string;
   customerId: string;
-  total: string;
   idempotencyKey: string | null;
   requestHash: string | null;
-  items: { productId: string; quantity: number; unitPrice: string }[];
+  items: { productId: string; quantity: number }[];
 };
 
 /**
- * Stores a whole intake batch in one statement (so in one implicit transaction, one commit): the
- * idempotency keys first (`ON CONFLICT DO NOTHING`), then only the orders whose key was new or
- * absent, with their items, first log rows and one outbox event. Returns the ids stored and the
- * statement's timestamp (the orders' `createdAt`).
+ * Stores a whole intake batch in one statement (so in one implicit transaction, one commit, one
+ * round trip). It prices every line from the catalog as it stands (archived products have no
+ * price), keeps the orders whose every line has one, takes their idempotency keys
+ * (`ON CONFLICT DO NOTHING`), and stores the orders whose key was new or absent, with their
+ * items, first log rows and one outbox event. Returns the ids stored, the prices it used (the
+ * caller answers with them and tells which lines could not be ordered) and the statement's
+ * timestamp (the orders' `createdAt`).
  */
-export async function insertOrders(sql: Executor, orders: NewOrder[], lease: { owner: string; leaseMs: number }) {
-  const keyed = orders.filter((o) => o.idempotencyKey !== null);
+export async function insertOrders(sql: Executor, orders: IntakeOrder[], lease: { owner: string; leaseMs: number }) {
   const items = orders.flatMap((o) => o.items.map((item, line) => ({ orderId: o.id, line, ...item })));
-  const [row] = await sql<{ accepted: string[] | null; at: string }[]>`
-    WITH keys AS (
+  const [row] = await sql<{ accepted: string[] | null; prices: Record<string, string> | null; at: string }[]>`
+    WITH item AS (
+      SELECT * FROM unnest(${items.map((i) => i.orderId)}::uuid[], ${items.map((i) => i.productId)}::uuid[],
+                           ${items.map((i) => i.line)}::int[], ${items.map((i) => i.quantity)}::int[])
+        AS x(order_id, product_id, line, quantity)
+    ), price AS (
+      SELECT id, price FROM products WHERE id IN (SELECT product_id FROM item) AND archived_at IS NULL
+    ), orderable AS (
+      SELECT r.*, (SELECT sum(p.price * i.quantity) FROM item i JOIN price p ON p.id = i.product_id WHERE i.order_id = r.id) AS total
+      FROM unnest(${orders.map((o) => o.id)}::uuid[], ${orders.map((o) => o.customerId)}::text[],
+                  ${orders.map((o) => o.idempotencyKey)}::text[], ${orders.map((o) => o.requestHash)}::text[])
+        AS r(id, customer_id, idempotency_key, request_hash)
+      WHERE NOT EXISTS (SELECT 1 FROM item i WHERE i.order_id = r.id AND i.product_id NOT IN (SELECT id FROM price))
+    ), keys AS (
       INSERT INTO idempotency_keys (key, request_hash, order_id)
-      SELECT * FROM unnest(${keyed.map((o) => o.idempotencyKey)}::text[], ${keyed.map((o) => o.requestHash)}::text[], ${keyed.map((o) => o.id)}::uuid[])
+      SELECT idempotency_key, request_hash, id FROM orderable WHERE idempotency_key IS NOT NULL
       ON CONFLICT (key) DO NOTHING
       RETURNING order_id
     ), accepted AS (
-      SELECT * FROM unnest(${orders.map((o) => o.id)}::uuid[], ${orders.map((o) => o.customerId)}::text[],
-                           ${orders.map((o) => o.total)}::text[]::numeric[], ${orders.map((o) => o.idempotencyKey)}::text[])
-        AS a(id, customer_id, total, idempotency_key)
-      WHERE a.idempotency_key IS NULL OR a.id IN (SELECT order_id FROM keys)
+      SELECT * FROM orderable WHERE idempotency_key IS NULL OR id IN (SELECT order_id FROM keys)
     ), o AS (
       INSERT INTO orders (id, customer_id, status, total, lease_owner, lease_until)
       SELECT id, customer_id, 'pending', total, ${lease.owner}::uuid, now() + ${lease.leaseMs} * interval '1 millisecond' FROM accepted
       RETURNING id
     ), i AS (
       INSERT INTO order_items (order_id, product_id, line, quantity, unit_price)
-      SELECT * FROM unnest(${items.map((i) => i.orderId)}::uuid[], ${items.map((i) => i.productId)}::uuid[], ${items.map((i) => i.line)}::int[],
-                           ${items.map((i) => i.quantity)}::int[], ${items.map((i) => i.unitPrice)}::text[]::numeric[])
-        AS x(order_id, product_id, line, quantity, unit_price)
-      WHERE x.order_id IN (SELECT id FROM accepted)
+      SELECT i.order_id, i.product_id, i.line, i.quantity, p.price
+      FROM item i JOIN price p ON p.id = i.product_id
+      WHERE i.order_id IN (SELECT id FROM accepted)
       RETURNING 1
     ), l AS (
       INSERT INTO order_logs (order_id, status, message) SELECT id, 'pending', 'order accepted' FROM accepted
@@ -57,8 +58,8 @@ export async function insertOrders(sql: Executor, orders: NewOrder[], lease: { o
       FROM accepted HAVING count(*) > 0
       RETURNING 1
     )
-    SELECT (SELECT array_agg(id) FROM o) AS accepted, now()::text AS at`;
-  return { accepted: new Set(row!.accepted ?? []), at: row!.at };
+    SELECT (SELECT array_agg(id) FROM o) AS accepted, (SELECT json_object_agg(id, price::text) FROM price) AS prices, now()::text AS at`;
+  return { accepted: new Set(row!.accepted ?? []), prices: new Map(Object.entries(row!.prices ?? {})), at: row!.at };
 }
 
 export type StoredKey = { key: string; requestHash: string; orderId: string };

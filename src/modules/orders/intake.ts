@@ -13,6 +13,7 @@ import { acceptanceView } from './views.ts';
 export type AcceptedWork = { id: string; version: number; total: string; items: OrderItem[] };
 
 type Prepared = { input: OrderCreate; key: string | null; hash: string | null };
+type Priced = q.IntakeOrder & { total: string; items: { productId: string; quantity: number; unitPrice: string }[] };
 type Placed = { order: Order; replayed: boolean };
 
 export type IntakeOptions = {
@@ -31,8 +32,8 @@ const MAX_FK_RETRIES = 2;
 
 /**
  * Durable intake. Concurrent `POST /orders` are grouped for a moment and stored together in one
- * statement; nobody gets a 202 before that statement has committed. Prices come from the catalog
- * in the same batch (one query for all its products), never from the client.
+ * statement; nobody gets a 202 before that statement has committed. Prices come from the catalog,
+ * read by that same statement, never from the client.
  */
 export class OrderIntake {
   private readonly batcher: Batcher<Prepared, Placed | AppError>;
@@ -103,13 +104,21 @@ export class OrderIntake {
   }
 
   private async flushOnce(batch: Prepared[]): Promise<(Placed | AppError)[]> {
-    const productIds = [...new Set(batch.flatMap((p) => p.input.items.map((i) => i.productId)))];
-    const prices = new Map((await q.orderableProducts(this.sql, productIds)).map((p) => [p.id, p.price]));
-
-    const results: (Placed | AppError | undefined)[] = new Array(batch.length);
-    const orders: (q.NewOrder & { index: number })[] = [];
-    batch.forEach((prepared, index) => {
-      const unknown = prepared.input.items.map((item, i) => ({ item, i })).filter(({ item }) => !prices.has(item.productId));
+    const orders = batch.map((prepared) => ({
+      id: Bun.randomUUIDv7(),
+      customerId: prepared.input.customerId,
+      idempotencyKey: prepared.key,
+      requestHash: prepared.hash,
+      items: prepared.input.items,
+    }));
+    const { accepted, prices, at } = await q.insertOrders(this.sql, orders, { owner: this.options.owner, leaseMs: this.options.leaseMs });
+    this.onBatch(accepted.size);
+    const createdAt = iso(at);
+    const results: (Placed | AppError)[] = new Array(batch.length);
+    const work: AcceptedWork[] = [];
+    const replays: (Priced & { index: number })[] = [];
+    orders.forEach((order, index) => {
+      const unknown = order.items.map((item, i) => ({ item, i })).filter(({ item }) => !prices.has(item.productId));
       if (unknown.length > 0) {
         results[index] = new AppError(
           'validation',
@@ -118,40 +127,22 @@ export class OrderIntake {
         );
         return;
       }
-      const items = prepared.input.items.map((item) => ({ productId: item.productId, quantity: item.quantity, unitPrice: prices.get(item.productId)! }));
-      const total = items.reduce((sum, item) => sum + toCents(item.unitPrice) * BigInt(item.quantity), 0n);
-      orders.push({
-        index,
-        id: Bun.randomUUIDv7(),
-        customerId: prepared.input.customerId,
-        total: fromCents(total),
-        idempotencyKey: prepared.key,
-        requestHash: prepared.hash,
-        items,
-      });
-    });
-    if (orders.length === 0) return results as AppError[];
-
-    const { accepted, at } = await q.insertOrders(this.sql, orders, { owner: this.options.owner, leaseMs: this.options.leaseMs });
-    this.onBatch(accepted.size);
-    const createdAt = iso(at);
-    const work: AcceptedWork[] = [];
-    const replays: (q.NewOrder & { index: number })[] = [];
-    for (const order of orders) {
+      const items = order.items.map((item) => ({ productId: item.productId, quantity: item.quantity, unitPrice: prices.get(item.productId)! }));
+      const total = fromCents(items.reduce((sum, item) => sum + toCents(item.unitPrice) * BigInt(item.quantity), 0n));
       if (!accepted.has(order.id)) {
-        replays.push(order);
-        continue;
+        replays.push({ ...order, items, total, index });
+        return;
       }
-      results[order.index] = { order: acceptanceView({ ...order, createdAt }), replayed: false };
-      work.push({ id: order.id, version: 1, total: order.total, items: order.items.map(({ productId, quantity }) => ({ productId, quantity })) });
-    }
+      results[index] = { order: acceptanceView({ ...order, items, total, createdAt }), replayed: false };
+      work.push({ id: order.id, version: 1, total, items: order.items.map(({ productId, quantity }) => ({ productId, quantity })) });
+    });
     if (replays.length > 0) await this.replay(replays, results);
     if (work.length > 0) this.options.onAccepted(work);
-    return results as (Placed | AppError)[];
+    return results;
   }
 
   /** Keys seen before: the same body gets the first answer again, another body a 422. */
-  private async replay(orders: (q.NewOrder & { index: number })[], results: (Placed | AppError | undefined)[]) {
+  private async replay(orders: (Priced & { index: number })[], results: (Placed | AppError | undefined)[]) {
     const stored = new Map((await q.findKeys(this.sql, orders.map((o) => o.idempotencyKey!))).map((k) => [k.key, k]));
     for (const order of orders) {
       const key = stored.get(order.idempotencyKey!);
