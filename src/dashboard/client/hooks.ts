@@ -3,6 +3,7 @@ import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hoo
 import { asProblem, type Problem } from './api.ts';
 import type { Live } from './live.ts';
 import type { StreamEvent } from './stream.ts';
+import type { Page } from './types.ts';
 
 export const LiveContext = createContext<Live | undefined>(undefined);
 
@@ -56,6 +57,19 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   const update = useCallback((change: (value: T) => T) => setState((s) => (s.status === 'ready' ? { status: 'ready', value: change(s.value) } : s)), []);
   return { state, refresh: run, update };
 }
+
+/** A list read a page at a time: the first page with `deps`, the next ones on `loadMore`. */
+export function usePages<T>(fetchPage: (cursor?: string) => Promise<Page<T>>, deps: unknown[]) {
+  const pages = useLoad(() => fetchPage(), deps);
+  const more = useAction();
+  const loadMore = async (cursor: string) => {
+    const next = await more.run(() => fetchPage(cursor));
+    if (next) pages.update((page) => ({ items: [...page.items, ...next.items], nextCursor: next.nextCursor }));
+  };
+  return { ...pages, more, loadMore };
+}
+
+export type Pages<T> = ReturnType<typeof usePages<T>>;
 
 /** A form action: busy while it runs, its problem shown until the next try. */
 export function useAction() {

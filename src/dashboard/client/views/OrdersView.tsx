@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
 import { ApiError, get, query } from '../api.ts';
 import { dateTime, shortId } from '../format.ts';
-import { useAction, useLiveEvents, useLoad } from '../hooks.ts';
+import { useLiveEvents, usePages } from '../hooks.ts';
 import { href, navigate } from '../router.ts';
 import { STATUS_LABELS, STATUSES, type Order, type OrderStatus, type Page } from '../types.ts';
-import { Empty, Loading, ProblemBox, StatusBadge } from '../ui.tsx';
+import { StatusBadge } from '../ui.tsx';
+import { PagedTable } from './PagedTable.tsx';
 
 const PAGE = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -54,19 +55,13 @@ function Filters({ q, status }: { q: string; status: string }) {
 export function OrdersView({ params }: { params: URLSearchParams }) {
   const q = params.get('q') ?? '';
   const status = params.get('status') ?? '';
-  const orders = useLoad(() => search(q, status), [q, status]);
-  const more = useAction();
+  const orders = usePages((cursor) => search(q, status, cursor), [q, status]);
   // Rows on screen follow their order's status; a new order appears with "Refresh".
   useLiveEvents((events) => {
     const latest = new Map<string, OrderStatus>();
     for (const e of events) if (e.type === 'order.status' && typeof e.data.orderId === 'string') latest.set(e.data.orderId, e.data.status as OrderStatus);
     if (latest.size > 0) orders.update((page) => ({ ...page, items: page.items.map((o) => (latest.has(o.id) ? { ...o, status: latest.get(o.id)! } : o)) }));
   });
-  const loadMore = async (cursor: string) => {
-    const next = await more.run(() => search(q, status, cursor));
-    if (next) orders.update((page) => ({ items: [...page.items, ...next.items], nextCursor: next.nextCursor }));
-  };
-  const state = orders.state;
   return (
     <>
       <div class="heading">
@@ -79,54 +74,40 @@ export function OrdersView({ params }: { params: URLSearchParams }) {
         </a>
       </div>
       <Filters key={`${q}|${status}`} q={q} status={status} />
-      {state.status === 'loading' && <Loading what="orders" />}
-      {state.status === 'error' && <ProblemBox problem={state.problem} onRetry={orders.refresh} />}
-      {state.status === 'ready' && state.value.items.length === 0 && (
-        <Empty>{q || status ? 'No order matches these filters.' : 'No orders yet.'}</Empty>
-      )}
-      {state.status === 'ready' && state.value.items.length > 0 && (
-        <>
-          <table class="data">
-            <caption class="visually-hidden">Orders, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Order</th>
-                <th scope="col">Customer</th>
-                <th scope="col">Status</th>
-                <th scope="col" class="num">Items</th>
-                <th scope="col" class="num">Total</th>
-                <th scope="col">Placed</th>
-                <th scope="col">Last error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {state.value.items.map((o) => (
-                <tr key={o.id} data-order={o.id}>
-                  <td>
-                    <a href={href(`orders/${o.id}`)} title={o.id}>
-                      <code>{shortId(o.id)}</code>
-                    </a>
-                  </td>
-                  <td>{o.customerId}</td>
-                  <td>
-                    <StatusBadge status={o.status} />
-                  </td>
-                  <td class="num">{o.items.reduce((n, i) => n + i.quantity, 0)}</td>
-                  <td class="num">{o.total}</td>
-                  <td>{dateTime(o.createdAt)}</td>
-                  <td class="error-text">{o.lastError ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {more.problem && <ProblemBox problem={more.problem} />}
-          {state.value.nextCursor && (
-            <button type="button" disabled={more.busy} onClick={() => loadMore(state.value.nextCursor!)}>
-              {more.busy ? 'Loading…' : 'Load more'}
-            </button>
-          )}
-        </>
-      )}
+      <PagedTable
+        pages={orders}
+        what="orders"
+        empty={q || status ? 'No order matches these filters.' : 'No orders yet.'}
+        caption="Orders, newest first"
+        head={
+          <>
+            <th scope="col">Order</th>
+            <th scope="col">Customer</th>
+            <th scope="col">Status</th>
+            <th scope="col" class="num">Items</th>
+            <th scope="col" class="num">Total</th>
+            <th scope="col">Placed</th>
+            <th scope="col">Last error</th>
+          </>
+        }
+        row={(o) => (
+          <tr key={o.id} data-order={o.id}>
+            <td>
+              <a href={href(`orders/${o.id}`)} title={o.id}>
+                <code>{shortId(o.id)}</code>
+              </a>
+            </td>
+            <td>{o.customerId}</td>
+            <td>
+              <StatusBadge status={o.status} />
+            </td>
+            <td class="num">{o.items.reduce((n, i) => n + i.quantity, 0)}</td>
+            <td class="num">{o.total}</td>
+            <td>{dateTime(o.createdAt)}</td>
+            <td class="error-text">{o.lastError ?? ''}</td>
+          </tr>
+        )}
+      />
     </>
   );
 }

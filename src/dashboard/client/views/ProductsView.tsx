@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
 import { get, query } from '../api.ts';
-import { useAction, useLiveEvents, useLoad } from '../hooks.ts';
+import { useLiveEvents, useLoad, usePages } from '../hooks.ts';
 import { href, navigate } from '../router.ts';
 import type { Category, Page, Product } from '../types.ts';
-import { Empty, Loading, ProblemBox } from '../ui.tsx';
+import { PagedTable } from './PagedTable.tsx';
 
 const PAGE = 50;
 
@@ -48,16 +48,10 @@ function Filters({ q, category }: { q: string; category: string }) {
 export function ProductsView({ params }: { params: URLSearchParams }) {
   const q = params.get('q') ?? '';
   const category = params.get('category') ?? '';
-  const products = useLoad(() => get<Page<Product>>(`/api/v1/products${query({ q, categoryId: category, limit: PAGE })}`), [q, category]);
-  const more = useAction();
+  const products = usePages((cursor) => get<Page<Product>>(`/api/v1/products${query({ q, categoryId: category, limit: PAGE, cursor })}`), [q, category]);
   useLiveEvents((events) => {
     for (const event of events) if (event.type === 'inventory.changed') products.update((page) => ({ ...page, items: withInventory(page.items, event.data) }));
   });
-  const loadMore = async (cursor: string) => {
-    const next = await more.run(() => get<Page<Product>>(`/api/v1/products${query({ q, categoryId: category, limit: PAGE, cursor })}`));
-    if (next) products.update((page) => ({ items: [...page.items, ...next.items], nextCursor: next.nextCursor }));
-  };
-  const state = products.state;
   return (
     <>
       <div class="heading">
@@ -67,58 +61,44 @@ export function ProductsView({ params }: { params: URLSearchParams }) {
         </a>
       </div>
       <Filters key={`${q}|${category}`} q={q} category={category} />
-      {state.status === 'loading' && <Loading what="products" />}
-      {state.status === 'error' && <ProblemBox problem={state.problem} onRetry={products.refresh} />}
-      {state.status === 'ready' && state.value.items.length === 0 && (
-        <Empty>{q || category ? 'No product matches these filters.' : 'No products yet: create the first one with "New product".'}</Empty>
-      )}
-      {state.status === 'ready' && state.value.items.length > 0 && (
-        <>
-          <table class="data">
-            <caption class="visually-hidden">Products</caption>
-            <thead>
-              <tr>
-                <th scope="col">SKU</th>
-                <th scope="col">Name</th>
-                <th scope="col">Categories</th>
-                <th scope="col" class="num">Price</th>
-                <th scope="col" class="num">On hand</th>
-                <th scope="col" class="num">Reserved</th>
-                <th scope="col" class="num">Available</th>
-              </tr>
-            </thead>
-            <tbody>
-              {state.value.items.map((p) => (
-                <tr key={p.id} data-product={p.id}>
-                  <td>
-                    <code>{p.sku}</code>
-                  </td>
-                  <td>
-                    <a href={href(`products/${p.id}`)}>{p.name}</a>
-                  </td>
-                  <td>{p.categories.map((c) => c.name).join(', ') || '—'}</td>
-                  <td class="num">{p.price}</td>
-                  <td class="num" data-field="onHand">
-                    {p.inventory.onHand}
-                  </td>
-                  <td class="num" data-field="reserved">
-                    {p.inventory.reserved}
-                  </td>
-                  <td class="num" data-field="available">
-                    {p.inventory.available}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {more.problem && <ProblemBox problem={more.problem} />}
-          {state.value.nextCursor && (
-            <button type="button" disabled={more.busy} onClick={() => loadMore(state.value.nextCursor!)}>
-              {more.busy ? 'Loading…' : 'Load more'}
-            </button>
-          )}
-        </>
-      )}
+      <PagedTable
+        pages={products}
+        what="products"
+        empty={q || category ? 'No product matches these filters.' : 'No products yet: create the first one with "New product".'}
+        caption="Products"
+        head={
+          <>
+            <th scope="col">SKU</th>
+            <th scope="col">Name</th>
+            <th scope="col">Categories</th>
+            <th scope="col" class="num">Price</th>
+            <th scope="col" class="num">On hand</th>
+            <th scope="col" class="num">Reserved</th>
+            <th scope="col" class="num">Available</th>
+          </>
+        }
+        row={(p) => (
+          <tr key={p.id} data-product={p.id}>
+            <td>
+              <code>{p.sku}</code>
+            </td>
+            <td>
+              <a href={href(`products/${p.id}`)}>{p.name}</a>
+            </td>
+            <td>{p.categories.map((c) => c.name).join(', ') || '—'}</td>
+            <td class="num">{p.price}</td>
+            <td class="num" data-field="onHand">
+              {p.inventory.onHand}
+            </td>
+            <td class="num" data-field="reserved">
+              {p.inventory.reserved}
+            </td>
+            <td class="num" data-field="available">
+              {p.inventory.available}
+            </td>
+          </tr>
+        )}
+      />
     </>
   );
 }
