@@ -118,7 +118,7 @@ describe('inventory', () => {
 
   test('the ledger is ordered by number, not as text, across digit boundaries', async () => {
     const product = await createProduct(t.api, { initialStock: 0 });
-    await t.db.sql`SELECT setval(pg_get_serial_sequence('stock_movements', 'id'), 99_998)`;
+    await t.db.sql`SELECT setval(pg_get_serial_sequence('stock_movements', 'id'), 99998)`;
     for (const delta of [1, 2, 3]) await t.api.post(`${inv(product.id)}/adjustments`, { delta, reason: `d${delta}` });
     const page = await t.api.get(`${inv(product.id)}/movements`);
     expect(page.body.items.map((m: { id: string; delta: number }) => [m.id, m.delta])).toEqual([

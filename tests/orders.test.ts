@@ -227,7 +227,7 @@ describe('state machine', () => {
 
   test('logs come oldest first by number, not as text', async () => {
     const product = await createProduct(t.api, { initialStock: 1 });
-    await t.db.sql`SELECT setval(pg_get_serial_sequence('order_logs', 'id'), 99_997)`;
+    await t.db.sql`SELECT setval(pg_get_serial_sequence('order_logs', 'id'), 99997)`;
     const reply = await placeOrder(t.api, [{ productId: product.id, quantity: 1 }]);
     await orderReaches(t.api, reply.body.id, ['processed']);
     const rows = (await t.api.get(`/api/v1/orders/${reply.body.id}/logs`, 'client')).body.items;
