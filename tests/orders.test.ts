@@ -269,7 +269,9 @@ describe('listing', () => {
       cursor = page.body.nextCursor;
     } while (cursor);
     expect(seen).toEqual([...ids].reverse());
-    expect((await t.api.get('/api/v1/orders?status=bogus', 'client')).status).toBe(422);
+    const bogus = await t.api.get('/api/v1/orders?status=bogus', 'client');
+    expect(bogus.status).toBe(422);
+    expect(bogus.body.errors).toEqual([{ path: 'query.status', message: expect.stringContaining('must be one of "pending", "reserved"') }]);
   });
 });
 

@@ -29,6 +29,7 @@ function describe(schema: Schema | undefined, value: unknown): string | undefine
     if (consts.length === schema.anyOf.length) return `must be one of ${consts.join(', ')}`;
     return describe(schema.anyOf.find((s) => s.type !== 'string' || s.format !== undefined) ?? schema.anyOf[0], value);
   }
+  if (schema.enum) return `must be one of ${schema.enum.map((v) => JSON.stringify(v)).join(', ')}`;
   const range = (min?: number, max?: number, unit = '') =>
     min !== undefined && max !== undefined ? ` from ${min} to ${max}${unit}` : min !== undefined ? ` of at least ${min}${unit}` : max !== undefined ? ` of at most ${max}${unit}` : '';
   switch (schema.type) {
