@@ -4,16 +4,13 @@ import type { SimulatedGateway } from '../src/modules/payments/simulator.ts';
 import { claimDueOrders } from '../src/modules/orders/work.queries.ts';
 import { freshDatabase } from './support/cluster.ts';
 import { expectStockConsistent } from './support/invariants.ts';
-import { createProduct, orderReaches, placeOrder, startTestService, type TestService } from './support/service.ts';
+import { createProduct, orderReaches, placeOrder, quietJobs, startTestService, type TestService } from './support/service.ts';
 
 const fixedClock = { now: () => Date.now(), random: () => 0.5 };
 let t: TestService;
 beforeAll(async () => {
-  // Long retries and leases, no cron: nothing moves unless the test moves it.
-  t = await startTestService(
-    { RETRY_BASE_MS: '10000', RETRY_MAX_MS: '600000', LEASE_MS: '30000', RETRY_SWEEP_CRON: '0 0 1 1 *', RECONCILE_CRON: '0 0 1 1 *' },
-    { serviceOptions: { clock: fixedClock } },
-  );
+  // Long retries and leases, no periodic job: nothing moves unless the test moves it.
+  t = await startTestService({ ...quietJobs, RETRY_BASE_MS: '10000', RETRY_MAX_MS: '600000', LEASE_MS: '30000' }, { serviceOptions: { clock: fixedClock } });
 });
 afterAll(() => t.close());
 
@@ -121,7 +118,7 @@ describe('restart', () => {
     // The first incarnation gets stuck in payment (no answer for a minute) on three orders...
     const db = await freshDatabase();
     const first = await startTestService(
-      { NODE_ID: nodeId, PAYMENT_TIMEOUT_RATE: '1', PAYMENT_TIMEOUT_MS: '60000', RETRY_SWEEP_CRON: '0 0 1 1 *', SHUTDOWN_TIMEOUT_MS: '100' },
+      { ...quietJobs, NODE_ID: nodeId, PAYMENT_TIMEOUT_RATE: '1', PAYMENT_TIMEOUT_MS: '60000', SHUTDOWN_TIMEOUT_MS: '100' },
       { db },
     );
     const gateway = first.service.gateway as SimulatedGateway;

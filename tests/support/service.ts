@@ -27,7 +27,20 @@ export const testEnv: Record<string, string> = {
   PAYMENT_TIMEOUT_MS: '300',
   RETRY_BASE_MS: '20',
   RETRY_MAX_MS: '200',
+  // A test's service stops well inside the 5 s hook timeout, whatever it was working on.
+  SHUTDOWN_TIMEOUT_MS: '1000',
   LOG_LEVEL: 'silent',
+};
+
+/** No periodic job ticks on its own (a yearly schedule): for tests that move rows and time themselves. */
+const never = '0 0 1 1 *';
+export const quietJobs: Record<string, string> = {
+  RETRY_SWEEP_CRON: never,
+  LEASE_RESCUE_CRON: never,
+  STUCK_SWEEP_CRON: never,
+  RECONCILE_CRON: never,
+  PRUNE_CRON: never,
+  WAREHOUSE_SYNC_CRON: never,
 };
 
 export async function startTestService(
