@@ -45,7 +45,8 @@ async function runOnce(sql: Sql, productIds: string[], commands: StockCommand[],
     });
     const levelDeltas = plan.levelDeltas();
     const dirty = plan.dirtyOrders();
-    if (levelDeltas.length === 0 && dirty.length === 0 && plan.movements.length === 0) return outcomes;
+    // A movement always changes a level, so no level change and no order change means nothing to write.
+    if (levelDeltas.length === 0 && dirty.length === 0) return outcomes;
     const { at, written } = await writeStockBatch(tx, {
       levels: levelDeltas,
       movements: plan.movements,

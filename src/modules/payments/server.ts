@@ -1,6 +1,7 @@
 import type { Server } from 'bun';
 import type { LatencyRange } from '../../config.ts';
 import { systemClock } from '../../lib/clock.ts';
+import { json, readJsonObject } from '../../lib/http-json.ts';
 import type { ChargeRequest } from './gateway.ts';
 import { PaymentLedger } from './ledger.ts';
 import { Behaviour, failureModes, type FailureMode, type SimulatorSettings } from './simulator.ts';
@@ -16,7 +17,6 @@ import { Behaviour, failureModes, type FailureMode, type SimulatorSettings } fro
  */
 export type PaymentServer = { server: Server<undefined>; url: string; ledger: PaymentLedger; behaviour: Behaviour; stop(): Promise<void> };
 
-const json = (status: number, body: unknown) => Response.json(body, { status });
 const MONEY = /^(0|[1-9][0-9]{0,11})\.[0-9]{2}$/;
 
 function parseLatency(value: unknown): LatencyRange | undefined {
@@ -27,15 +27,6 @@ function parseLatency(value: unknown): LatencyRange | undefined {
   return { min: Number(match[1]), max: Number(match[2] ?? match[1]) };
 }
 
-async function readJson(request: Request): Promise<Record<string, unknown> | undefined> {
-  try {
-    const body: unknown = await request.json();
-    return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function createPaymentServer(options: { port?: number; hostname?: string; settings: SimulatorSettings }): PaymentServer {
   const ledger = new PaymentLedger(systemClock);
   const behaviour = new Behaviour(options.settings);
@@ -43,7 +34,7 @@ export function createPaymentServer(options: { port?: number; hostname?: string;
   async function charge(request: Request): Promise<Response> {
     const key = request.headers.get('idempotency-key');
     if (!key) return json(400, { error: 'Idempotency-Key header is required' });
-    const body = await readJson(request);
+    const body = await readJsonObject(request);
     if (!body || typeof body.orderId !== 'string' || typeof body.amount !== 'string' || !MONEY.test(body.amount) || typeof body.currency !== 'string') {
       return json(422, { error: 'body must be { orderId, amount: "12.34", currency }' });
     }
@@ -78,7 +69,7 @@ export function createPaymentServer(options: { port?: number; hostname?: string;
   async function refund(request: Request, chargeId: string): Promise<Response> {
     const key = request.headers.get('idempotency-key');
     if (!key) return json(400, { error: 'Idempotency-Key header is required' });
-    const body = await readJson(request);
+    const body = await readJsonObject(request);
     if (!body || typeof body.amount !== 'string' || !MONEY.test(body.amount)) return json(422, { error: 'body must be { amount: "12.34" }' });
     const result = ledger.refund(chargeId, key, body.amount);
     if (result === 'unknown_charge') return json(404, { error: `no charge ${chargeId}` });
@@ -94,7 +85,7 @@ export function createPaymentServer(options: { port?: number; hostname?: string;
       behaviour.clearForced();
       return json(200, { ok: true });
     }
-    const body = (await readJson(request)) ?? {};
+    const body = (await readJsonObject(request)) ?? {};
     if (action === 'fail') {
       if (!failureModes.includes(body.mode as FailureMode)) return json(422, { error: `mode must be one of ${failureModes.join(', ')}` });
       behaviour.failNext(body.mode as FailureMode, typeof body.count === 'number' ? body.count : 1);

@@ -1,4 +1,5 @@
 import type { Server } from 'bun';
+import { json, readJsonObject } from '../../lib/http-json.ts';
 import { WarehouseStock, failedPage, warehouseFailures, type WarehouseFailure } from './simulator.ts';
 import type { StockCount } from './client.ts';
 
@@ -13,7 +14,6 @@ import type { StockCount } from './client.ts';
  */
 export type WarehouseServer = { server: Server<undefined>; url: string; stock: WarehouseStock; stop(): Promise<void> };
 
-const json = (status: number, body: unknown) => Response.json(body, { status });
 
 export function createWarehouseServer(options: { port?: number; hostname?: string; slowMs?: number; stock?: WarehouseStock }): WarehouseServer {
   const stock = options.stock ?? new WarehouseStock();
@@ -34,17 +34,17 @@ export function createWarehouseServer(options: { port?: number; hostname?: strin
       }
       if (url.pathname === '/control/stock' && request.method === 'GET') return json(200, { items: stock.all() });
       if (url.pathname === '/control/stock' && request.method === 'PUT') {
-        const body = (await request.json().catch(() => null)) as { items?: StockCount[] } | null;
+        const body = (await readJsonObject(request)) as { items?: StockCount[] } | undefined;
         if (!body || !Array.isArray(body.items)) return json(422, { error: 'body must be { items: [{ sku, onHand }] }' });
         stock.set(body.items);
         return json(200, { size: stock.size });
       }
       if (url.pathname === '/control/drift' && request.method === 'POST') {
-        const body = ((await request.json().catch(() => ({}))) ?? {}) as { rate?: number; maxStep?: number };
+        const body = ((await readJsonObject(request)) ?? {}) as { rate?: number; maxStep?: number };
         return json(200, { changed: stock.drift(body.rate ?? 0.1, body.maxStep ?? 3) });
       }
       if (url.pathname === '/control/fail' && request.method === 'POST') {
-        const body = ((await request.json().catch(() => ({}))) ?? {}) as { mode?: WarehouseFailure; count?: number; after?: number };
+        const body = ((await readJsonObject(request)) ?? {}) as { mode?: WarehouseFailure; count?: number; after?: number };
         if (!body.mode || !warehouseFailures.includes(body.mode)) return json(422, { error: `mode must be one of ${warehouseFailures.join(', ')}` });
         stock.failNext(body.mode, body.count ?? 1, body.after ?? 0);
         return json(200, { ok: true });

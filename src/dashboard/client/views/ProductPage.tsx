@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
-import { get, patch, post } from '../api.ts';
+import { get, patch, post, query } from '../api.ts';
 import { dateTime } from '../format.ts';
-import { useAction, useDebounced, useLiveEvents, useLoad } from '../hooks.ts';
+import { useAction, useDebounced, useLiveEvents, useLoad, usePages } from '../hooks.ts';
 import { href } from '../router.ts';
 import type { Inventory, Movement, Page, Product } from '../types.ts';
-import { Empty, Loading, ProblemBox } from '../ui.tsx';
+import { Loading, ProblemBox } from '../ui.tsx';
+import { PagedTable } from './PagedTable.tsx';
 
 function EditForm({ product, onSaved }: { product: Product; onSaved: (product: Product) => void }) {
   const [form, setForm] = useState({ name: product.name, description: product.description, price: product.price });
@@ -79,36 +80,35 @@ function AdjustForm({ productId, onAdjusted }: { productId: string; onAdjusted: 
 
 /** The ledger needs the admin token: with the client token this shows the 403's detail. */
 function Movements({ productId, version }: { productId: string; version: string }) {
-  const movements = useLoad(() => get<Page<Movement>>(`/api/v1/products/${productId}/inventory/movements?limit=20`), [productId, version]);
-  const state = movements.state;
+  const movements = usePages(
+    (cursor) => get<Page<Movement>>(`/api/v1/products/${productId}/inventory/movements${query({ limit: 20, cursor })}`),
+    [productId, version],
+  );
   return (
     <section class="card" aria-labelledby="movements-title">
       <h2 id="movements-title">Latest stock movements</h2>
-      {state.status === 'loading' && <Loading what="movements" />}
-      {state.status === 'error' && <ProblemBox problem={state.problem} onRetry={movements.refresh} />}
-      {state.status === 'ready' && state.value.items.length === 0 && <Empty>No movements yet.</Empty>}
-      {state.status === 'ready' && state.value.items.length > 0 && (
-        <table class="data">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col" class="num">Change</th>
-              <th scope="col">Reason</th>
-              <th scope="col" class="num">On hand after</th>
-            </tr>
-          </thead>
-          <tbody>
-            {state.value.items.map((m) => (
-              <tr key={m.id}>
-                <td>{dateTime(m.createdAt)}</td>
-                <td class="num">{m.delta > 0 ? `+${m.delta}` : m.delta}</td>
-                <td>{m.orderId ? <a href={href(`orders/${m.orderId}`)}>{m.reason}</a> : m.reason}</td>
-                <td class="num">{m.onHandAfter}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <PagedTable
+        pages={movements}
+        what="movements"
+        empty="No movements yet."
+        caption="Stock movements, newest first"
+        head={
+          <>
+            <th scope="col">When</th>
+            <th scope="col" class="num">Change</th>
+            <th scope="col">Reason</th>
+            <th scope="col" class="num">On hand after</th>
+          </>
+        }
+        row={(m) => (
+          <tr key={m.id}>
+            <td>{dateTime(m.createdAt)}</td>
+            <td class="num">{m.delta > 0 ? `+${m.delta}` : m.delta}</td>
+            <td>{m.orderId ? <a href={href(`orders/${m.orderId}`)}>{m.reason}</a> : m.reason}</td>
+            <td class="num">{m.onHandAfter}</td>
+          </tr>
+        )}
+      />
     </section>
   );
 }
