@@ -1,4 +1,4 @@
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, poolOptions } from '../src/config.ts';
 import { openDatabase } from '../src/db/open.ts';
 import { resolveTokens } from '../src/http/tokens.ts';
 import { createLogger } from '../src/lib/logger.ts';
@@ -12,7 +12,7 @@ import { benchRoutes } from './routes/index.ts';
 const config = loadConfig();
 const logger = await createLogger(config.logLevel);
 const { database, embedded } = await openDatabase(
-  { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.dbPoolMax },
+  { databaseUrl: config.databaseUrl, dataDir: config.dataDir, pool: poolOptions(config) },
   (message) => logger.info(message),
 );
 const tokens = await resolveTokens(config, () => {});

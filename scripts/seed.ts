@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, poolOptions } from '../src/config.ts';
 import { openDatabase } from '../src/db/open.ts';
 import { Behaviour, SimulatedGateway } from '../src/modules/payments/simulator.ts';
 import { buildService } from '../src/service.ts';
@@ -56,7 +56,7 @@ const sizes = { products: count('products', 2), categories: count('categories', 
 // reserved orders stay as they are left until a real service takes them up.
 const config = loadConfig({ ...process.env, NODE_ID: 'stockroom-seed', RETRY_BASE_MS: '600000', RETRY_MAX_MS: '3600000', LOG_LEVEL: 'warn' });
 const { database, embedded } = await openDatabase(
-  { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 8, applicationName: 'stockroom-seed' },
+  { databaseUrl: config.databaseUrl, dataDir: config.dataDir, pool: poolOptions(config, { max: 8, applicationName: 'stockroom-seed' }) },
   (message) => console.log(message),
 );
 const { sql } = database;

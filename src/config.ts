@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Cron } from 'croner';
+import type { ConnectOptions } from './db/client.ts';
 
 /** Latency of the simulated payment provider: a fixed value or a uniform range, in ms. */
 export type LatencyRange = { min: number; max: number };
@@ -14,6 +15,17 @@ export type Config = {
   clientToken: string | undefined;
   bodyLimitBytes: number;
   dbPoolMax: number;
+  /** Server-side bound on one statement (migrations and other long work lift it for themselves). */
+  dbStatementTimeoutMs: number;
+  /** A transaction left idle this long (a frozen or wedged process) is ended by the server, locks and all. */
+  dbIdleTransactionTimeoutMs: number;
+  dbConnectTimeoutMs: number;
+  /** Longest a request may take before it is answered 503 (its work may still finish). */
+  requestTimeoutMs: number;
+  /** The same for `POST /api/v1/warehouse/sync`, which runs a whole synchronisation. */
+  syncRequestTimeoutMs: number;
+  /** Longest a periodic job's tick waits for its run before the scheduler moves on. */
+  jobTimeoutMs: number;
   orderMaxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
@@ -121,6 +133,12 @@ export function loadConfig(env: Env = process.env): Config {
     clientToken: env.CLIENT_TOKEN || undefined,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024, errors),
     dbPoolMax: int(env, 'DB_POOL_MAX', 16, 2, 500, errors),
+    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000, errors),
+    dbIdleTransactionTimeoutMs: int(env, 'DB_IDLE_TRANSACTION_TIMEOUT_MS', 5_000, 100, 3_600_000, errors),
+    dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 3_000, 100, 600_000, errors),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 4_000, 100, 600_000, errors),
+    syncRequestTimeoutMs: int(env, 'SYNC_REQUEST_TIMEOUT_MS', 300_000, 100, 3_600_000, errors),
+    jobTimeoutMs: int(env, 'JOB_TIMEOUT_MS', 60_000, 100, 3_600_000, errors),
     orderMaxAttempts: int(env, 'ORDER_MAX_ATTEMPTS', 3, 1, 100, errors),
     retryBaseMs: int(env, 'RETRY_BASE_MS', 1000, 1, 3_600_000, errors),
     retryMaxMs: int(env, 'RETRY_MAX_MS', 5 * 60_000, 1, 86_400_000, errors),
@@ -175,4 +193,15 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (errors.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${errors.join('\n  - ')}`);
   return config;
+}
+
+/** The pool settings of a process of this service (`max` and the name differ for scripts). */
+export function poolOptions(config: Config, overrides: ConnectOptions = {}): ConnectOptions {
+  return {
+    max: config.dbPoolMax,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    idleTransactionTimeoutMs: config.dbIdleTransactionTimeoutMs,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    ...overrides,
+  };
 }

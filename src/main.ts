@@ -1,4 +1,4 @@
-import { loadConfig } from './config.ts';
+import { loadConfig, poolOptions } from './config.ts';
 import { openDatabase } from './db/open.ts';
 import { toError } from './http/errors.ts';
 import { resolveTokens } from './http/tokens.ts';
@@ -8,8 +8,21 @@ import { buildService } from './service.ts';
 /** Composition root: config → database → services → HTTP; then signals and the shutdown order. */
 const config = loadConfig();
 const logger = await createLogger(config.logLevel);
+
+/**
+ * Crash-only: an error that nothing was waiting for means some piece of work is in a state this
+ * process can no longer vouch for. Everything accepted is already durable and resumable, so the
+ * safe move is to say what happened and exit non-zero for the supervisor to restart us (the
+ * embedded PostgreSQL keeps running and is adopted by the next start).
+ */
+const fatal = (kind: string) => (error: unknown) => {
+  logger.fatal({ err: toError(error), kind }, 'fatal: exiting so that a supervisor restarts the process');
+  process.exit(70);
+};
+process.on('uncaughtException', fatal('uncaughtException'));
+process.on('unhandledRejection', fatal('unhandledRejection'));
 const { database, embedded } = await openDatabase(
-  { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.dbPoolMax },
+  { databaseUrl: config.databaseUrl, dataDir: config.dataDir, pool: poolOptions(config) },
   (message) => logger.info(message),
 );
 const tokens = await resolveTokens(config, (message) => console.log(message));

@@ -127,9 +127,15 @@ export async function buildService(config: Config, database: Database, tokens: T
       paymentReconcileJob(reconciler, config.reconcileCron),
       idempotencyPruneJob(sql, { schedule: config.pruneCron, olderThanMs: config.idempotencyTtlMs, limit: 10_000 }),
       outboxPruneJob(sql, { schedule: config.pruneCron, eventsOlderThanMs: config.eventsRetentionMs, jobRunsOlderThanMs: config.jobHistoryRetentionMs, limit: 10_000 }),
-      warehouseSyncJob(warehouse, config.warehouseSyncCron),
+      warehouseSyncJob(warehouse, config.warehouseSyncCron, config.syncRequestTimeoutMs),
     ],
-    { node: node.incarnation, logger, now: () => clock.now() },
+    {
+      node: node.incarnation,
+      logger,
+      now: () => clock.now(),
+      jobTimeoutMs: config.jobTimeoutMs,
+      lock: { acquireTimeoutMs: config.dbConnectTimeoutMs, keepAliveMs: Math.max(50, Math.floor(config.dbIdleTransactionTimeoutMs / 3)) },
+    },
   );
 
   const metrics = createMetrics({
@@ -166,7 +172,7 @@ export async function buildService(config: Config, database: Database, tokens: T
   drift?.unref();
 
   const services: AppServices = {
-    sql,
+    ping: (timeoutMs) => database.ping(timeoutMs),
     products: new ProductsService(db, capabilities),
     categories: new CategoriesService(db, capabilities),
     inventory: new InventoryService(sql, actors),
@@ -175,7 +181,14 @@ export async function buildService(config: Config, database: Database, tokens: T
     warehouse,
     metrics,
   };
-  const app = createApp(services, { tokens, bodyLimitBytes: config.bodyLimitBytes, logger, version: pkg.version });
+  const app = createApp(services, {
+    tokens,
+    bodyLimitBytes: config.bodyLimitBytes,
+    logger,
+    version: pkg.version,
+    requestTimeoutMs: config.requestTimeoutMs,
+    syncRequestTimeoutMs: config.syncRequestTimeoutMs,
+  });
 
   return {
     app,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import pino from 'pino';
-import postgres from 'postgres';
+import { connect } from '../src/db/client.ts';
 import { createApp } from '../src/http/app.ts';
 import { Api, createProduct, startTestService, tokens, type TestService } from './support/service.ts';
 
@@ -133,12 +133,17 @@ describe('bodies and errors', () => {
 describe('health and docs', () => {
   test('health is 200 with the database, 503 problem+json without it', async () => {
     expect((await t.api.get('/health', 'anonymous')).body).toEqual({ status: 'ok' });
-    const dead = postgres('postgres://nobody:x@127.0.0.1:1/none', { max: 1, connect_timeout: 1 });
-    const app = createApp({ ...t.service.services, sql: dead }, { tokens, bodyLimitBytes: 65536, logger: pino({ level: 'silent' }), version: 'test' });
+    const dead = connect('postgres://nobody:x@127.0.0.1:1/none', { max: 1 });
+    const app = createApp(
+      { ...t.service.services, ping: (ms) => dead.ping(ms) },
+      { tokens, bodyLimitBytes: 65536, logger: pino({ level: 'silent' }), version: 'test', requestTimeoutMs: 4000, syncRequestTimeoutMs: 4000 },
+    );
     const reply = await new Api((r) => app.handle(r)).get('/health', 'anonymous');
     expect(reply.status).toBe(503);
     expect(reply.headers.get('content-type')).toBe('application/problem+json');
-    await dead.end({ timeout: 0 });
+    expect(reply.headers.get('retry-after')).toBe('1');
+    expect((await new Api((r) => app.handle(r)).get('/health/live', 'anonymous')).body).toEqual({ status: 'ok' });
+    await dead.close(0);
   });
 
   test('/swagger/json documents every operation of the contract with a summary and errors', async () => {

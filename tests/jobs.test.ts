@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import pino from 'pino';
+import { connect } from '../src/db/client.ts';
 import type { Job } from '../src/jobs/job.ts';
-import { Scheduler } from '../src/jobs/scheduler.ts';
+import { Scheduler, type SchedulerOptions } from '../src/jobs/scheduler.ts';
 import { chargeKey } from '../src/modules/payments/gateway.ts';
 import type { SimulatedGateway } from '../src/modules/payments/simulator.ts';
 import { expectStockConsistent } from './support/invariants.ts';
@@ -22,6 +23,14 @@ afterAll(async () => {
 
 const hours = (n: number) => new Date(Date.now() + n * 3_600_000);
 const silent = pino({ level: 'silent' });
+const schedulerOptions = (overrides: Partial<SchedulerOptions> = {}): SchedulerOptions => ({
+  node: crypto.randomUUID(),
+  logger: silent,
+  now: Date.now,
+  jobTimeoutMs: 10_000,
+  lock: { acquireTimeoutMs: 2_000, keepAliveMs: 500 },
+  ...overrides,
+});
 
 async function insertOrder(productId: string, fields: { status?: string; leaseOwner?: string | null; leaseUntil?: Date | null; nextAttemptAt?: Date; updatedAt?: Date; quantity?: number }) {
   const id = Bun.randomUUIDv7();
@@ -63,8 +72,8 @@ describe('scheduler', () => {
         return { slept: 1 };
       },
     };
-    const one = new Scheduler(t.db.sql, [slow], { node: crypto.randomUUID(), logger: silent, now: Date.now });
-    const two = new Scheduler(peer.db.sql, [slow], { node: crypto.randomUUID(), logger: silent, now: Date.now });
+    const one = new Scheduler(t.db.sql, [slow], schedulerOptions());
+    const two = new Scheduler(peer.db.sql, [slow], schedulerOptions());
     const first = one.tick('slow-test-job', new Date('2030-01-01T00:00:00Z'));
     await Bun.sleep(50);
     const second = await two.tick('slow-test-job', new Date('2030-01-01T00:00:01Z')); // another slot, same job
@@ -77,10 +86,65 @@ describe('scheduler', () => {
     expect((await two.tick('slow-test-job', new Date('2030-01-01T00:00:03Z'))).status).toBe('ran');
   });
 
+  const jobLocksHeld = async () =>
+    (await t.db.sql`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = ${0x4a4f42} AND granted`)[0]!.n as number;
+
+  test('a tick that finds its slot taken lets go of the job lock', async () => {
+    let runs = 0;
+    const job: Job = { name: 'skip-path-job', schedule: '* * * * * *', run: async () => ({ runs: ++runs }) };
+    const one = new Scheduler(t.db.sql, [job], schedulerOptions());
+    const two = new Scheduler(peer.db.sql, [job], schedulerOptions());
+    const at = new Date('2030-02-01T00:00:00Z');
+    expect((await one.tick(job.name, at)).status).toBe('ran');
+    expect((await two.tick(job.name, at)).status).toBe('skipped'); // same slot: already run
+    await waitFor(async () => (await jobLocksHeld()) === 0, 2000, 'no job lock left behind');
+    expect((await two.tick(job.name, new Date('2030-02-01T00:00:01Z'))).status).toBe('ran');
+    expect(runs).toBe(2);
+  });
+
+  test('a run that never ends: the tick settles at its timeout, and the job runs again once the lock times out', async () => {
+    let calls = 0;
+    const job: Job = {
+      name: 'hanging-job',
+      schedule: '* * * * * *',
+      timeoutMs: 300,
+      run: () => (++calls === 1 ? new Promise(() => {}) : Promise.resolve({ calls })),
+    };
+    const scheduler = new Scheduler(t.db.sql, [job], schedulerOptions());
+    const started = performance.now();
+    const first = await scheduler.tick(job.name, new Date('2030-03-01T00:00:00Z'));
+    expect(first.status).toBe('failed');
+    expect(performance.now() - started).toBeLessThan(1500);
+    // Still running (for all the scheduler knows): no overlap while it holds the lock...
+    expect((await scheduler.tick(job.name, new Date('2030-03-01T00:00:01Z'))).status).toBe('skipped');
+    // ...but never for more than twice its timeout.
+    await waitFor(async () => (await scheduler.tick(job.name, new Date(Date.now() + 86_400_000))).status === 'ran', 3000, 'the next run');
+    await scheduler.stop();
+  });
+
+  test('a frozen lock holder (no keep-alive) loses the lock to the server, and another process runs the job', async () => {
+    const frozenPool = connect(t.db.url, { max: 2, idleTransactionTimeoutMs: 400 });
+    try {
+      let ran = 0;
+      const long: Job = { name: 'frozen-holder-job', schedule: '* * * * * *', run: async () => (await Bun.sleep(2500), { ran: ++ran }) };
+      // A keep-alive far slower than the server's idle-in-transaction timeout: the process looks frozen.
+      const frozen = new Scheduler(frozenPool.sql, [long], schedulerOptions({ lock: { acquireTimeoutMs: 2000, keepAliveMs: 60_000 } }));
+      const healthy = new Scheduler(peer.db.sql, [long], schedulerOptions());
+      const stuck = frozen.tick(long.name, new Date('2030-04-01T00:00:00Z'));
+      await Bun.sleep(100);
+      expect((await healthy.tick(long.name, new Date('2030-04-01T00:00:01Z'))).status).toBe('skipped'); // held
+      await Bun.sleep(800); // past the server's timeout
+      expect((await healthy.tick(long.name, new Date('2030-04-01T00:00:02Z'))).status).toBe('ran');
+      await stuck;
+    } finally {
+      await frozenPool.close(1);
+    }
+  }, 15_000);
+
   test('croner drives the ticks', async () => {
     let runs = 0;
     const job: Job = { name: 'cron-test-job', schedule: '* * * * * *', run: async () => ({ runs: ++runs }) };
-    const scheduler = new Scheduler(t.db.sql, [job], { node: crypto.randomUUID(), logger: silent, now: Date.now });
+    const scheduler = new Scheduler(t.db.sql, [job], schedulerOptions());
     scheduler.start();
     await waitFor(() => runs >= 2, 5000, 'two ticks');
     await scheduler.stop();

@@ -1,5 +1,6 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { DeadlineExceeded, withDeadline } from '../lib/deadline.ts';
 import * as schema from './schema/index.ts';
 
 export type Sql = postgres.Sql;
@@ -14,26 +15,59 @@ export type Database = {
   sql: Sql;
   db: Db;
   url: string;
+  /**
+   * Round trip to the server on a connection of its own, so that a busy pool never makes a
+   * healthy database look down (and a down one is seen within `timeoutMs`).
+   */
+  ping(timeoutMs: number): Promise<void>;
   close(timeoutSeconds?: number): Promise<void>;
 };
 
-export function connect(url: string, options: { max?: number; applicationName?: string } = {}): Database {
+export type ConnectOptions = {
+  max?: number;
+  applicationName?: string;
+  statementTimeoutMs?: number;
+  idleTransactionTimeoutMs?: number;
+  connectTimeoutMs?: number;
+};
+
+/**
+ * postgres.js waits up to 20 s between reconnection attempts once a few have failed (3^n / 100 s),
+ * and the wait is shared by the whole pool: a database back after an outage would stay unused for
+ * that long. A short, capped, jittered wait keeps reconnection prompt without hammering.
+ */
+const reconnectBackoffSeconds = (retries: number) => Math.min(0.5, 0.05 * 2 ** retries) * (0.5 + Math.random() / 2);
+
+export function connect(url: string, options: ConnectOptions = {}): Database {
   const sql = postgres(url, {
     max: options.max ?? 16,
     idle_timeout: 30,
-    connect_timeout: 10,
+    connect_timeout: Math.ceil((options.connectTimeoutMs ?? 3_000) / 1000),
+    backoff: reconnectBackoffSeconds,
     onnotice: () => {},
-    connection: { TimeZone: 'UTC', application_name: options.applicationName ?? 'stockroom' },
+    connection: {
+      TimeZone: 'UTC',
+      application_name: options.applicationName ?? 'stockroom',
+      statement_timeout: options.statementTimeoutMs ?? 30_000,
+      idle_in_transaction_session_timeout: options.idleTransactionTimeoutMs ?? 5_000,
+    },
   });
   // drizzle makes timestamps arrive as Postgres text ("2026-01-01 10:00:00.123+00"); see iso().
   // It also replaces the serializers of numeric[] and timestamp[] parameters: pass those as
   // text[] and cast in SQL (`$1::text[]::numeric[]`).
   const db = drizzle({ client: sql, schema });
+  let pinger: Sql | undefined;
   return {
     sql,
     db,
     url,
-    close: (timeoutSeconds = 5) => sql.end({ timeout: timeoutSeconds }),
+    async ping(timeoutMs) {
+      pinger ??= postgres(url, { max: 1, idle_timeout: 60, connect_timeout: Math.ceil(timeoutMs / 1000), backoff: reconnectBackoffSeconds, onnotice: () => {} });
+      await withDeadline(pinger`SELECT 1`.execute(), timeoutMs, 'the database health check');
+    },
+    async close(timeoutSeconds = 5) {
+      await Promise.all([sql.end({ timeout: timeoutSeconds }), pinger?.end({ timeout: 1 })]);
+    },
   };
 }
 
@@ -69,4 +103,37 @@ export function pgConstraint(error: unknown): string | undefined {
     if (e instanceof postgres.PostgresError) return e.constraint_name;
   }
   return undefined;
+}
+
+/** Connection-level failures, by postgres.js code or the socket's errno. */
+const UNREACHABLE = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * SQLSTATEs that say the server cannot serve us right now rather than that the request was wrong:
+ * shutting down or starting up (57P01-57P03), too many connections, a statement cut off by its
+ * timeout or a session ended for idling in a transaction.
+ */
+const UNAVAILABLE_SQLSTATE = new Set(['57P01', '57P02', '57P03', '53300', '57014', '25P03', '57P05']);
+
+/** True when the database could not be reached or could not answer in time: a 503, never a 500. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof DeadlineExceeded) return true;
+    if (e instanceof postgres.PostgresError) return e.code.startsWith('08') || UNAVAILABLE_SQLSTATE.has(e.code);
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE.has(code)) return true;
+  }
+  return false;
 }

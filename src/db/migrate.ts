@@ -73,6 +73,8 @@ async function applyWithRetry(sql: Sql, migration: Migration, retries: number, l
       return await sql.begin(async (tx) => {
         // Several processes may start at once: the lock makes them apply each migration once, in order.
         await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK[0]}, ${MIGRATION_LOCK[1]})`;
+        // A migration may rewrite a large table: the pool's statement timeout is for requests, not this.
+        await tx`SET LOCAL statement_timeout = 0`;
         const [done] = await tx`SELECT 1 FROM drizzle.__drizzle_migrations WHERE created_at >= ${migration.when} LIMIT 1`;
         if (done) return false;
         for (const statement of migration.statements) await tx.unsafe(statement);

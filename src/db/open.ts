@@ -1,4 +1,4 @@
-import { connect, type Database } from './client.ts';
+import { connect, type ConnectOptions, type Database } from './client.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
 import { migrate } from './migrate.ts';
 
@@ -9,11 +9,11 @@ export type OpenedDatabase = { database: Database; embedded: EmbeddedPostgres | 
  * migrations are applied before anything else touches the database.
  */
 export async function openDatabase(
-  options: { databaseUrl: string | undefined; dataDir: string; poolMax: number; applicationName?: string },
+  options: { databaseUrl: string | undefined; dataDir: string; pool: ConnectOptions },
   log: (message: string) => void,
 ): Promise<OpenedDatabase> {
   const embedded = options.databaseUrl ? undefined : await startEmbeddedPostgres(options.dataDir, log);
-  const database = connect(options.databaseUrl ?? embedded!.url, { max: options.poolMax, applicationName: options.applicationName });
+  const database = connect(options.databaseUrl ?? embedded!.url, options.pool);
   try {
     await migrate(database.sql, { log });
   } catch (error) {

@@ -1,6 +1,5 @@
 import { Elysia, t } from 'elysia';
 import type { Logger } from 'pino';
-import type { Sql } from '../db/client.ts';
 import { dashboardRoutes } from '../dashboard/dashboard.routes.ts';
 import { categoriesRoutes } from '../modules/categories/categories.routes.ts';
 import type { CategoriesService } from '../modules/categories/categories.service.ts';
@@ -16,6 +15,7 @@ import type { Metrics } from '../modules/metrics/metrics.ts';
 import { metricsRoutes } from '../modules/metrics/metrics.routes.ts';
 import { warehouseRoutes } from '../modules/warehouse/warehouse.routes.ts';
 import type { WarehouseSync } from '../modules/warehouse/warehouse.service.ts';
+import { deadlines } from './deadlines.ts';
 import { observe } from './observe.ts';
 import type { Tokens } from './auth.ts';
 import { httpBase } from './base.ts';
@@ -24,7 +24,8 @@ import { AppError } from './errors.ts';
 import { errors } from './models.ts';
 
 export type AppServices = {
-  sql: Sql;
+  /** A round trip to the database that needs no slot of the shared pool (`Database.ping`). */
+  ping(timeoutMs: number): Promise<void>;
   products: ProductsService;
   categories: CategoriesService;
   inventory: InventoryService;
@@ -34,7 +35,17 @@ export type AppServices = {
   metrics: Metrics;
 };
 
-export type AppOptions = { tokens: Tokens; bodyLimitBytes: number; logger: Logger; version: string };
+export type AppOptions = {
+  tokens: Tokens;
+  bodyLimitBytes: number;
+  logger: Logger;
+  version: string;
+  /** Deadlines of a request (see `deadlines`); the warehouse sync runs a whole synchronisation. */
+  requestTimeoutMs: number;
+  syncRequestTimeoutMs: number;
+};
+
+const HEALTH_TIMEOUT_MS = 1_000;
 
 /** Builds the HTTP application without listening: `main.ts` serves it, tests call `app.handle()`. */
 export function createApp(services: AppServices, options: AppOptions) {
@@ -42,11 +53,12 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(httpBase(options))
     .use(observe(options.logger, services.metrics))
     .use(docs(options.version))
+    .use(deadlines(options))
     .get(
       '/health',
       async () => {
         try {
-          await Promise.race([services.sql`SELECT 1`, Bun.sleep(2000).then(() => Promise.reject(new Error('timed out')))]);
+          await services.ping(HEALTH_TIMEOUT_MS);
         } catch (error) {
           throw new AppError('unavailable', `database unreachable: ${(error as Error).message}`);
         }
@@ -54,9 +66,21 @@ export function createApp(services: AppServices, options: AppOptions) {
       },
       {
         response: { 200: t.Object({ status: t.Literal('ok') }), ...errors(503) },
-        detail: { summary: 'Liveness and database reachability', tags: ['Operations'] },
+        detail: {
+          summary: 'Readiness: the process is up and its database answers',
+          description: 'Checked on a connection of its own (a busy pool does not make it fail); 503 when the database does not answer within 1 s.',
+          tags: ['Operations'],
+        },
       },
     )
+    .get('/health/live', () => ({ status: 'ok' as const }), {
+      response: { 200: t.Object({ status: t.Literal('ok') }) },
+      detail: {
+        summary: 'Liveness: the process is up and serving',
+        description: 'Does not touch the database: a supervisor restarts on this one failing, not on `/health` (a database outage is not cured by a restart).',
+        tags: ['Operations'],
+      },
+    })
     .use(productsRoutes(services.products, options.tokens))
     .use(inventoryRoutes(services.inventory, options.tokens))
     .use(categoriesRoutes(services.categories, services.products, options.tokens))

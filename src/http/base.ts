@@ -1,5 +1,6 @@
 import { Elysia, ValidationError } from 'elysia';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '../db/client.ts';
 import { AppError, problem, problemResponse, toError, type Problem } from './errors.ts';
 import { fieldErrors } from './validation.ts';
 
@@ -26,6 +27,10 @@ function problemFor(code: string | number, error: unknown, logger: Logger): Prob
   if (code === 'PARSE') return problem(400, 'the body is not valid JSON');
   if (code === 'NOT_FOUND') return problem(404, 'no such endpoint');
   if (typeof code === 'number' && code >= 400 && code < 500) return problem(code, toError(error).message);
+  if (isDatabaseUnavailable(error)) {
+    logger.warn({ err: toError(error) }, 'database unavailable');
+    return problem(503, 'the database is unavailable or too slow right now; retry shortly', { retryAfterSeconds: 1 });
+  }
   logger.error({ err: toError(error) }, 'unhandled error');
   return problem(500, 'an unexpected error occurred; it has been logged');
 }
@@ -74,7 +79,7 @@ export function httpBase(options: HttpOptions) {
       const headers: Record<string, string> = {};
       if (requestId) headers['x-request-id'] = String(requestId);
       if (body.status === 401) headers['www-authenticate'] = 'Bearer';
-      if (body.status === 429) headers['retry-after'] = String(body.retryAfterSeconds ?? 1);
+      if (body.status === 429 || body.status === 503) headers['retry-after'] = String(body.retryAfterSeconds ?? 1);
       return problemResponse(body, headers);
     });
 }

@@ -8,5 +8,7 @@ export type JobCounts = Record<string, number>;
 export type Job = {
   name: string;
   schedule: string;
+  /** How long a tick waits for this job's run (default: the scheduler's). */
+  timeoutMs?: number;
   run(asOf?: Date): Promise<JobCounts>;
 };

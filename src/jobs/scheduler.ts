@@ -4,23 +4,30 @@ import { toError } from '../http/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Job, JobCounts } from './job.ts';
 import { claimSlot, finishSlot } from './job-runs.queries.ts';
+import { JobLock, type JobLockOptions } from './job-lock.ts';
+import { withDeadline } from '../lib/deadline.ts';
 
 export type RunOutcome = { job: string; slot: Date; status: 'ran' | 'skipped' | 'failed'; counts?: JobCounts; error?: string };
 
-/** Advisory-lock namespace of the scheduler ("JOB"), with one key per job name. */
-const LOCK_NAMESPACE = 0x4a4f42;
-const jobKey = (name: string) => {
-  let hash = 0;
-  for (const char of name) hash = (Math.imul(hash, 31) + char.charCodeAt(0)) | 0;
-  return hash;
+export type SchedulerOptions = {
+  node: string;
+  logger: Logger;
+  now: () => number;
+  /** How long a tick waits for its run (a job may set its own `timeoutMs`). */
+  jobTimeoutMs: number;
+  /** Bound on taking a connection and the lock; the lock's keep-alive interval. */
+  lock: JobLockOptions;
 };
 
 /**
  * Runs each job on its croner schedule. Several processes may share the database:
  * - a slot (the scheduled time of a tick) runs once in the cluster: the process that inserts the
  *   `job_runs` row for it runs it, the others skip it;
- * - a job never overlaps itself: a run holds the job's advisory lock (a session lock, so a crashed
- *   process lets go of it with its connection), and a tick that finds it taken skips.
+ * - a job never overlaps itself: a run holds the job's lock (`JobLock`), and a tick that finds it
+ *   taken skips. The lock is let go on every path, and by the server when its holder freezes.
+ * Every tick settles within the job's timeout, so croner's `protect` (no tick while the previous
+ * one is running) can never stop a job for good; a run that outlives its tick keeps the lock
+ * until it ends, up to twice the timeout.
  */
 export class Scheduler {
   private readonly crons: Cron[] = [];
@@ -32,7 +39,7 @@ export class Scheduler {
   constructor(
     private readonly sql: Sql,
     private readonly jobs: Job[],
-    private readonly options: { node: string; logger: Logger; now: () => number },
+    private readonly options: SchedulerOptions,
   ) {}
 
   start() {
@@ -52,8 +59,8 @@ export class Scheduler {
   }
 
   /**
-   * One tick of a job at `at` (process clock, used only to name the slot): claim the slot, take
-   * the job's lock, run it, record the result. `asOf` is injected by tests; otherwise the job
+   * One tick of a job at `at` (process clock, used only to name the slot): take the job's lock,
+   * claim the slot, run it, record the result. `asOf` is injected by tests; otherwise the job
    * compares with the database clock.
    */
   async tick(name: string, at: Date, asOf?: Date): Promise<RunOutcome> {
@@ -71,39 +78,38 @@ export class Scheduler {
 
   private async runSlot(job: Job, slot: Date, asOf: Date | undefined): Promise<RunOutcome> {
     const started = performance.now();
-    const seconds = () => (performance.now() - started) / 1000;
-    let connection: Awaited<ReturnType<Sql['reserve']>> | undefined;
+    const done = (outcome: RunOutcome) => {
+      this.onRun(outcome, (performance.now() - started) / 1000);
+      return outcome;
+    };
+    const timeoutMs = job.timeoutMs ?? this.options.jobTimeoutMs;
+    let lock: JobLock | undefined;
     try {
-      connection = await this.sql.reserve();
-      const [lock] = await connection<{ locked: boolean }[]>`SELECT pg_try_advisory_lock(${LOCK_NAMESPACE}, ${jobKey(job.name)}) AS locked`;
-      if (!lock?.locked || !(await claimSlot(connection, job.name, slot, this.options.node))) {
-        const outcome: RunOutcome = { job: job.name, slot, status: 'skipped' };
-        this.onRun(outcome, seconds());
-        return outcome;
+      lock = await JobLock.take(this.sql, job.name, this.options.lock);
+      if (!lock) return done({ job: job.name, slot, status: 'skipped' });
+      if (!(await withDeadline(claimSlot(this.sql, job.name, slot, this.options.node), this.options.lock.acquireTimeoutMs, 'the slot claim'))) {
+        return done({ job: job.name, slot, status: 'skipped' });
       }
+      const run = job.run(asOf);
+      lock.holdUntil(run, timeoutMs * 2);
+      lock = undefined; // from here on, the run's end lets go of it
       try {
-        const counts = await job.run(asOf);
-        await finishSlot(connection, job.name, slot, counts);
+        const counts = await withDeadline(run, timeoutMs, `job ${job.name}`);
+        await withDeadline(finishSlot(this.sql, job.name, slot, counts), this.options.lock.acquireTimeoutMs, 'recording the run');
         if (Object.values(counts).some((n) => n > 0)) this.options.logger.info({ job: job.name, slot, ...counts }, 'job ran');
-        const outcome: RunOutcome = { job: job.name, slot, status: 'ran', counts };
-        this.onRun(outcome, seconds());
-        return outcome;
+        return done({ job: job.name, slot, status: 'ran', counts });
       } catch (error) {
         const err = toError(error);
-        await finishSlot(connection, job.name, slot, { error: err.message }).catch(() => {});
+        await withDeadline(finishSlot(this.sql, job.name, slot, { error: err.message }), this.options.lock.acquireTimeoutMs, 'recording the run').catch(() => {});
         this.options.logger.error({ err, job: job.name, slot }, 'job failed');
-        const outcome: RunOutcome = { job: job.name, slot, status: 'failed', error: err.message };
-        this.onRun(outcome, seconds());
-        return outcome;
-      } finally {
-        await connection`SELECT pg_advisory_unlock(${LOCK_NAMESPACE}, ${jobKey(job.name)})`.catch(() => {});
+        return done({ job: job.name, slot, status: 'failed', error: err.message });
       }
     } catch (error) {
-      // The database is unreachable: the next tick tries again.
+      // The database is unreachable or too slow: the next tick tries again.
       this.options.logger.warn({ err: toError(error), job: job.name }, 'job tick could not reach the database');
-      return { job: job.name, slot, status: 'failed', error: toError(error).message };
+      return done({ job: job.name, slot, status: 'failed', error: toError(error).message });
     } finally {
-      connection?.release();
+      lock?.release();
     }
   }
 

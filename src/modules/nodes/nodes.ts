@@ -30,13 +30,20 @@ export class NodeIdentity {
     this.timer.unref();
   }
 
+  private beating = false;
+
   private async beat() {
+    // A database that does not answer must not pile heartbeats up behind each other.
+    if (this.beating) return;
+    this.beating = true;
     try {
       await this.sql`
         INSERT INTO nodes (incarnation, node_id) VALUES (${this.incarnation}, ${this.nodeId})
         ON CONFLICT (incarnation) DO UPDATE SET heartbeat_at = now()`;
     } catch (error) {
       this.logger.warn({ err: toError(error) }, 'heartbeat failed');
+    } finally {
+      this.beating = false;
     }
   }
 

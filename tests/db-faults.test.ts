@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import postgres from 'postgres';
+import { connect, isDatabaseUnavailable } from '../src/db/client.ts';
+import { freshDatabase, type TestDatabase } from './support/cluster.ts';
+import { PgProxy } from './support/pg-proxy.ts';
+import { createProduct, placeOrder, quietJobs, startTestService, type TestService } from './support/service.ts';
+import { waitFor } from './support/wait.ts';
+
+/**
+ * The database going away, freezing or cutting a connection must never kill the process, and
+ * every wait on it has a bound. These run the service on its own database through a relay that
+ * the test can cut or pause (`PgProxy`); the shared test server itself is never touched.
+ */
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await freshDatabase();
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+const crashes: unknown[] = [];
+const onCrash = (error: unknown) => crashes.push(error);
+beforeAll(() => {
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+});
+afterAll(() => {
+  process.off('uncaughtException', onCrash);
+  process.off('unhandledRejection', onCrash);
+  expect(crashes).toEqual([]);
+});
+
+describe('the driver when a backend dies (postgres.js, patched: patches/postgres@3.4.9.patch)', () => {
+  const kill = async (killer: postgres.Sql, pid: number) => {
+    await killer`SELECT pg_terminate_backend(${pid})`;
+    await Bun.sleep(50);
+  };
+
+  test('a reserved connection whose backend died rejects its queries; it never throws outside them', async () => {
+    const sql = postgres(db.url, { max: 2, onnotice: () => {} });
+    const killer = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const reserved = await sql.reserve();
+      const [row] = await reserved<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      await kill(killer, row!.pid);
+      for (let i = 0; i < 3; i++) {
+        const error = await reserved`SELECT 1`.then(() => undefined, (e: unknown) => e);
+        expect(isDatabaseUnavailable(error)).toBe(true);
+      }
+      reserved.release();
+      expect((await sql`SELECT 1 AS one`)[0]!.one).toBe(1); // the pool recovers
+    } finally {
+      await sql.end({ timeout: 1 });
+      await killer.end({ timeout: 1 });
+    }
+  });
+
+  test('a transaction whose backend dies mid-way rejects, and its later statements never run on another session', async () => {
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const killer = postgres(db.url, { max: 1, onnotice: () => {} });
+    await killer`CREATE TABLE IF NOT EXISTS fault_probe (n int)`;
+    try {
+      let lateWrite: unknown = 'not attempted';
+      const outcome = await sql
+        .begin(async (tx) => {
+          const [row] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+          await kill(killer, row!.pid);
+          await Bun.sleep(300); // the pool has reconnected by now (max: 1, same connection object)
+          lateWrite = await tx`INSERT INTO fault_probe VALUES (1)`.then(() => 'ran', (e: unknown) => e);
+          return 'committed';
+        })
+        .then((v) => v, (e: unknown) => e);
+      expect(isDatabaseUnavailable(outcome)).toBe(true);
+      await waitFor(() => lateWrite !== 'not attempted', 2000, 'the late write');
+      expect(isDatabaseUnavailable(lateWrite)).toBe(true);
+      expect((await sql`SELECT count(*)::int AS n FROM fault_probe`)[0]!.n).toBe(0);
+    } finally {
+      await killer`DROP TABLE IF EXISTS fault_probe`;
+      await sql.end({ timeout: 1 });
+      await killer.end({ timeout: 1 });
+    }
+  });
+});
+
+describe('the service when its database goes away', () => {
+  let proxy: PgProxy;
+  let t: TestService;
+  beforeAll(async () => {
+    proxy = await PgProxy.start(db.url);
+    const viaProxy = connect(proxy.urlFor(db.url), { max: 8, connectTimeoutMs: 1000, statementTimeoutMs: 5000 });
+    t = await startTestService({ ...quietJobs, REQUEST_TIMEOUT_MS: '1000' }, { db: { ...viaProxy, name: db.name, drop: async () => {} } });
+  });
+  afterAll(async () => {
+    proxy.resume();
+    proxy.up();
+    await t.close();
+    await t.db.close(1);
+    proxy.stop();
+  });
+
+  test('down: 503 problem+json with Retry-After, fast; live stays 200; back up: served again within a second', async () => {
+    const product = await createProduct(t.api, { initialStock: 100 });
+    proxy.down();
+    const started = performance.now();
+    const order = await placeOrder(t.api, [{ productId: product.id, quantity: 1 }], { key: 'down-1' });
+    expect(order.status).toBe(503);
+    expect(order.headers.get('content-type')).toBe('application/problem+json');
+    expect(order.headers.get('retry-after')).toBe('1');
+    const read = await t.api.get(`/api/v1/products/${product.id}`, 'anonymous');
+    expect(read.status).toBe(503);
+    expect((await t.api.get('/health', 'anonymous')).status).toBe(503);
+    expect((await t.api.get('/health/live', 'anonymous')).status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(3000);
+
+    proxy.up();
+    const back = performance.now();
+    await waitFor(async () => (await t.api.get('/health', 'anonymous')).status === 200, 3000, 'health');
+    const again = await waitFor(async () => {
+      const reply = await placeOrder(t.api, [{ productId: product.id, quantity: 1 }], { key: 'down-1' });
+      return reply.status === 202 ? reply : undefined;
+    }, 3000, 'an order accepted');
+    expect(performance.now() - back).toBeLessThan(1500);
+    expect(['reserved', 'pending', 'processed']).toContain(again.body.status);
+  });
+
+  test('paused: every request is answered within its deadline, then all is well once it resumes', async () => {
+    const product = await createProduct(t.api, { initialStock: 100 });
+    proxy.pause();
+    const started = performance.now();
+    const replies = await Promise.all([
+      placeOrder(t.api, [{ productId: product.id, quantity: 1 }], { key: 'paused-1' }),
+      t.api.get(`/api/v1/products/${product.id}`, 'anonymous'),
+      t.api.post(`/api/v1/products/${product.id}/inventory/adjustments`, { delta: 5, reason: 'paused' }),
+    ]);
+    const elapsed = performance.now() - started;
+    proxy.resume();
+    expect(replies.map((r) => r.status)).toEqual([503, 503, 503]);
+    for (const reply of replies) expect(reply.headers.get('retry-after')).toBe('1');
+    expect(elapsed).toBeLessThan(2000);
+    // Outcome unknown for the order: the same key gets the order if it was stored, or stores it now.
+    const retried = await waitFor(async () => {
+      const reply = await placeOrder(t.api, [{ productId: product.id, quantity: 1 }], { key: 'paused-1' });
+      return reply.status === 202 ? reply : undefined;
+    }, 5000, 'the retried order');
+    const [row] = await t.db.sql`SELECT count(*)::int AS n FROM orders WHERE id = ${retried.body.id}`;
+    expect(row!.n).toBe(1);
+  });
+
+  test('/health does not need a slot of the pool: 200 while every connection is busy', async () => {
+    const busy = Array.from({ length: 8 }, () => t.db.sql`SELECT pg_sleep(1.5)`.execute());
+    await Bun.sleep(100);
+    const started = performance.now();
+    expect((await t.api.get('/health', 'anonymous')).status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(500);
+    await Promise.all(busy);
+  });
+});
