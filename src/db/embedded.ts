@@ -20,6 +20,8 @@ export type EmbeddedPostgres = {
   url: string;
   /** Whether this process started the server (false when it adopted a running one). */
   started: boolean;
+  /** The postmaster's pid (its process group too: it runs in a session of its own). */
+  pid: number;
   stop(): Promise<void>;
 };
 
@@ -267,5 +269,5 @@ async function stopServer(pid: number, dir: string) {
 }
 
 function handle(url: string, pid: number, dir: string, started: boolean): EmbeddedPostgres {
-  return { url, started, stop: () => stopServer(pid, dir) };
+  return { url, started, pid, stop: () => stopServer(pid, dir) };
 }
