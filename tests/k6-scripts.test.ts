@@ -188,6 +188,27 @@ describe('bench/k6/spike.js', () => {
   });
 });
 
+describe('every script', () => {
+  test('documents every variable it reads, in its header and in bench/README.md', async () => {
+    const source = (name: string) => readFile(script(name), 'utf8');
+    const read = (code: string) => [...code.matchAll(/__ENV\.([A-Z_]+)|numberEnv\('([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]!);
+    // lib.js: what its top level reads applies to every script, what a function reads to the scripts calling it.
+    const lib = await source('lib.js');
+    const functions = [...lib.matchAll(/^export function (\w+)\([^)]*\) \{\n([\s\S]*?)^\}/gm)].map((m) => ({ name: m[1]!, reads: read(m[2]!) }));
+    const topLevel = read(lib.replace(/^export function [\s\S]*?^\}/gm, '') + (await source('summary.js')));
+    const readme = await readFile(path.join(ROOT, 'bench/README.md'), 'utf8');
+    for (const name of ['hot-sku.js', 'shop-mix.js', 'spike.js', 'scarcity.js']) {
+      const code = await source(name);
+      const header = code.slice(0, code.search(/^import /m));
+      const called = functions.filter((f) => new RegExp(`\\b${f.name}\\(`).test(code)).flatMap((f) => f.reads);
+      for (const variable of new Set([...read(code), ...topLevel, ...called])) {
+        expect(`${name} header: ${header.includes(variable) ? variable : 'missing'}`).toBe(`${name} header: ${variable}`);
+        expect(`bench/README.md: ${readme.includes(`\`${variable}\``) ? variable : 'missing'}`).toBe(`bench/README.md: ${variable}`);
+      }
+    }
+  });
+});
+
 describe('docker compose', () => {
   test('a k6 service under the bench profile runs the scripts against the app', async () => {
     const compose = Bun.YAML.parse(await readFile(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as any;

@@ -1,7 +1,8 @@
-// Shared by the k6 scripts: configuration from __ENV, sizing, API helpers and the summary.
+// Shared by the k6 scripts: configuration from __ENV, sizing, and the API helpers (the summary is in summary.js).
 // Written for k6 v0.47 and later (no newer-only APIs). Environment read here, by every script:
 //   BASE_URL (http://localhost:3000), ADMIN_TOKEN, CLIENT_TOKEN (required),
-//   SUMMARY_DIR (bench/results, relative to where k6 is started; must exist),
+//   SUMMARY_DIR (bench/results, relative to where k6 is started; must exist; checked in summary.js,
+//   which resolves a relative one against PWD, set by shells),
 //   and, by the arrival-rate scripts, VUS, MAX_VUS, MAX_DROPPED_RATIO (see arrivalRateVUs, droppedIterations).
 import http from 'k6/http';
 import { check, fail } from 'k6';

@@ -9,7 +9,7 @@
 //   VUS [50, at most ORDERS] VUs sharing the orders (shared-iterations: no arrival rate, nothing dropped);
 //   SETTLE_TIMEOUT [60] seconds teardown waits for every order to be final (the service's retry
 //   and payment settings decide how long that takes);
-//   BASE_URL, ADMIN_TOKEN, CLIENT_TOKEN, SUMMARY_DIR (see lib.js and bench/README.md).
+//   BASE_URL, ADMIN_TOKEN, CLIENT_TOKEN, SUMMARY_DIR, PWD (see lib.js and bench/README.md).
 import http from 'k6/http';
 import { sleep } from 'k6';
 import { Counter } from 'k6/metrics';

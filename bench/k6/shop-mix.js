@@ -6,7 +6,7 @@
 //   DURATION [60s] at full strength, after a 15 s ramp up and before a 10 s ramp down;
 //   PRODUCTS [20] products setup creates; THINK_TIME [1] seconds between steps (0.5× to 1.5×);
 //   CANCEL_RATIO [0.2] share of orders cancelled;
-//   BASE_URL, ADMIN_TOKEN, CLIENT_TOKEN, SUMMARY_DIR (see lib.js and bench/README.md).
+//   BASE_URL, ADMIN_TOKEN, CLIENT_TOKEN, SUMMARY_DIR, PWD (see lib.js and bench/README.md).
 import http from 'k6/http';
 import { check, group, sleep } from 'k6';
 import { Counter } from 'k6/metrics';

@@ -7,7 +7,7 @@
 //   VUS [PEAK_RATE × 0.1 s, at least 10] pre-allocated VUs; MAX_VUS [PEAK_RATE × 0.5 s];
 //   MAX_DROPPED_RATIO [0.01] share of scheduled iterations k6 may drop before the run fails;
 //   STOCK [1000000000] units of the product setup creates; PRODUCT_ID [none] order an existing product instead;
-//   BASE_URL, ADMIN_TOKEN, CLIENT_TOKEN, SUMMARY_DIR (see lib.js and bench/README.md).
+//   BASE_URL, ADMIN_TOKEN, CLIENT_TOKEN, SUMMARY_DIR, PWD (see lib.js and bench/README.md).
 import http from 'k6/http';
 import { check } from 'k6';
 import { Counter, Rate } from 'k6/metrics';
