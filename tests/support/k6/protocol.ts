@@ -31,6 +31,8 @@ export type K6Report = {
   /** What handleSummary returned (path or stdout → content). */
   summaryOutput: Record<string, string>;
   writtenFiles: string[];
+  /** Summary files that could not be written (k6 logs these and still exits 0). */
+  summaryErrors: string[];
 };
 
 const DEFAULT_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)'];

@@ -1,5 +1,5 @@
 /// <reference lib="webworker" />
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HttpReply, RunRequest, K6Report, RecordedRequest } from './protocol.ts';
 import { REPLY_OFFSET, summaryData, type MetricSample } from './protocol.ts';
@@ -20,6 +20,8 @@ const sleeps: number[] = [];
 const groupStack: string[] = [];
 let vu = 1;
 let iteration = 0;
+/** k6 tags what the default function does with its scenario's name; setup and teardown have none. */
+let scenario: string | undefined;
 let defaultCallback: ((status: number) => boolean) | null = null;
 
 class AbortError extends Error {
@@ -31,7 +33,7 @@ function groupPath(): string {
 }
 
 function sample(metric: string, type: MetricSample['type'], value: number, tags: Record<string, string> = {}) {
-  samples.push({ metric, type, value, tags: { group: groupPath(), ...tags } });
+  samples.push({ metric, type, value, tags: { group: groupPath(), ...(scenario ? { scenario } : {}), ...tags } });
 }
 
 /** k6 names response headers in canonical form ("Retry-After"). */
@@ -127,15 +129,25 @@ const k6Module = {
     }
   },
   sleep(seconds: number) {
-    sleeps.push(seconds);
-    // Think time is recorded, not waited out: these runs check logic, not pacing.
+    // Think time in iterations is recorded, not waited out: these runs check logic, not pacing.
+    // setup and teardown wait for real: there a sleep waits for the service (e.g. orders to settle).
+    if (scenario) sleeps.push(seconds);
+    else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
   },
   fail(message?: string): never {
     throw new AbortError(message ?? 'fail()');
   },
 };
 
-const declared = new Map<string, MetricSample['type']>();
+/** k6's own metrics exist (and may carry thresholds) even when nothing fed them, e.g. dropped_iterations. */
+const declared = new Map<string, MetricSample['type']>([
+  ['http_reqs', 'counter'],
+  ['http_req_duration', 'trend'],
+  ['http_req_failed', 'rate'],
+  ['checks', 'rate'],
+  ['iterations', 'counter'],
+  ['dropped_iterations', 'counter'],
+]);
 
 function metricClass(type: MetricSample['type']) {
   return class {
@@ -160,10 +172,34 @@ Bun.plugin({
 
 const globals = globalThis as Record<string, unknown>;
 globals.__ENV = run.env;
+/** k6's init-stage open(): relative to the script; a directory or a missing path throws, as in k6. */
+globals.open = (file: string) => {
+  const target = path.resolve(path.dirname(run.script), file);
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(target).isDirectory();
+  } catch {
+    throw new Error(`GoError: open ${target}: no such file or directory`);
+  }
+  if (isDirectory) throw new Error(`GoError: open() can't be used with directories, path: "${target}"`);
+  return readFileSync(target, 'utf8');
+};
 Object.defineProperty(globalThis, '__VU', { get: () => vu });
 Object.defineProperty(globalThis, '__ITER', { get: () => iteration });
 
-const report: K6Report = { options: null, setupData: null, requests, checks: {}, samples, sleeps, iterations: 0, error: null, summaryOutput: {}, writtenFiles: [] };
+const report: K6Report = {
+  options: null,
+  setupData: null,
+  requests,
+  checks: {},
+  samples,
+  sleeps,
+  iterations: 0,
+  error: null,
+  summaryOutput: {},
+  writtenFiles: [],
+  summaryErrors: [],
+};
 try {
   const script = (await import(run.script)) as {
     options?: unknown;
@@ -174,8 +210,9 @@ try {
   };
   report.options = JSON.parse(JSON.stringify(script.options ?? null));
   const started = performance.now();
-  const data = script.setup ? script.setup() : undefined;
+  const data = script.setup ? k6Module.group('setup', () => script.setup!()) : undefined;
   report.setupData = JSON.parse(JSON.stringify(data ?? null));
+  scenario = Object.keys(report.options?.scenarios ?? { default: null })[0];
   for (let i = 0; i < run.iterations; i++) {
     vu = (i % run.vus) + 1;
     iteration = Math.floor(i / run.vus);
@@ -183,16 +220,21 @@ try {
     report.iterations++;
     sample('iterations', 'counter', 1);
   }
-  script.teardown?.(data);
+  scenario = undefined;
+  if (script.teardown) k6Module.group('teardown', () => script.teardown!(data));
   report.checks = Object.fromEntries(checks);
   if (script.handleSummary) {
     const summary = summaryData(samples, declared, (script.options ?? {}) as Record<string, unknown>, performance.now() - started);
     report.summaryOutput = script.handleSummary(summary);
     for (const [target, content] of Object.entries(report.summaryOutput)) {
       if (target === 'stdout' || target === 'stderr') continue;
-      mkdirSync(path.dirname(target), { recursive: true });
-      writeFileSync(target, content);
-      report.writtenFiles.push(target);
+      // Like k6: no directory is created, and a file that cannot be written is only reported.
+      try {
+        writeFileSync(target, content);
+        report.writtenFiles.push(target);
+      } catch (error) {
+        report.summaryErrors.push(`could not open '${target}': ${(error as Error).message}`);
+      }
     }
   }
 } catch (error) {
