@@ -134,7 +134,7 @@ describe('health and docs', () => {
   test('health is 200 with the database, 503 problem+json without it', async () => {
     expect((await t.api.get('/health', 'anonymous')).body).toEqual({ status: 'ok' });
     const dead = postgres('postgres://nobody:x@127.0.0.1:1/none', { max: 1, connect_timeout: 1 });
-    const app = createApp({ ...t.service.services, sql: dead }, { tokens, bodyLimitBytes: 65536, logger: pino({ level: 'silent' }), version: 'test' });
+    const app = createApp({ ...t.service.services, sql: dead }, { ...t.service.appOptions, logger: pino({ level: 'silent' }) });
     const reply = await new Api((r) => app.handle(r)).get('/health', 'anonymous');
     expect(reply.status).toBe(503);
     expect(reply.headers.get('content-type')).toBe('application/problem+json');
