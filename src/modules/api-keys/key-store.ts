@@ -42,7 +42,7 @@ export class KeyStore {
 
   async start(): Promise<void> {
     await this.refresh();
-    this.timer ??= setInterval(() => void this.tick(), this.options.refreshMs);
+    this.timer ??= setInterval(() => void this.sync(), this.options.refreshMs);
     this.timer.unref?.();
   }
 
@@ -103,7 +103,8 @@ export class KeyStore {
     this.revision = Math.max(this.revision, change.revision);
   }
 
-  private async tick() {
+  /** What the timer does: learn of keys created or revoked elsewhere, then record last-used times. */
+  async sync() {
     try {
       await this.refresh();
       await this.flushUsage();
