@@ -5,7 +5,7 @@ import type { Api } from './service.ts';
 export const customerSecret = 'test-customer-secret-of-at-least-32-bytes';
 
 /** An API key of `role`, created through the API (admin token). */
-export async function createKey(api: Api, role: string, name = `${role} key`): Promise<{ id: string; key: string; prefix: string }> {
+export async function createKey(api: Api, role: string, name = `${role} key`): Promise<{ id: string; key: string; prefix: string; createdAt: string }> {
   const reply = await api.post('/api/v1/api-keys', { name, role });
   if (reply.status !== 201) throw new Error(`could not create a ${role} key: ${reply.status} ${JSON.stringify(reply.body)}`);
   return reply.body;
