@@ -126,15 +126,16 @@ function list(env: Env, name: string): string[] {
     .filter((item) => item !== '');
 }
 
+/** Origins as browsers send them: scheme, host and port, no trailing slash. */
 function origins(env: Env, name: string, errors: string[]): string[] {
-  return list(env, name).filter((origin) => {
+  return list(env, name).map((origin) => origin.replace(/\/$/, '')).filter((origin) => {
     let parsed: URL | undefined;
     try {
       parsed = new URL(origin);
     } catch {
       // reported below
     }
-    if (parsed && parsed.origin === origin.replace(/\/$/, '') && /^https?:$/.test(parsed.protocol)) return true;
+    if (parsed && parsed.origin === origin && /^https?:$/.test(parsed.protocol)) return true;
     errors.push(`${name}: "${origin}" is not an origin such as https://shop.example (scheme, host and port only; "*" is not accepted)`);
     return false;
   });

@@ -16,11 +16,16 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 export function corsPolicy(origins: string[]) {
   const plugin = new Elysia({ name: 'cors-policy' });
   if (origins.length === 0) return plugin;
-  const allowed = new Set(origins.map((origin) => origin.replace(/\/$/, '')));
+  const allowed = new Set(origins);
   const listed = (request: Request) => allowed.has(request.headers.get('origin') ?? '');
+  const unlisted = (request: Request, headers: Record<string, unknown>) => {
+    if (listed(request)) return false;
+    for (const name of Object.keys(headers)) if (name.startsWith('access-control-')) delete headers[name];
+    return true;
+  };
   return plugin
-    .onRequest(({ request }) => {
-      if (request.method === 'OPTIONS' && !listed(request)) return new Response(null, { status: 204, headers: { vary: 'Origin' } });
+    .onRequest(({ request, set }) => {
+      if (request.method === 'OPTIONS' && unlisted(request, set.headers)) return new Response(null, { status: 204, headers: { vary: 'Origin' } });
     })
     .use(
       cors({
@@ -33,7 +38,6 @@ export function corsPolicy(origins: string[]) {
       }),
     )
     .onRequest(({ request, set }) => {
-      if (listed(request)) return;
-      for (const name of Object.keys(set.headers)) if (name.startsWith('access-control-')) delete set.headers[name];
+      unlisted(request, set.headers);
     });
 }
