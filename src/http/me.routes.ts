@@ -3,7 +3,7 @@ import { operationsFor } from './access.ts';
 import type { AccessGate } from './gate.ts';
 import { errors } from './models.ts';
 
-const Me = t.Object({
+export const Me = t.Object({
   kind: t.Union([t.Literal('bootstrap'), t.Literal('api-key'), t.Literal('customer')]),
   role: t.Union([t.Literal('admin'), t.Literal('storefront'), t.Literal('warehouse'), t.Literal('read-only'), t.Literal('customer')]),
   id: t.String({ description: '`admin`/`client` for the bootstrap tokens, the API key id, or the customer id' }),
