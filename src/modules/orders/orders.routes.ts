@@ -37,7 +37,7 @@ export function ordersRoutes(orders: OrdersService, gate: AccessGate) {
     .get('', ({ query, credential }) => orders.list(query, ownCustomer(credential)), {
       query: OrderListQuery,
       response: { 200: Page(Order), ...errors(401, 403, 422) },
-      detail: { summary: 'List orders, newest first', description: 'Filter by `status` and `customerId`.' },
+      detail: { summary: 'List orders, newest first', description: "Filter by `status` and `customerId`. With a customer token: that customer's orders only." },
     })
     .get('/counts', () => orders.counts(), {
       response: { 200: OrderCounts, ...errors(401, 403) },
@@ -49,7 +49,7 @@ export function ordersRoutes(orders: OrdersService, gate: AccessGate) {
     .get('/:id', ({ params, credential }) => orders.get(params.id, ownCustomer(credential)), {
       params: IdParams,
       response: { 200: Order, ...errors(401, 403, 404, 422) },
-      detail: { summary: 'Get an order' },
+      detail: { summary: 'Get an order', description: "With a customer token, another customer's order is 404." },
     })
     .get('/:id/logs', ({ params, credential }) => orders.logs(params.id, ownCustomer(credential)), {
       params: IdParams,
