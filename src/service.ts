@@ -171,7 +171,7 @@ export async function buildService(config: Config, database: Database, tokens: T
   drift?.unref();
 
   // Credentials: API keys in memory (refreshed every API_KEY_REFRESH_MS), customer tokens, rate limits.
-  const keyStore = new KeyStore(sql, { refreshMs: config.apiKeyRefreshMs, lastUsedEveryMs: 60_000, clock, logger });
+  const keyStore = new KeyStore(sql, capabilities, { refreshMs: config.apiKeyRefreshMs, lastUsedEveryMs: 60_000, clock, logger });
   const customerTokens = new CustomerTokens({ secret: config.customerJwtSecret, jwksUrl: config.customerJwksUrl, clockSkewSeconds: config.customerJwtClockSkewSeconds });
   const appOptions: AppOptions = {
     access: {
@@ -195,7 +195,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     events,
     warehouse,
     metrics,
-    apiKeys: new ApiKeysService(sql, keyStore),
+    apiKeys: new ApiKeysService(sql, keyStore, capabilities),
   };
   const app = createApp(services, appOptions);
 

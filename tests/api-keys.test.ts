@@ -177,3 +177,21 @@ describe('two processes on one database', () => {
     }
   }, 60_000);
 });
+
+describe('before migration 0003 (expand/contract)', () => {
+  test('the bootstrap tokens work, API keys answer 503 and an API key is simply unknown', async () => {
+    const db = await freshDatabase({ upTo: '0001_categories' });
+    const old = await startTestService({}, { db, background: false });
+    try {
+      expect(old.service.capabilities.apiKeys).toBe(false);
+      expect((await old.api.get('/api/v1/me', 'client')).body).toMatchObject({ kind: 'bootstrap', role: 'storefront' });
+      const list = await old.api.get('/api/v1/api-keys');
+      expect(list.status).toBe(503);
+      expect(list.body.detail).toBe('API keys are not available until the database is migrated');
+      expect((await old.api.get('/api/v1/me', 'sr_live_not-a-key')).status).toBe(401);
+    } finally {
+      await old.close();
+      await db.drop();
+    }
+  });
+});

@@ -3,6 +3,7 @@ import type { Sql } from '../../db/client.ts';
 import type { ApiKeyRole } from '../../http/credentials.ts';
 import { toError } from '../../http/errors.ts';
 import type { Clock } from '../../lib/clock.ts';
+import type { Capabilities } from '../capabilities.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { keysChangedSince, recordLastUsed, type KeyChange } from './api-keys.queries.ts';
 
@@ -37,6 +38,7 @@ export class KeyStore {
 
   constructor(
     private readonly sql: Sql,
+    private readonly capabilities: Capabilities,
     private readonly options: KeyStoreOptions,
   ) {}
 
@@ -88,7 +90,8 @@ export class KeyStore {
 
   private async load() {
     const started = this.options.clock.now();
-    const changes = await keysChangedSince(this.sql, this.revision);
+    // Before migration 0003 there are no keys to know (expand/contract: README).
+    const changes = this.capabilities.apiKeys ? await keysChangedSince(this.sql, this.revision) : [];
     for (const change of changes) this.apply(change);
     this.knownSince = started;
   }
@@ -115,7 +118,7 @@ export class KeyStore {
   }
 
   private async flushUsage() {
-    if (this.used.size === 0) return;
+    if (this.used.size === 0) return; // also before migration 0003: no key can have been used
     const ids = [...this.used];
     this.used.clear();
     await recordLastUsed(this.sql, ids);
