@@ -151,4 +151,13 @@ describe('authorisation matrix', () => {
       expect(got).toEqual(want);
     });
   }
+
+  test('HEAD is judged as the GET it answers', async () => {
+    const head = async (path: string, token?: string) =>
+      (await t.service.app.handle(new Request(`http://localhost${path}`, { method: 'HEAD', headers: token ? { authorization: `Bearer ${token}` } : {} }))).status;
+    expect(await head('/api/v1/products')).toBe(200);
+    expect(await head('/api/v1/orders')).toBe(401);
+    expect(await head('/api/v1/orders', bearer.get('warehouse key'))).toBe(403);
+    expect(await head('/api/v1/orders', tokens.client)).toBe(200);
+  });
 });

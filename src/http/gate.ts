@@ -33,8 +33,9 @@ export function accessGate(options: GateOptions) {
       // A database that cannot be asked about a key is our failure, not the caller's.
       throw error instanceof AppError ? error : new AppError('unavailable', `credentials cannot be checked right now: ${toError(error).message}`);
     });
-    const allowed = allowedFor(request.method, route);
-    if (!allowed) throw new AppError('forbidden', `${operationKey(request.method, route)} is not open to any credential`);
+    const method = request.method === 'HEAD' ? 'GET' : request.method; // Elysia answers HEAD with the GET route
+    const allowed = allowedFor(method, route);
+    if (!allowed) throw new AppError('forbidden', `${operationKey(method, route)} is not open to any credential`);
     if (!allowed.includes('anyone')) {
       if (!credential) throw new AppError('unauthorized', 'a valid bearer token is required', undefined, { wwwAuthenticate: true });
       if (!allowed.includes(credential.role)) throw new AppError('forbidden', `this operation is not open to the ${credential.role} role`);
