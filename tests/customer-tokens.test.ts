@@ -87,6 +87,18 @@ describe('which customer tokens are accepted', () => {
     expect(await unreachable.verify(rs).catch((e: AppError) => e.status)).toBe(503);
   });
 
+  test('over HTTP a token that cannot be verified now is 503 with Retry-After', async () => {
+    const down = await startTestService({ CUSTOMER_JWKS_URL: `http://127.0.0.1:${await freePort()}/jwks` }, { db: t.db, background: false });
+    try {
+      const rs = await signed({ sub: 'cust-x', exp: now() + 60 }, 'RS256', 'rsa-1').sign(rsa.privateKey);
+      const reply = await down.api.get('/api/v1/me', rs);
+      expect(reply.status).toBe(503);
+      expect(reply.headers.get('retry-after')).toBe('5');
+    } finally {
+      await down.close();
+    }
+  });
+
   test('a sub that cannot be a customer id is refused', async () => {
     expect((await me(await customerToken('x'.repeat(101)))).status).toBe(401);
     expect((await me(await customerToken('line\nbreak'))).status).toBe(401);
