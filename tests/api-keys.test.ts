@@ -27,7 +27,10 @@ describe('API keys', () => {
     expect(JSON.stringify(row)).not.toContain(created.key);
     const listed = (await t.api.get('/api/v1/api-keys')).body.items.find((k: { id: string }) => k.id === created.id);
     expect(listed).toEqual({ id: created.id, name: 'web shop', role: 'storefront', prefix: created.prefix, lastUsedAt: null, createdAt: created.createdAt });
-    expect((await t.api.get('/api/v1/me', created.key)).body).toMatchObject({ kind: 'api-key', role: 'storefront', id: created.id, name: 'web shop' });
+    const me = (await t.api.get('/api/v1/me', created.key)).body;
+    expect(me).toMatchObject({ kind: 'api-key', role: 'storefront', id: created.id, name: 'web shop' });
+    expect(me.operations).toContain('POST /api/v1/orders');
+    expect(me.operations).not.toContain('GET /api/v1/api-keys');
   });
 
   test('validation: an unknown role or an empty name is 422, and nothing is stored', async () => {

@@ -90,10 +90,10 @@ export const operationKey = (method: string, path: string) => `${method} ${path}
 /** The roles allowed to call an operation; `undefined` for an operation nobody may call. */
 export const allowedFor = (method: string, path: string): Allowed[] | undefined => accessTable[operationKey(method, path)];
 
-/** Every operation a role may call (the dashboard shows what these allow). */
+/** Every API operation a role may call, including the public ones (the dashboard shows what these allow). */
 export const operationsFor = (role: Role): string[] =>
   Object.entries(accessTable)
-    .filter(([, allowed]) => allowed.includes(role) || allowed.includes('anyone'))
+    .filter(([operation, allowed]) => / \/(api\/|metrics$)/.test(operation) && (allowed.includes(role) || allowed.includes('anyone')))
     .map(([operation]) => operation);
 
 type RouteInfo = { method: string; path: string; hooks: { detail?: Record<string, unknown> } };
