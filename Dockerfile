@@ -8,6 +8,8 @@
 FROM oven/bun:1.4.5 AS deps
 WORKDIR /app
 COPY package.json bun.lock ./
+# bun applies these to the packages they name while installing (patchedDependencies).
+COPY patches ./patches
 # Exactly the lockfile, no dev dependencies, and no optional ones: embedded-postgres and its
 # platform binaries are only for `bun run start` without DATABASE_URL.
 RUN bun install --frozen-lockfile --production --omit=optional

@@ -19,7 +19,7 @@ const tokens = await resolveTokens(config, () => {});
 const service = await buildService(config, database, tokens, logger);
 await service.start();
 
-const app = service.app.use(benchRoutes(service, database.sql, tokens));
+const app = service.app.use(benchRoutes(service, database.sql));
 const server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: config.bodyLimitBytes * 2 });
 logger.info({ port: server.server?.port }, 'bench service listening');
 

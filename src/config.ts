@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { Cron } from 'croner';
 import type { ConnectOptions } from './db/client.ts';
+import { parseCidr, type Cidr } from './http/client-ip.ts';
+import type { Role } from './http/credentials.ts';
+import type { RatePolicy } from './http/rate-limit.ts';
 
 /** Latency of the simulated payment provider: a fixed value or a uniform range, in ms. */
 export type LatencyRange = { min: number; max: number };
@@ -60,6 +63,15 @@ export type Config = {
   shutdownTimeoutMs: number;
   nodeId: string | undefined;
   logLevel: string;
+  /** How often each process looks for API keys created or revoked elsewhere (at most 1 s: the revocation promise). */
+  apiKeyRefreshMs: number;
+  customerJwtSecret: string | undefined;
+  customerJwksUrl: string | undefined;
+  customerJwtClockSkewSeconds: number;
+  corsOrigins: string[];
+  trustedProxies: Cidr[];
+  /** Per role, and `anonymous` per client IP; `undefined`: not limited. */
+  rateLimits: Record<Role | 'anonymous', RatePolicy | undefined>;
 };
 
 class ConfigError extends Error {
@@ -119,6 +131,58 @@ function url(env: Env, name: string, errors: string[]): string | undefined {
   }
 }
 
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** Origins as browsers send them: scheme, host and port, no trailing slash. */
+function origins(env: Env, name: string, errors: string[]): string[] {
+  return list(env, name).map((origin) => origin.replace(/\/$/, '')).filter((origin) => {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      // reported below
+    }
+    if (parsed && parsed.origin === origin && /^https?:$/.test(parsed.protocol)) return true;
+    errors.push(`${name}: "${origin}" is not an origin such as https://shop.example (scheme, host and port only; "*" is not accepted)`);
+    return false;
+  });
+}
+
+function cidrs(env: Env, name: string, errors: string[]): Cidr[] {
+  return list(env, name).flatMap((text) => {
+    const cidr = parseCidr(text);
+    if (typeof cidr === 'string') {
+      errors.push(`${name}: ${cidr}`);
+      return [];
+    }
+    return [cidr];
+  });
+}
+
+/** `<quota>/<window>s` (e.g. `100/1s`, `6000/60s`), or `off`. */
+function ratePolicy(env: Env, name: string, policy: string, fallback: string, errors: string[]): RatePolicy | undefined {
+  const raw = env[name] || fallback;
+  if (raw === 'off') return undefined;
+  const match = /^(\d{1,9})\/(\d{1,6})s$/.exec(raw.trim());
+  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+    errors.push(`${name} must be "<requests>/<seconds>s" (e.g. "100/1s") or "off", got "${raw}"`);
+    return undefined;
+  }
+  return { name: policy, quota: Number(match[1]), windowSeconds: Number(match[2]) };
+}
+
+function secret(env: Env, name: string, errors: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (Buffer.byteLength(raw) < 32) errors.push(`${name} must be at least 32 bytes (HS256 needs a 256-bit key)`);
+  return raw;
+}
+
 /** Parses the environment once; every problem is reported together, then start-up stops. */
 export function loadConfig(env: Env = process.env): Config {
   const errors: string[] = [];
@@ -173,6 +237,20 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000, errors),
     nodeId: env.NODE_ID || undefined,
     logLevel: env.LOG_LEVEL || 'info',
+    apiKeyRefreshMs: int(env, 'API_KEY_REFRESH_MS', 500, 50, 1000, errors),
+    customerJwtSecret: secret(env, 'CUSTOMER_JWT_SECRET', errors),
+    customerJwksUrl: url(env, 'CUSTOMER_JWKS_URL', errors),
+    customerJwtClockSkewSeconds: int(env, 'CUSTOMER_JWT_CLOCK_SKEW_S', 30, 0, 300, errors),
+    corsOrigins: origins(env, 'CORS_ORIGINS', errors),
+    trustedProxies: cidrs(env, 'TRUSTED_PROXIES', errors),
+    rateLimits: {
+      admin: ratePolicy(env, 'RATE_LIMIT_ADMIN', 'admin', '10000/1s', errors),
+      storefront: ratePolicy(env, 'RATE_LIMIT_STOREFRONT', 'storefront', '100000/1s', errors),
+      warehouse: ratePolicy(env, 'RATE_LIMIT_WAREHOUSE', 'warehouse', '1000/1s', errors),
+      'read-only': ratePolicy(env, 'RATE_LIMIT_READ_ONLY', 'read-only', '1000/1s', errors),
+      customer: ratePolicy(env, 'RATE_LIMIT_CUSTOMER', 'customer', '20/1s', errors),
+      anonymous: ratePolicy(env, 'RATE_LIMIT_ANONYMOUS', 'anonymous', '1000/1s', errors),
+    },
   };
   if (nodeEnv === 'production' && (!config.adminToken || !config.clientToken)) {
     errors.push('ADMIN_TOKEN and CLIENT_TOKEN are required when NODE_ENV=production');
@@ -187,6 +265,9 @@ export function loadConfig(env: Env = process.env): Config {
         errors.push(`${name} is not a cron pattern: ${(error as Error).message}`);
       }
     }
+  }
+  if (nodeEnv === 'production' && config.customerJwksUrl?.startsWith('http:')) {
+    errors.push('CUSTOMER_JWKS_URL must be https when NODE_ENV=production (the keys decide who is a customer)');
   }
   if (config.adminToken && config.adminToken === config.clientToken) {
     errors.push('ADMIN_TOKEN and CLIENT_TOKEN must differ');

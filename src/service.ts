@@ -2,8 +2,11 @@ import { StockActors } from './actors/stock-actors.ts';
 import type { OrderPolicy } from './actors/stock-commands.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
-import type { Tokens } from './http/auth.ts';
-import { createApp, type AppServices } from './http/app.ts';
+import { Authenticator, type Tokens } from './http/auth.ts';
+import { createApp, type AppOptions, type AppServices } from './http/app.ts';
+import { ClientIp } from './http/client-ip.ts';
+import { CustomerTokens } from './http/customer-tokens.ts';
+import { RateLimiter } from './http/rate-limit.ts';
 import { leaseRescueJob } from './jobs/lease-rescue.ts';
 import { orderRetriesJob } from './jobs/order-retries.ts';
 import { paymentReconcileJob } from './jobs/payment-reconcile.ts';
@@ -13,6 +16,8 @@ import { stuckReservationsJob } from './jobs/stuck-reservations.ts';
 import { warehouseSyncJob } from './jobs/warehouse-sync.ts';
 import { backoffMs, systemClock, type Clock } from './lib/clock.ts';
 import type { Logger } from './lib/logger.ts';
+import { ApiKeysService } from './modules/api-keys/api-keys.service.ts';
+import { KeyStore } from './modules/api-keys/key-store.ts';
 import { Capabilities } from './modules/capabilities.ts';
 import { CategoriesService } from './modules/categories/categories.service.ts';
 import { EventHub } from './modules/events/event-hub.ts';
@@ -171,6 +176,24 @@ export async function buildService(config: Config, database: Database, tokens: T
       : undefined;
   drift?.unref();
 
+  // Credentials: API keys in memory (refreshed every API_KEY_REFRESH_MS), customer tokens, rate limits.
+  const keyStore = new KeyStore(sql, capabilities, { refreshMs: config.apiKeyRefreshMs, lastUsedEveryMs: 60_000, clock, logger });
+  const customerTokens = new CustomerTokens({ secret: config.customerJwtSecret, jwksUrl: config.customerJwksUrl, clockSkewSeconds: config.customerJwtClockSkewSeconds });
+  const appOptions: AppOptions = {
+    access: {
+      authenticator: new Authenticator(tokens, keyStore, customerTokens),
+      limiter: new RateLimiter(() => clock.now()),
+      policies: config.rateLimits,
+      clientIp: new ClientIp(config.trustedProxies),
+    },
+    corsOrigins: config.corsOrigins,
+    bodyLimitBytes: config.bodyLimitBytes,
+    logger,
+    version: pkg.version,
+    requestTimeoutMs: config.requestTimeoutMs,
+    syncRequestTimeoutMs: config.syncRequestTimeoutMs,
+  };
+
   const services: AppServices = {
     ping: (timeoutMs) => database.ping(timeoutMs),
     products: new ProductsService(db, capabilities),
@@ -180,19 +203,15 @@ export async function buildService(config: Config, database: Database, tokens: T
     events,
     warehouse,
     metrics,
+    apiKeys: new ApiKeysService(sql, keyStore, capabilities),
   };
-  const app = createApp(services, {
-    tokens,
-    bodyLimitBytes: config.bodyLimitBytes,
-    logger,
-    version: pkg.version,
-    requestTimeoutMs: config.requestTimeoutMs,
-    syncRequestTimeoutMs: config.syncRequestTimeoutMs,
-  });
+  const app = createApp(services, appOptions);
 
   return {
     app,
     services,
+    appOptions,
+    keyStore,
     capabilities,
     actors,
     intake,
@@ -208,6 +227,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     /** Joins the cluster, resumes what previous runs left, then runs the periodic jobs. */
     async start({ background = true }: { background?: boolean } = {}) {
       await node.register(config.heartbeatMs);
+      await keyStore.start();
       if (!background) return;
       scheduler.start();
       void orderRecovery.sweep();
@@ -222,6 +242,7 @@ export async function buildService(config: Config, database: Database, tokens: T
       clearInterval(drift);
       orderRecovery.stop();
       events.close();
+      await keyStore.stop().catch((error: unknown) => logger.warn({ err: error }, 'could not record API key use'));
       await scheduler.stop();
       await intake.drain();
       await pipeline.stop(timeoutMs);

@@ -8,7 +8,7 @@ let t: TestService;
 let api: Api;
 beforeAll(async () => {
   t = await startTestService();
-  const app = t.service.app.use(benchRoutes(t.service, t.db.sql, tokens));
+  const app = t.service.app.use(benchRoutes(t.service, t.db.sql));
   api = new Api((request) => app.handle(request));
 });
 afterAll(() => t.close());

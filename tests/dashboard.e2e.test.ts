@@ -233,6 +233,50 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await seeText('dl.facts', runs[0].id);
   }, 30_000);
 
+  test('manages API keys: creates one (shown once), signs in with it and sees only what its role may do, revokes it', async () => {
+    await nav('API keys').click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    await page.getByLabel('Name').fill('e2e warehouse');
+    await page.getByLabel('Role').selectOption('warehouse');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await seeText('.new-key', 'it is not shown again');
+    const key = await page.getByLabel('The new key').inputValue();
+    expect(key).toMatch(/^sr_live_/);
+    const row = page.locator('tbody tr', { hasText: 'e2e warehouse' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain(key.slice(0, 14));
+    expect(await row.textContent()).not.toContain(key);
+    await shot('api-keys');
+
+    // Signed in with the warehouse key: products and stock, the warehouse sync; no orders, no keys, no catalog edits.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').fill(key);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Live', level: 1 }).waitFor();
+    const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+    expect(links).toEqual(['Live', 'Products']);
+    await seeText('.top .who', 'e2e warehouse');
+    expect(await page.getByRole('button', { name: 'Run warehouse sync' }).count()).toBe(1);
+    expect(await page.locator('.counts').count()).toBe(0);
+    await go(`#/products/${productId}`);
+    await page.getByRole('heading', { name: 'Adjust stock' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Details' }).count()).toBe(0);
+    await go('#/products');
+    await page.getByRole('heading', { name: 'Products', level: 1 }).waitFor();
+    expect(await page.getByRole('link', { name: 'New product' }).count()).toBe(0);
+    await shot('warehouse-key');
+
+    // Back as admin: revoke it; the key is refused from then on.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').fill(tokens.admin);
+    await page.keyboard.press('Enter');
+    await nav('API keys').click();
+    await page.getByRole('button', { name: 'Revoke e2e warehouse' }).click();
+    await page.getByRole('button', { name: 'Yes, revoke e2e warehouse' }).click();
+    await page.locator('tbody tr', { hasText: 'e2e warehouse' }).waitFor({ state: 'detached' });
+    expect((await api.get('/api/v1/me', key)).status).toBe(401);
+  }, 30_000);
+
   test('the page made no request outside the service', () => {
     expect(requests.length).toBeGreaterThan(10);
     const outside = requests.filter((r) => !r.url.startsWith(`${service.base}/`));

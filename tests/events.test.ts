@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { collectEvents, type Received } from './support/events.ts';
 import { createProduct, orderReaches, placeOrder, startTestService, tokens, type TestService } from './support/service.ts';
 
 let t: TestService;
@@ -7,41 +8,9 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-type Received = { id: string; event: string; data: Record<string, unknown> };
-
-/** Opens the stream (as a browser would, with fetch) and collects events until `until` says stop. */
-async function collect(until: (events: Received[]) => boolean, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Received[]> {
-  const controller = new AbortController();
-  const response = await t.service.app.handle(
-    new Request('http://localhost/api/v1/events', { headers: { authorization: `Bearer ${tokens.client}`, ...headers }, signal: controller.signal }),
-  );
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toContain('text/event-stream');
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  const events: Received[] = [];
-  let buffer = '';
-  const deadline = Date.now() + timeoutMs;
-  try {
-    while (!until(events)) {
-      if (Date.now() > deadline) throw new Error(`stream timed out with ${events.length} events`);
-      const chunk = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => ({ done: true, value: undefined }))]);
-      if (chunk.done) break;
-      buffer += decoder.decode(chunk.value);
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const fields = Object.fromEntries(frame.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
-        if (fields.id && fields.data) events.push({ id: fields.id, event: fields.event ?? 'message', data: JSON.parse(fields.data) });
-      }
-    }
-  } finally {
-    controller.abort();
-    await reader.cancel().catch(() => {});
-  }
-  return events;
-}
+/** Opens the stream with the client token (as a browser would, with fetch) and collects events until `until` says stop. */
+const collect = (until: (events: Received[]) => boolean, headers: Record<string, string> = {}, timeoutMs = 10_000) =>
+  collectEvents(t.service.app, tokens.client, until, headers, timeoutMs);
 
 describe('GET /api/v1/events', () => {
   test('streams order status changes and inventory changes as they commit', async () => {

@@ -57,7 +57,7 @@ describe('categories migration (expand step, no downtime)', () => {
       await Bun.sleep(300);
       const migrationLog: string[] = [];
       const migrator = postgres(db.url, { max: 2, onnotice: () => {} });
-      const migration = migrate(migrator, { log: (m) => migrationLog.push(m) });
+      const migration = migrate(migrator, { upTo: '0001_categories', log: (m) => migrationLog.push(m) }); // later migrations are not this test's subject
       await Bun.sleep(2500); // the migration keeps giving up on its lock while the long transaction runs
       releaseBlocker();
       await blockerDone;

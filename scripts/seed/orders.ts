@@ -90,7 +90,7 @@ async function place(ctx: Ctx, label: string, inputs: OrderCreate[], reached: Re
   const ids: string[] = [];
   const progress = new Progress(label, inputs.length);
   for (let start = 0; start < inputs.length; start += 64) {
-    const placed = await Promise.all(inputs.slice(start, start + 64).map((input) => ctx.orders.place(input)));
+    const placed = await Promise.all(inputs.slice(start, start + 64).map((input) => ctx.orders.place(input, undefined, 'seed')));
     ids.push(...placed.map((p) => p.order.id));
   }
   await waitFor(ctx.sql, label, ids, reached, progress);

@@ -15,10 +15,15 @@ import type { Metrics } from '../modules/metrics/metrics.ts';
 import { metricsRoutes } from '../modules/metrics/metrics.routes.ts';
 import { warehouseRoutes } from '../modules/warehouse/warehouse.routes.ts';
 import type { WarehouseSync } from '../modules/warehouse/warehouse.service.ts';
+import { apiKeysRoutes } from '../modules/api-keys/api-keys.routes.ts';
+import type { ApiKeysService } from '../modules/api-keys/api-keys.service.ts';
+import { checkAccess } from './access.ts';
 import { deadlines } from './deadlines.ts';
 import { observe } from './observe.ts';
-import type { Tokens } from './auth.ts';
 import { httpBase } from './base.ts';
+import { corsPolicy } from './cors.ts';
+import { accessGate, type GateOptions } from './gate.ts';
+import { meRoutes } from './me.routes.ts';
 import { docs } from './docs.ts';
 import { AppError } from './errors.ts';
 import { errors } from './models.ts';
@@ -33,10 +38,12 @@ export type AppServices = {
   events: EventHub;
   warehouse: WarehouseSync;
   metrics: Metrics;
+  apiKeys: ApiKeysService;
 };
 
 export type AppOptions = {
-  tokens: Tokens;
+  access: GateOptions;
+  corsOrigins: string[];
   bodyLimitBytes: number;
   logger: Logger;
   version: string;
@@ -49,7 +56,11 @@ const HEALTH_TIMEOUT_MS = 1_000;
 
 /** Builds the HTTP application without listening: `main.ts` serves it, tests call `app.handle()`. */
 export function createApp(services: AppServices, options: AppOptions) {
-  return new Elysia()
+  const gate = accessGate(options.access);
+  const app = new Elysia()
+    // First: its parse hook decides before the HTTP shell's body parser reads anything (gate.ts).
+    .use(gate)
+    .use(corsPolicy(options.corsOrigins))
     .use(httpBase(options))
     .use(observe(options.logger, services.metrics))
     .use(docs(options.version))
@@ -74,21 +85,25 @@ export function createApp(services: AppServices, options: AppOptions) {
       },
     )
     .get('/health/live', () => ({ status: 'ok' as const }), {
-      response: { 200: t.Object({ status: t.Literal('ok') }) },
+      response: { 200: t.Object({ status: t.Literal('ok') }), ...errors(429) },
       detail: {
         summary: 'Liveness: the process is up and serving',
         description: 'Does not touch the database: a supervisor restarts on this one failing, not on `/health` (a database outage is not cured by a restart).',
         tags: ['Operations'],
       },
     })
-    .use(productsRoutes(services.products, options.tokens))
-    .use(inventoryRoutes(services.inventory, options.tokens))
-    .use(categoriesRoutes(services.categories, services.products, options.tokens))
-    .use(ordersRoutes(services.orders, options.tokens))
-    .use(eventsRoutes(services.events, options.tokens))
-    .use(warehouseRoutes(services.warehouse, options.tokens))
-    .use(metricsRoutes(services.metrics, options.tokens))
+    .use(meRoutes(gate))
+    .use(productsRoutes(services.products))
+    .use(inventoryRoutes(services.inventory))
+    .use(categoriesRoutes(services.categories, services.products))
+    .use(ordersRoutes(services.orders, gate))
+    .use(eventsRoutes(services.events, gate))
+    .use(warehouseRoutes(services.warehouse))
+    .use(metricsRoutes(services.metrics))
+    .use(apiKeysRoutes(services.apiKeys))
     .use(dashboardRoutes());
+  checkAccess(app.routes);
+  return app;
 }
 
 export type App = ReturnType<typeof createApp>;

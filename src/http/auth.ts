@@ -1,38 +1,52 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Elysia } from 'elysia';
+import { KEY_PREFIX } from '../modules/api-keys/api-keys.service.ts';
+import { hashKey, type KeyStore } from '../modules/api-keys/key-store.ts';
+import { apiKeyCredential, bootstrapCredential, customerCredential, type Credential } from './credentials.ts';
+import { looksLikeJwt, type CustomerTokens } from './customer-tokens.ts';
 import { AppError } from './errors.ts';
 
-export type Role = 'admin' | 'client';
+/** The bootstrap tokens from the environment (ADMIN_TOKEN, CLIENT_TOKEN). */
 export type Tokens = { admin: string; client: string };
 
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
+const unauthorized = (detail = 'a valid bearer token is required') => new AppError('unauthorized', detail, undefined, { wwwAuthenticate: true });
 
-export function roleOf(authorization: string | undefined, tokens: Tokens): Role | undefined {
-  if (!authorization?.startsWith('Bearer ')) return undefined;
-  const token = authorization.slice(7).trim();
-  if (same(token, tokens.admin)) return 'admin';
-  if (same(token, tokens.client)) return 'client';
-  return undefined;
+function same(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**
- * `{ role: 'client' }` on a route lets either token in, `{ role: 'admin' }` only the admin token.
- * No token or an unknown one → 401; a known token without the role → 403.
+ * Turns an `Authorization` header into a credential: a bootstrap token, an API key (by the hash of
+ * the key, from memory) or a customer token (a JWT). No header: anonymous (`undefined`); a header
+ * that names no credential: 401, whatever the operation, so a typo never passes as anonymous.
  */
-export function authPlugin(tokens: Tokens) {
-  return new Elysia({ name: 'auth' }).macro({
-    role: (required: Role) => ({
-      detail: { security: [{ bearer: [] }] },
-      // `transform` runs before validation: an anonymous request learns nothing about the body rules.
-      transform({ headers }) {
-        const role = roleOf(headers.authorization, tokens);
-        if (!role) throw new AppError('unauthorized', 'a valid bearer token is required', undefined, { wwwAuthenticate: true });
-        if (required === 'admin' && role !== 'admin') throw new AppError('forbidden', 'this operation needs the admin token');
-      },
-    }),
-  });
+export class Authenticator {
+  private readonly admin: Buffer;
+  private readonly client: Buffer;
+
+  constructor(
+    tokens: Tokens,
+    private readonly keys: KeyStore,
+    private readonly customers: CustomerTokens,
+  ) {
+    this.admin = Buffer.from(tokens.admin);
+    this.client = Buffer.from(tokens.client);
+  }
+
+  async authenticate(authorization: string | undefined): Promise<Credential | undefined> {
+    if (authorization === undefined) return undefined;
+    const match = /^Bearer +(\S+) *$/i.exec(authorization);
+    if (!match) throw unauthorized('the Authorization header must be "Bearer <token>"');
+    const token = match[1]!;
+    const presented = Buffer.from(token);
+    if (same(presented, this.admin)) return bootstrapCredential('admin');
+    if (same(presented, this.client)) return bootstrapCredential('client');
+    if (token.startsWith(KEY_PREFIX)) {
+      const key = await this.keys.find(hashKey(token));
+      if (!key) throw unauthorized('this API key is unknown or was revoked');
+      this.keys.markUsed(key.id);
+      return apiKeyCredential(key);
+    }
+    if (this.customers.enabled && looksLikeJwt(token)) return customerCredential(await this.customers.verify(token));
+    throw unauthorized();
+  }
 }

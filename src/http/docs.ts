@@ -43,15 +43,31 @@ export function docs(version: string) {
             title: 'Stockroom: inventory and order service',
             version,
             description:
-              'Catalog, stock and orders on PostgreSQL. Errors are RFC 9457 problem details (`application/problem+json`). Authenticate with `Authorization: Bearer <ADMIN_TOKEN or CLIENT_TOKEN>`.',
+              'Catalog, stock and orders on PostgreSQL. Errors are RFC 9457 problem details (`application/problem+json`). Authenticate with `Authorization: Bearer <token>`: `ADMIN_TOKEN`, `CLIENT_TOKEN`, an API key (`sr_live_…`, roles `admin`, `storefront`, `warehouse`, `read-only`) or a customer token (a JWT). Each operation lists the roles it is open to in `x-allowed-roles`; `GET /api/v1/me` tells a credential its own. Responses carry `RateLimit-Policy` and `RateLimit` (IETF httpapi draft); over the limit: 429 with `Retry-After`.',
           },
-          components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+          components: {
+            securitySchemes: {
+              bearer: {
+                type: 'http',
+                scheme: 'bearer',
+                description: '`ADMIN_TOKEN` (role admin), `CLIENT_TOKEN` (role storefront), or an API key from `POST /api/v1/api-keys` (`sr_live_…`).',
+              },
+              customerToken: {
+                type: 'http',
+                scheme: 'bearer',
+                bearerFormat: 'JWT',
+                description:
+                  'A JWT signed by the shop for one customer: `sub` = the customer id, `exp` required; HS256 with `CUSTOMER_JWT_SECRET` or RS256/ES256/EdDSA from `CUSTOMER_JWKS_URL`. Places, reads and cancels that customer\'s orders only; its event stream carries only them.',
+              },
+            },
+          },
           tags: [
             { name: 'Products', description: 'The catalog' },
             { name: 'Inventory', description: 'Stock levels and their ledger' },
             { name: 'Categories', description: 'Product categories (added by migration 0001)' },
             { name: 'Orders', description: 'Order intake and life cycle' },
             { name: 'Operations', description: 'Health, metrics, events, warehouse' },
+            { name: 'Credentials', description: 'API keys and the caller\'s own credential' },
           ],
         },
       }),

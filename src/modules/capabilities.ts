@@ -7,8 +7,12 @@ import { AppError } from '../http/errors.ts';
  * against the schema before and after an additive migration; a feature whose tables are not there
  * yet answers 503 instead of failing, and the rest of the service is unaffected.
  */
+const NAMES = { categories: 'categories', apiKeys: 'API keys' } as const;
+
 export class Capabilities {
   categories = false;
+  /** Migration 0003: without it only the bootstrap tokens (and customer tokens) authenticate. */
+  apiKeys = false;
 
   static async detect(db: Db): Promise<Capabilities> {
     const capabilities = new Capabilities();
@@ -17,11 +21,14 @@ export class Capabilities {
   }
 
   async refresh(db: Db): Promise<void> {
-    const rows = await db.execute<{ present: boolean }>(sql`SELECT to_regclass('product_categories') IS NOT NULL AS present`);
-    this.categories = rows[0]?.present === true;
+    const rows = await db.execute<{ categories: boolean; apiKeys: boolean }>(
+      sql`SELECT to_regclass('product_categories') IS NOT NULL AS categories, to_regclass('api_keys') IS NOT NULL AS "apiKeys"`,
+    );
+    this.categories = rows[0]?.categories === true;
+    this.apiKeys = rows[0]?.apiKeys === true;
   }
 
-  require(feature: 'categories'): void {
-    if (!this[feature]) throw new AppError('unavailable', `${feature} are not available until the database is migrated`);
+  require(feature: keyof typeof NAMES): void {
+    if (!this[feature]) throw new AppError('unavailable', `${NAMES[feature]} are not available until the database is migrated`);
   }
 }

@@ -59,6 +59,7 @@ export async function api<T>(method: string, path: string, options: { body?: unk
 export const get = <T>(path: string) => api<T>('GET', path);
 export const post = <T>(path: string, body?: unknown, headers?: Record<string, string>) => api<T>('POST', path, { body, headers });
 export const patch = <T>(path: string, body: unknown) => api<T>('PATCH', path, { body });
+export const del = (path: string) => api<void>('DELETE', path);
 
 /** A query string from the set values only. */
 export function query(params: Record<string, string | number | undefined | null>): string {

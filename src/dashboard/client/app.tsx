@@ -1,8 +1,9 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { onUnauthorized, type Problem } from './api.ts';
-import { LiveContext } from './hooks.ts';
+import { AccessContext, mayCall, pageNeeds, useCan, useMe } from './access.ts';
+import { get, onUnauthorized, type Problem } from './api.ts';
+import { LiveContext, useLoad } from './hooks.ts';
 import { Live } from './live.ts';
-import { useRoute, type Route } from './router.ts';
+import { href, useRoute, type Route } from './router.ts';
 import { session } from './session.ts';
 import { Layout } from './views/Layout.tsx';
 import { LiveView } from './views/LiveView.tsx';
@@ -13,32 +14,64 @@ import { ProductNew } from './views/ProductNew.tsx';
 import { ProductPage } from './views/ProductPage.tsx';
 import { ProductsView } from './views/ProductsView.tsx';
 import { SignIn } from './views/SignIn.tsx';
+import { ApiKeysView } from './views/ApiKeysView.tsx';
+import type { Me } from './types.ts';
+import { Loading, ProblemBox } from './ui.tsx';
+
+function NotOpen() {
+  const me = useMe();
+  return (
+    <>
+      <h1 tabIndex={-1}>Not available</h1>
+      <p class="state">
+        This page is not open to the {me.role} role. <a href={href('')}>Go to the start page</a>.
+      </p>
+    </>
+  );
+}
 
 function View({ route }: { route: Route }) {
+  const can = useCan();
   const [section, id] = route.path;
+  if (!pageNeeds(route.path).some(can)) return <NotOpen />;
   if (section === 'products' && id === 'new') return <ProductNew />;
   if (section === 'products' && id) return <ProductPage id={id} />;
   if (section === 'products') return <ProductsView params={route.params} />;
   if (section === 'orders' && id === 'new') return <PlaceOrder />;
   if (section === 'orders' && id) return <OrderPage id={id} />;
   if (section === 'orders') return <OrdersView params={route.params} />;
+  if (section === 'api-keys') return <ApiKeysView />;
   return <LiveView />;
 }
 
-function SignedIn({ token, signOut }: { token: string; signOut: (problem?: Problem) => void }) {
+function Dashboard({ token, me, signOut }: { token: string; me: Me; signOut: (problem?: Problem) => void }) {
   const route = useRoute();
-  const live = useMemo(() => new Live(token, signOut), [token]);
+  // The stream and the counts only for a credential that may read them (a warehouse key may not).
+  const live = useMemo(
+    () => new Live(token, signOut, { stream: mayCall(me, 'GET /api/v1/events'), counts: mayCall(me, 'GET /api/v1/orders/counts') }),
+    [token, me],
+  );
   useEffect(() => {
     live.start();
     return () => live.stop();
   }, [live]);
   return (
-    <LiveContext.Provider value={live}>
-      <Layout route={route} onSignOut={() => signOut()}>
-        <View route={route} />
-      </Layout>
-    </LiveContext.Provider>
+    <AccessContext.Provider value={me}>
+      <LiveContext.Provider value={live}>
+        <Layout route={route} onSignOut={() => signOut()}>
+          <View route={route} />
+        </Layout>
+      </LiveContext.Provider>
+    </AccessContext.Provider>
   );
+}
+
+/** Learns what the credential may do before showing anything (also after a reload of the page). */
+function SignedIn({ token, signOut }: { token: string; signOut: (problem?: Problem) => void }) {
+  const me = useLoad(() => get<Me>('/api/v1/me'), [token]);
+  if (me.state.status === 'loading') return <Loading what="your access" />;
+  if (me.state.status === 'error') return <ProblemBox problem={me.state.problem} onRetry={me.refresh} />;
+  return <Dashboard token={token} me={me.state.value} signOut={signOut} />;
 }
 
 export function App() {
@@ -46,6 +79,7 @@ export function App() {
   const [refused, setRefused] = useState<Problem | undefined>();
   const signOut = (problem?: Problem) => {
     session.signOut();
+    location.hash = ''; // the next credential starts on the start page, not on one it may not open
     setRefused(problem);
     setToken(null);
   };

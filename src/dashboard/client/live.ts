@@ -56,7 +56,11 @@ export class Live {
   private notifyTimer: ReturnType<typeof setTimeout> | undefined;
   private recountTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(token: string, onRefused: (problem: Problem) => void) {
+  constructor(
+    token: string,
+    onRefused: (problem: Problem) => void,
+    private readonly may: { stream: boolean; counts: boolean },
+  ) {
     this.source = new EventStream(token, {
       onOpen: () => void this.recount(),
       onEvents: (events) => this.apply(events),
@@ -69,7 +73,8 @@ export class Live {
   }
 
   start() {
-    this.source.start();
+    if (this.may.stream) this.source.start();
+    else void this.recount();
   }
 
   stop() {
@@ -97,6 +102,7 @@ export class Live {
   private async recount() {
     clearTimeout(this.recountTimer);
     this.recountTimer = undefined;
+    if (!this.may.counts) return;
     try {
       this.counts = (await get<OrderCounts>('/api/v1/orders/counts')).counts;
       this.countsProblem = undefined;

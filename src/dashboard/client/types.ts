@@ -4,12 +4,16 @@ import type { OrderStatus } from '../../modules/orders/order-state.ts';
 import type { Order, OrderCounts, OrderLog } from '../../modules/orders/orders.models.ts';
 import type { Product } from '../../modules/products/products.models.ts';
 import type { SyncRun as SyncRunModel } from '../../modules/warehouse/warehouse.models.ts';
+import type { ApiKey, ApiKeyCreated } from '../../modules/api-keys/api-keys.models.ts';
+import type { Me as MeModel } from '../../http/me.routes.ts';
 
 /**
  * The shapes the dashboard reads, taken from the server's own models (type-only imports: nothing
  * of the server ends up in the browser bundle).
  */
-export type { Category, Movement, Order, OrderCounts, OrderLog, OrderStatus, Product };
+export type { ApiKey, ApiKeyCreated, Category, Movement, Order, OrderCounts, OrderLog, OrderStatus, Product };
+/** The signed-in credential: its role and every operation (`METHOD /path`) it may call. */
+export type Me = typeof MeModel.static;
 export type Inventory = typeof InventoryModel.static;
 
 export type Page<T> = { items: T[]; nextCursor: string | null };

@@ -2,3 +2,4 @@ export * from './catalog.ts';
 export * from './categories.ts';
 export * from './orders.ts';
 export * from './ops.ts';
+export * from './api-keys.ts';

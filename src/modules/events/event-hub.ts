@@ -1,7 +1,7 @@
 import type { Sql } from '../../db/client.ts';
 import { AppError, toError } from '../../http/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { currentPosition, readEvents } from './events.queries.ts';
+import { currentPosition, orderCustomers, readEvents } from './events.queries.ts';
 
 /** One change, as sent on the stream. Its id is `<tx>-<row>-<index>` and orders the stream. */
 export type StreamEvent = { id: string; type: string; data: Record<string, unknown> };
@@ -13,7 +13,20 @@ export function parseEventId(value: string): Cursor {
   return { tx: match[1]!, id: match[2]!, index: Number(match[3]) };
 }
 
-type Subscriber = { cursor: Cursor; send: (events: StreamEvent[]) => void; end: () => void; busy: boolean };
+/** `customerId`: a customer token's stream (see `forCustomer`). */
+export type StreamFilter = { customerId?: string };
+
+type Subscriber = {
+  cursor: Cursor;
+  send: (events: StreamEvent[]) => void;
+  end: () => void;
+  busy: boolean;
+  customerId?: string;
+  /** Order id → customer id, remembered per stream (bounded). */
+  owners: Map<string, string>;
+};
+
+const MAX_REMEMBERED_OWNERS = 10_000;
 
 /**
  * Tails the outbox for every open stream. Each subscriber has its own position (resume with
@@ -34,9 +47,9 @@ export class EventHub {
   }
 
   /** `end` is called when the hub closes: the stream must finish then, or shutdown would wait for it. */
-  async subscribe(lastEventId: string | undefined, send: (events: StreamEvent[]) => void, end: () => void): Promise<() => void> {
+  async subscribe(lastEventId: string | undefined, send: (events: StreamEvent[]) => void, end: () => void, filter: StreamFilter = {}): Promise<() => void> {
     const cursor = lastEventId ? parseEventId(lastEventId) : { ...(await currentPosition(this.sql)), index: -1 };
-    const subscriber: Subscriber = { cursor, send, end, busy: false };
+    const subscriber: Subscriber = { cursor, send, end, busy: false, customerId: filter.customerId, owners: new Map() };
     if (this.closed) {
       end();
       return () => {};
@@ -82,7 +95,8 @@ export class EventHub {
           });
           subscriber.cursor = { tx: row.tx, id: row.id, index: row.changes.length - 1 };
         }
-        if (events.length > 0 && this.subscribers.has(subscriber)) subscriber.send(events);
+        const visible = subscriber.customerId === undefined ? events : await this.forCustomer(subscriber, events);
+        if (visible.length > 0 && this.subscribers.has(subscriber)) subscriber.send(visible);
         if (rows.length < this.options.batch) break;
       }
     } catch (error) {
@@ -90,5 +104,30 @@ export class EventHub {
     } finally {
       subscriber.busy = false;
     }
+  }
+
+  /**
+   * A customer token's stream: inventory events (catalog data) and the order events of its own
+   * customer, nothing else. customerId: order events do not carry the customer yet, so it is looked
+   * up (one query per batch, remembered per stream); once they carry `data.customerId` that is
+   * used and the lookup goes unused.
+   */
+  private async forCustomer(subscriber: Subscriber, events: StreamEvent[]): Promise<StreamEvent[]> {
+    const isOrder = (event: StreamEvent) => event.type.startsWith('order.');
+    const unknown = new Set<string>();
+    for (const event of events) {
+      const orderId = event.data.orderId;
+      if (isOrder(event) && event.data.customerId === undefined && typeof orderId === 'string' && !subscriber.owners.has(orderId)) unknown.add(orderId);
+    }
+    if (unknown.size > 0) {
+      if (subscriber.owners.size > MAX_REMEMBERED_OWNERS) subscriber.owners.clear();
+      for (const row of await orderCustomers(this.sql, [...unknown])) subscriber.owners.set(row.id, row.customerId);
+    }
+    return events.filter((event) => {
+      if (event.type.startsWith('inventory.')) return true;
+      if (!isOrder(event)) return false;
+      const owner = event.data.customerId ?? subscriber.owners.get(String(event.data.orderId));
+      return owner === subscriber.customerId;
+    });
   }
 }

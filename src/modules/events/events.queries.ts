@@ -21,6 +21,11 @@ export async function currentPosition(sql: Executor): Promise<{ tx: string; id: 
   return { tx: row!.tx, id: '9223372036854775807' };
 }
 
+/** The customer of each order (for customer tokens' streams, until order events carry it). */
+export function orderCustomers(sql: Executor, orderIds: string[]) {
+  return sql<{ id: string; customerId: string }[]>`SELECT id, customer_id AS "customerId" FROM orders WHERE id = ANY(${orderIds}::uuid[])`;
+}
+
 /**
  * Outbox rows older than the retention go, a capped batch at a time. A stream that resumes from
  * an id older than that starts at the oldest event still kept.

@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia';
-import { authPlugin, type Tokens } from '../../http/auth.ts';
+import type { AccessGate } from '../../http/gate.ts';
 import { errors } from '../../http/models.ts';
 import { parseEventId, type EventHub, type StreamEvent } from './event-hub.ts';
 
@@ -7,10 +7,10 @@ const encoder = new TextEncoder();
 const frame = (events: StreamEvent[]) =>
   encoder.encode(events.map((e) => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`).join(''));
 
-export function eventsRoutes(hub: EventHub, tokens: Tokens) {
-  return new Elysia({ prefix: '/api/v1/events', tags: ['Operations'] }).use(authPlugin(tokens)).get(
+export function eventsRoutes(hub: EventHub, gate: AccessGate) {
+  return new Elysia({ prefix: '/api/v1/events', tags: ['Operations'] }).use(gate).get(
     '',
-    async ({ headers, query, request }) => {
+    async ({ headers, query, request, credential }) => {
       let unsubscribe: (() => void) | undefined;
       let keepAlive: ReturnType<typeof setInterval> | undefined;
       const lastEventId = headers['last-event-id'] ?? query.lastEventId;
@@ -38,7 +38,8 @@ export function eventsRoutes(hub: EventHub, tokens: Tokens) {
           };
           send(encoder.encode('retry: 2000\n\n'));
           keepAlive = setInterval(() => send(encoder.encode(': keep-alive\n\n')), 15_000);
-          unsubscribe = await hub.subscribe(lastEventId, (events) => send(frame(events)), end);
+          // A customer token's stream carries its own customer's orders only.
+          unsubscribe = await hub.subscribe(lastEventId, (events) => send(frame(events)), end, { customerId: credential?.customerId });
           request.signal.addEventListener('abort', end);
         },
         cancel: () => {
@@ -51,14 +52,13 @@ export function eventsRoutes(hub: EventHub, tokens: Tokens) {
       });
     },
     {
-      role: 'client',
       headers: t.Object({ 'last-event-id': t.Optional(t.String({ maxLength: 64 })) }),
       query: t.Object({ lastEventId: t.Optional(t.String({ maxLength: 64, description: 'Same as the Last-Event-ID header' })) }),
       response: { 200: t.String({ description: 'text/event-stream: `order.status` and `inventory.changed` events' }), ...errors(401, 403, 422) },
       detail: {
         summary: 'Stream of order and inventory changes (Server-Sent Events)',
         description:
-          'One event per order status change (and failed attempt) and per inventory change, each with an `id`. Reconnect with `Last-Event-ID` (or `?lastEventId=`) to resume right after that event; without it the stream starts now.',
+          'One event per order status change (and failed attempt) and per inventory change, each with an `id`. With a customer token: only that customer\'s orders (and inventory changes). Reconnect with `Last-Event-ID` (or `?lastEventId=`) to resume right after that event; without it the stream starts now.',
       },
     },
   );

@@ -1,19 +1,16 @@
 import { Elysia } from 'elysia';
-import { authPlugin, type Tokens } from '../../http/auth.ts';
 import { errors, IdParams, Page } from '../../http/models.ts';
 import { Inventory, InventoryAdjustment, InventorySet, Movement, MovementListQuery } from './inventory.models.ts';
 import type { InventoryService } from './inventory.service.ts';
 
-export function inventoryRoutes(inventory: InventoryService, tokens: Tokens) {
+export function inventoryRoutes(inventory: InventoryService) {
   return new Elysia({ prefix: '/api/v1/products/:id/inventory', tags: ['Inventory'] })
-    .use(authPlugin(tokens))
     .get('', ({ params }) => inventory.get(params.id), {
       params: IdParams,
       response: { 200: Inventory, ...errors(404, 422) },
       detail: { summary: "Get a product's stock", description: '`available = onHand - reserved`; always `0 <= reserved <= onHand`.' },
     })
     .put('', ({ params, body }) => inventory.set(params.id, body), {
-      role: 'admin',
       params: IdParams,
       parse: 'json',
       body: InventorySet,
@@ -25,7 +22,6 @@ export function inventoryRoutes(inventory: InventoryService, tokens: Tokens) {
       },
     })
     .post('/adjustments', ({ params, body }) => inventory.adjust(params.id, body), {
-      role: 'admin',
       params: IdParams,
       parse: 'json',
       body: InventoryAdjustment,
@@ -36,7 +32,6 @@ export function inventoryRoutes(inventory: InventoryService, tokens: Tokens) {
       },
     })
     .get('/movements', ({ params, query }) => inventory.movements(params.id, query), {
-      role: 'admin',
       params: IdParams,
       query: MovementListQuery,
       response: { 200: Page(Movement), ...errors(401, 403, 404, 422) },

@@ -1,17 +1,15 @@
 import { Elysia, t } from 'elysia';
-import { authPlugin, type Tokens } from '../../http/auth.ts';
 import { errors } from '../../http/models.ts';
 import type { Metrics } from './metrics.ts';
 
-export function metricsRoutes(metrics: Metrics, tokens: Tokens) {
-  return new Elysia({ tags: ['Operations'] }).use(authPlugin(tokens)).get(
+export function metricsRoutes(metrics: Metrics) {
+  return new Elysia({ tags: ['Operations'] }).get(
     '/metrics',
     async ({ set }) => {
       set.headers['content-type'] = metrics.registry.contentType;
       return metrics.registry.metrics();
     },
     {
-      role: 'admin',
       response: { 200: t.String({ description: 'Prometheus text exposition' }), ...errors(401, 403) },
       detail: {
         summary: 'Prometheus metrics',

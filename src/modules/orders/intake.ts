@@ -56,7 +56,7 @@ export class OrderIntake {
     return this.batcher.depth;
   }
 
-  async place(input: OrderCreate, idempotencyKey?: string): Promise<Placed> {
+  async place(input: OrderCreate, idempotencyKey: string | undefined, scope: string): Promise<Placed> {
     const seen = new Map<string, number>();
     input.items.forEach((item, i) => {
       if (seen.has(item.productId)) {
@@ -74,12 +74,15 @@ export class OrderIntake {
       }
     }
     if (idempotencyKey === undefined) return this.unwrap(await this.batcher.add({ input, key: null, hash: null }));
-    if (this.keysInFlight.has(idempotencyKey)) throw conflict('a request with this Idempotency-Key is still being processed');
-    this.keysInFlight.add(idempotencyKey);
+    // scope: replaced by the lead's schema (a scope column beside the key); until then the stored
+    // key carries the credential's scope, so two credentials never share one key.
+    const scopedKey = `${scope}\n${idempotencyKey}`;
+    if (this.keysInFlight.has(scopedKey)) throw conflict('a request with this Idempotency-Key is still being processed');
+    this.keysInFlight.add(scopedKey);
     try {
-      return this.unwrap(await this.batcher.add({ input, key: idempotencyKey, hash: requestHash(input) }));
+      return this.unwrap(await this.batcher.add({ input, key: scopedKey, hash: requestHash(input) }));
     } finally {
-      this.keysInFlight.delete(idempotencyKey);
+      this.keysInFlight.delete(scopedKey);
     }
   }
 

@@ -1,22 +1,28 @@
 import { Elysia, t } from 'elysia';
-import { authPlugin, type Tokens } from '../../http/auth.ts';
+import type { Credential } from '../../http/credentials.ts';
+import { AppError } from '../../http/errors.ts';
+import type { AccessGate } from '../../http/gate.ts';
 import { errors, IdParams, Page } from '../../http/models.ts';
 import { IdempotencyHeaders, Order, OrderCounts, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';
 import type { OrdersService } from './orders.service.ts';
 
-export function ordersRoutes(orders: OrdersService, tokens: Tokens) {
+/** A customer token sees and works only its own customer's orders; other credentials all of them. */
+const ownCustomer = (credential: Credential | undefined) => credential?.customerId;
+
+export function ordersRoutes(orders: OrdersService, gate: AccessGate) {
   return new Elysia({ prefix: '/api/v1/orders', tags: ['Orders'] })
-    .use(authPlugin(tokens))
+    .use(gate)
     .post(
       '',
-      async ({ body, headers, set, status }) => {
-        const { order, replayed } = await orders.place(body, headers['idempotency-key']);
+      async ({ body, headers, set, status, credential }) => {
+        const customerId = ownCustomer(credential);
+        if (customerId !== undefined && body.customerId !== customerId) throw new AppError('forbidden', 'a customer token places orders for its own customer only');
+        const { order, replayed } = await orders.place(body, headers['idempotency-key'], credential!.scope);
         set.headers.location = `/api/v1/orders/${order.id}`;
         if (replayed) set.headers['idempotent-replayed'] = 'true';
         return status(202, order);
       },
       {
-        role: 'client',
         parse: 'json',
         body: OrderCreate,
         headers: IdempotencyHeaders,
@@ -24,38 +30,33 @@ export function ordersRoutes(orders: OrdersService, tokens: Tokens) {
         detail: {
           summary: 'Place an order',
           description:
-            'Answers 202 once the order is stored (durably); stock is then reserved and the payment taken asynchronously. Prices come from the catalog. Unknown or archived product → 422. `Idempotency-Key`: the same key and body answer the first response again; another body → 422; the first request still in flight → 409.',
+            'With a customer token `customerId` must be its customer (403 otherwise). Answers 202 once the order is stored (durably); stock is then reserved and the payment taken asynchronously. Prices come from the catalog. Unknown or archived product → 422. `Idempotency-Key`: the same key and body answer the first response again; another body → 422; the first request still in flight → 409.',
         },
       },
     )
-    .get('', ({ query }) => orders.list(query), {
-      role: 'client',
+    .get('', ({ query, credential }) => orders.list(query, ownCustomer(credential)), {
       query: OrderListQuery,
       response: { 200: Page(Order), ...errors(401, 403, 422) },
-      detail: { summary: 'List orders, newest first', description: 'Filter by `status` and `customerId`.' },
+      detail: { summary: 'List orders, newest first', description: "Filter by `status` and `customerId`. With a customer token: that customer's orders only." },
     })
     .get('/counts', () => orders.counts(), {
-      role: 'client',
       response: { 200: OrderCounts, ...errors(401, 403) },
       detail: {
         summary: 'Number of orders in each status',
         description: 'Every status is present (0 when no order has it). A live view starts from these and follows `GET /api/v1/events`.',
       },
     })
-    .get('/:id', ({ params }) => orders.get(params.id), {
-      role: 'client',
+    .get('/:id', ({ params, credential }) => orders.get(params.id, ownCustomer(credential)), {
       params: IdParams,
       response: { 200: Order, ...errors(401, 403, 404, 422) },
-      detail: { summary: 'Get an order' },
+      detail: { summary: 'Get an order', description: "With a customer token, another customer's order is 404." },
     })
-    .get('/:id/logs', ({ params }) => orders.logs(params.id), {
-      role: 'client',
+    .get('/:id/logs', ({ params, credential }) => orders.logs(params.id, ownCustomer(credential)), {
       params: IdParams,
       response: { 200: t.Object({ items: t.Array(OrderLog) }), ...errors(401, 403, 404, 422) },
       detail: { summary: "An order's log, oldest first", description: 'One row per status change and per failed attempt.' },
     })
-    .post('/:id/cancel', ({ params }) => orders.cancel(params.id), {
-      role: 'client',
+    .post('/:id/cancel', ({ params, credential }) => orders.cancel(params.id, ownCustomer(credential)), {
       params: IdParams,
       response: { 200: Order, ...errors(401, 403, 404, 409, 422) },
       detail: {
@@ -65,7 +66,6 @@ export function ordersRoutes(orders: OrdersService, tokens: Tokens) {
       },
     })
     .post('/:id/ship', ({ params }) => orders.ship(params.id), {
-      role: 'admin',
       params: IdParams,
       response: { 200: Order, ...errors(401, 403, 404, 409, 422) },
       detail: { summary: 'Mark a processed order shipped', description: 'Only from processed; otherwise 409.' },

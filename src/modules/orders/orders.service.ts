@@ -18,17 +18,22 @@ export class OrdersService {
     private readonly reconcileNow: (orderId: string) => void,
   ) {}
 
-  place(input: OrderCreate, idempotencyKey?: string) {
-    return this.intake.place(input, idempotencyKey);
+  /** `scope` is the caller's credential scope: idempotency keys of two callers never collide. */
+  place(input: OrderCreate, idempotencyKey: string | undefined, scope: string) {
+    return this.intake.place(input, idempotencyKey, scope);
   }
 
-  async get(id: string): Promise<Order> {
-    const row = await q.findOrder(this.sql, id);
-    if (!row) throw notFound(`order ${id}`);
-    return orderView(row);
+  /**
+   * `customerId` (a customer token's restriction): an order of another customer is not found, so
+   * its existence is not revealed either.
+   */
+  async get(id: string, customerId?: string): Promise<Order> {
+    return orderView(await this.find(id, customerId));
   }
 
-  async list(query: OrderListQuery): Promise<{ items: Order[]; nextCursor: string | null }> {
+  async list(query: OrderListQuery, customerId?: string): Promise<{ items: Order[]; nextCursor: string | null }> {
+    if (customerId !== undefined && query.customerId !== undefined && query.customerId !== customerId) return { items: [], nextCursor: null };
+    if (customerId !== undefined) query = { ...query, customerId };
     const limit = query.limit ?? 50;
     const before = decodeCursor(query.cursor, isUuidKey);
     const rows = await q.listOrders(this.sql, { status: query.status, customerId: query.customerId, beforeId: before?.[0], limit: limit + 1 });
@@ -42,9 +47,9 @@ export class OrdersService {
     return { counts };
   }
 
-  async logs(id: string): Promise<{ items: OrderLog[] }> {
+  async logs(id: string, customerId?: string): Promise<{ items: OrderLog[] }> {
     const [order, rows] = await Promise.all([q.findOrder(this.sql, id), q.listOrderLogs(this.sql, id)]);
-    if (!order) throw notFound(`order ${id}`);
+    if (!order || !belongsTo(order, customerId)) throw notFound(`order ${id}`);
     return { items: rows.map((row) => ({ ...row, processedAt: iso(row.processedAt) })) };
   }
 
@@ -53,9 +58,8 @@ export class OrdersService {
    * the stock put back and the charge refunded. Done by the stock actor of the order's products,
    * so it is serialised with the order's own work; a worker still busy with it is fenced out.
    */
-  async cancel(id: string): Promise<Order> {
-    const row = await q.findOrder(this.sql, id);
-    if (!row) throw notFound(`order ${id}`);
+  async cancel(id: string, customerId?: string): Promise<Order> {
+    const row = await this.find(id, customerId);
     if (row.status === 'cancelled') return orderView(row);
     if (row.status === 'failed' || row.status === 'shipped') throw conflict(`a ${row.status} order cannot be cancelled`);
     const outcome = await this.actors.order({ kind: 'cancel', orderId: id, items: row.items.map(({ productId, quantity }) => ({ productId, quantity })) });
@@ -71,4 +75,12 @@ export class OrdersService {
     await this.actors.order({ kind: 'ship', orderId: id, items: row.items.map(({ productId, quantity }) => ({ productId, quantity })) });
     return this.get(id);
   }
+
+  private async find(id: string, customerId: string | undefined) {
+    const row = await q.findOrder(this.sql, id);
+    if (!row || !belongsTo(row, customerId)) throw notFound(`order ${id}`);
+    return row;
+  }
 }
+
+const belongsTo = (order: { customerId: string }, customerId: string | undefined) => customerId === undefined || order.customerId === customerId;

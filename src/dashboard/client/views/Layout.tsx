@@ -1,13 +1,16 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect } from 'preact/hooks';
+import { pageNeeds, useCan, useMe } from '../access.ts';
 import { useLiveState } from '../hooks.ts';
 import type { Route } from '../router.ts';
 
+/** Each page is in the menu when the credential may call an operation it needs (`pageNeeds`). */
 const NAV = [
   { path: '', label: 'Live' },
   { path: 'products', label: 'Products' },
   { path: 'orders', label: 'Orders' },
   { path: 'orders/new', label: 'Place order' },
+  { path: 'api-keys', label: 'API keys' },
 ];
 
 const STREAM_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', stopped: 'Stopped' };
@@ -23,6 +26,8 @@ function StreamIndicator() {
 
 export function Layout({ route, onSignOut, children }: { route: Route; onSignOut: () => void; children: ComponentChildren }) {
   const current = route.path.join('/');
+  const can = useCan();
+  const me = useMe();
   // A new page: move the focus to its heading, so keyboard and screen reader users start there.
   useEffect(() => {
     document.querySelector<HTMLElement>('main h1')?.focus();
@@ -36,7 +41,7 @@ export function Layout({ route, onSignOut, children }: { route: Route; onSignOut
         <p class="brand">Stockroom</p>
         <nav aria-label="Main">
           <ul>
-            {NAV.map((item) => {
+            {NAV.filter((item) => pageNeeds(item.path.split('/')).some(can)).map((item) => {
               const active = item.path === current || (item.path === 'products' && current.startsWith('products/')) || (item.path === 'orders' && current.startsWith('orders/') && current !== 'orders/new');
               return (
                 <li key={item.path}>
@@ -48,7 +53,10 @@ export function Layout({ route, onSignOut, children }: { route: Route; onSignOut
             })}
           </ul>
         </nav>
-        <StreamIndicator />
+        {can('GET /api/v1/events') ? <StreamIndicator /> : <span class="spacer" />}
+        <p class="who" title={`${me.kind} ${me.id}`}>
+          {me.name} <span class="role">{me.role}</span>
+        </p>
         <button type="button" onClick={onSignOut}>
           Sign out
         </button>

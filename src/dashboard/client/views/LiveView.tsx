@@ -1,3 +1,4 @@
+import { useCan } from '../access.ts';
 import { time, shortId } from '../format.ts';
 import { useLiveState, useTick } from '../hooks.ts';
 import { href } from '../router.ts';
@@ -51,9 +52,10 @@ function RecentChanges() {
   );
 }
 
-/** Counts by status, orders per second, the latest changes: all from the event stream. */
+/** Counts by status, orders per second, the latest changes (from the event stream), the warehouse sync: each if the credential may. */
 export function LiveView() {
   const live = useLiveState();
+  const can = useCan();
   useTick(1000);
   return (
     <>
@@ -64,21 +66,25 @@ export function LiveView() {
         </p>
       )}
       {live.stream.status === 'stopped' && live.stream.problem && <ProblemBox problem={live.stream.problem} />}
-      <section aria-labelledby="counts-title">
-        <h2 id="counts-title">Orders by status</h2>
-        <Counts />
-      </section>
-      <div class="columns">
-        <section class="card wide" aria-labelledby="rate-title">
-          <h2 id="rate-title">Orders per second</h2>
-          <OrdersChart perSecond={live.perSecond} now={Date.now()} />
+      {can('GET /api/v1/orders/counts') && (
+        <section aria-labelledby="counts-title">
+          <h2 id="counts-title">Orders by status</h2>
+          <Counts />
         </section>
-        <section class="card" aria-labelledby="recent-title">
-          <h2 id="recent-title">Latest changes</h2>
-          <RecentChanges />
-        </section>
-      </div>
-      <WarehouseSync />
+      )}
+      {can('GET /api/v1/events') && (
+        <div class="columns">
+          <section class="card wide" aria-labelledby="rate-title">
+            <h2 id="rate-title">Orders per second</h2>
+            <OrdersChart perSecond={live.perSecond} now={Date.now()} />
+          </section>
+          <section class="card" aria-labelledby="recent-title">
+            <h2 id="recent-title">Latest changes</h2>
+            <RecentChanges />
+          </section>
+        </div>
+      )}
+      {can('POST /api/v1/warehouse/sync') && <WarehouseSync />}
     </>
   );
 }

@@ -1,4 +1,5 @@
 import { fromCents, toCents } from '../../../lib/money.ts';
+import { useCan } from '../access.ts';
 import { get, post } from '../api.ts';
 import { dateTime, relative, shortId } from '../format.ts';
 import { useAction, useDebounced, useLiveEvents, useLoad, useTick } from '../hooks.ts';
@@ -48,12 +49,14 @@ function Timeline({ order, logs }: { order: Order; logs: OrderLog[] }) {
 
 function Actions({ order, onChanged }: { order: Order; onChanged: (order: Order) => void }) {
   const action = useAction();
+  const can = useCan();
   const act = async (what: 'cancel' | 'ship') => {
     const updated = await action.run(() => post<Order>(`/api/v1/orders/${order.id}/${what}`));
     if (updated) onChanged(updated);
   };
-  const cancellable = CANCELLABLE.has(order.status);
-  if (!cancellable && order.status !== 'processed' && !action.problem) return null;
+  const cancellable = CANCELLABLE.has(order.status) && can('POST /api/v1/orders/:id/cancel');
+  const shippable = order.status === 'processed' && can('POST /api/v1/orders/:id/ship');
+  if (!cancellable && !shippable && !action.problem) return null;
   return (
     <div class="actions" aria-live="polite">
       {cancellable && (
@@ -65,7 +68,7 @@ function Actions({ order, onChanged }: { order: Order; onChanged: (order: Order)
           onConfirm={() => act('cancel')}
         />
       )}
-      {order.status === 'processed' && <ConfirmButton label="Ship order" confirm="Mark this order shipped?" busy={action.busy} onConfirm={() => act('ship')} />}
+      {shippable && <ConfirmButton label="Ship order" confirm="Mark this order shipped?" busy={action.busy} onConfirm={() => act('ship')} />}
       {action.problem && <ProblemBox problem={action.problem} />}
     </div>
   );

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { useCan } from '../access.ts';
 import { get, patch, post, query } from '../api.ts';
 import { dateTime } from '../format.ts';
 import { useAction, useDebounced, useLiveEvents, useLoad, usePages } from '../hooks.ts';
@@ -78,7 +79,7 @@ function AdjustForm({ productId, onAdjusted }: { productId: string; onAdjusted: 
   );
 }
 
-/** The ledger needs the admin token: with the client token this shows the 403's detail. */
+/** The stock ledger (admin, warehouse and read-only credentials). */
 function Movements({ productId, version }: { productId: string; version: string }) {
   const movements = usePages(
     (cursor) => get<Page<Movement>>(`/api/v1/products/${productId}/inventory/movements${query({ limit: 20, cursor })}`),
@@ -114,6 +115,7 @@ function Movements({ productId, version }: { productId: string; version: string 
 }
 
 export function ProductPage({ id }: { id: string }) {
+  const can = useCan();
   const product = useLoad(() => get<Product>(`/api/v1/products/${id}`), [id]);
   const refresh = useDebounced(() => void product.refresh(), 200);
   useLiveEvents((events) => {
@@ -158,10 +160,10 @@ export function ProductPage({ id }: { id: string }) {
             </div>
           </dl>
           <div class="columns">
-            <EditForm key={state.value.id} product={state.value} onSaved={(p) => product.update(() => p)} />
-            <AdjustForm productId={id} onAdjusted={() => product.refresh()} />
+            {can('PATCH /api/v1/products/:id') && <EditForm key={state.value.id} product={state.value} onSaved={(p) => product.update(() => p)} />}
+            {can('POST /api/v1/products/:id/inventory/adjustments') && <AdjustForm productId={id} onAdjusted={() => product.refresh()} />}
           </div>
-          <Movements productId={id} version={state.value.updatedAt + state.value.inventory.onHand} />
+          {can('GET /api/v1/products/:id/inventory/movements') && <Movements productId={id} version={state.value.updatedAt + state.value.inventory.onHand} />}
         </>
       )}
     </>

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { useCan } from '../access.ts';
 import { get, query } from '../api.ts';
 import { useLiveEvents, useLoad, usePages } from '../hooks.ts';
 import { href, navigate } from '../router.ts';
@@ -48,6 +49,7 @@ function Filters({ q, category }: { q: string; category: string }) {
 export function ProductsView({ params }: { params: URLSearchParams }) {
   const q = params.get('q') ?? '';
   const category = params.get('category') ?? '';
+  const can = useCan();
   const products = usePages((cursor) => get<Page<Product>>(`/api/v1/products${query({ q, categoryId: category, limit: PAGE, cursor })}`), [q, category]);
   useLiveEvents((events) => {
     for (const event of events) if (event.type === 'inventory.changed') products.update((page) => ({ ...page, items: withInventory(page.items, event.data) }));
@@ -56,15 +58,17 @@ export function ProductsView({ params }: { params: URLSearchParams }) {
     <>
       <div class="heading">
         <h1 tabIndex={-1}>Products</h1>
-        <a class="button primary" href={href('products/new')}>
-          New product
-        </a>
+        {can('POST /api/v1/products') && (
+          <a class="button primary" href={href('products/new')}>
+            New product
+          </a>
+        )}
       </div>
       <Filters key={`${q}|${category}`} q={q} category={category} />
       <PagedTable
         pages={products}
         what="products"
-        empty={q || category ? 'No product matches these filters.' : 'No products yet: create the first one with "New product".'}
+        empty={q || category ? 'No product matches these filters.' : 'No products yet.'}
         caption="Products"
         head={
           <>

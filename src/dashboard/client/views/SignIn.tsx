@@ -3,14 +3,14 @@ import { api, type Problem } from '../api.ts';
 import { useAction } from '../hooks.ts';
 import { ProblemBox } from '../ui.tsx';
 
-/** Checks the token with a read every token may do, before keeping it for the session. */
+/** Checks the token with `GET /api/v1/me` (every credential may), before keeping it for the session. */
 export function SignIn({ refused, onSignedIn }: { refused?: Problem; onSignedIn: (token: string) => void }) {
   const [token, setToken] = useState('');
   const action = useAction();
   const submit = async (event: Event) => {
     event.preventDefault();
     const value = token.trim();
-    const ok = await action.run(() => api('GET', '/api/v1/orders/counts', { token: value }));
+    const ok = await action.run(() => api('GET', '/api/v1/me', { token: value }));
     if (ok) onSignedIn(value);
   };
   return (
@@ -19,7 +19,8 @@ export function SignIn({ refused, onSignedIn }: { refused?: Problem; onSignedIn:
       <form onSubmit={submit} class="card">
         <h2>Sign in</h2>
         <p class="hint">
-          Use the admin or client token (printed at the first start, kept in <code>.data/tokens.json</code>). It is kept in this tab only.
+          Use an API key (<code>sr_live_…</code>) or the admin or client token (printed at the first start, kept in <code>.data/tokens.json</code>).
+          The dashboard shows what its role may do. It is kept in this tab only.
         </p>
         {refused && !action.problem && <ProblemBox problem={refused} />}
         <label for="token">API token</label>
