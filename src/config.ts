@@ -13,6 +13,7 @@ export type Config = {
   adminToken: string | undefined;
   clientToken: string | undefined;
   bodyLimitBytes: number;
+  bodyReadTimeoutMs: number;
   dbPoolMax: number;
   orderMaxAttempts: number;
   retryBaseMs: number;
@@ -49,6 +50,8 @@ export type Config = {
   nodeId: string | undefined;
   logLevel: string;
 };
+
+export const DEFAULT_BODY_READ_TIMEOUT_MS = 10_000;
 
 class ConfigError extends Error {
   override name = 'ConfigError';
@@ -120,6 +123,8 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: env.ADMIN_TOKEN || undefined,
     clientToken: env.CLIENT_TOKEN || undefined,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024, errors),
+    // Below the server's idle timeout (server.ts), so a stalled upload gets its 408 before Bun drops it.
+    bodyReadTimeoutMs: int(env, 'BODY_READ_TIMEOUT_MS', DEFAULT_BODY_READ_TIMEOUT_MS, 100, 25_000, errors),
     dbPoolMax: int(env, 'DB_POOL_MAX', 16, 2, 500, errors),
     orderMaxAttempts: int(env, 'ORDER_MAX_ATTEMPTS', 3, 1, 100, errors),
     retryBaseMs: int(env, 'RETRY_BASE_MS', 1000, 1, 3_600_000, errors),

@@ -175,7 +175,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     warehouse,
     metrics,
   };
-  const app = createApp(services, { tokens, bodyLimitBytes: config.bodyLimitBytes, logger, version: pkg.version });
+  const app = createApp(services, { tokens, bodyLimitBytes: config.bodyLimitBytes, bodyReadTimeoutMs: config.bodyReadTimeoutMs, logger, version: pkg.version });
 
   return {
     app,

@@ -16,6 +16,7 @@ import type { Metrics } from '../modules/metrics/metrics.ts';
 import { metricsRoutes } from '../modules/metrics/metrics.routes.ts';
 import { warehouseRoutes } from '../modules/warehouse/warehouse.routes.ts';
 import type { WarehouseSync } from '../modules/warehouse/warehouse.service.ts';
+import { DEFAULT_BODY_READ_TIMEOUT_MS } from '../config.ts';
 import { observe } from './observe.ts';
 import type { Tokens } from './auth.ts';
 import { httpBase } from './base.ts';
@@ -34,12 +35,12 @@ export type AppServices = {
   metrics: Metrics;
 };
 
-export type AppOptions = { tokens: Tokens; bodyLimitBytes: number; logger: Logger; version: string };
+export type AppOptions = { tokens: Tokens; bodyLimitBytes: number; bodyReadTimeoutMs?: number; logger: Logger; version: string };
 
 /** Builds the HTTP application without listening: `main.ts` serves it, tests call `app.handle()`. */
 export function createApp(services: AppServices, options: AppOptions) {
   return new Elysia()
-    .use(httpBase(options))
+    .use(httpBase({ ...options, bodyReadTimeoutMs: options.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS }))
     .use(observe(options.logger, services.metrics))
     .use(docs(options.version))
     .get(
