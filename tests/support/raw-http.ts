@@ -28,7 +28,7 @@ export function rawRequest(port: number, payload: string | Uint8Array, options: 
     };
     const timer = setTimeout(finish, options.timeoutMs ?? 5000);
     socket.on('data', (chunk) => {
-      chunks.push(chunk);
+      chunks.push(Buffer.from(chunk));
       if (complete(Buffer.concat(chunks).toString('latin1'))) finish();
     });
     socket.on('close', finish);
