@@ -152,6 +152,7 @@ function safeKey(key: string): string {
 
 /** One 422 naming the field, for the first input that breaks the text rules. */
 export function checkText(parts: Record<string, unknown>, url: string): void {
-  const found = findBadQueryEncoding(url) ?? Object.entries(parts).reduce<FieldError | undefined>((hit, [name, value]) => hit ?? findBadText(value, name), undefined);
+  let found = findBadQueryEncoding(url);
+  for (const [name, value] of Object.entries(parts)) found ??= findBadText(value, name);
   if (found) throw new AppError('validation', `${found.path} ${found.message}`, [found]);
 }
