@@ -1,5 +1,6 @@
 import { loadConfig, poolOptions } from '../src/config.ts';
 import { openDatabase } from '../src/db/open.ts';
+import { serveOptions } from '../src/http/server.ts';
 import { resolveTokens } from '../src/http/tokens.ts';
 import { createLogger } from '../src/lib/logger.ts';
 import { buildService } from '../src/service.ts';
@@ -20,7 +21,7 @@ const service = await buildService(config, database, tokens, logger);
 await service.start();
 
 const app = service.app.use(benchRoutes(service, database.sql));
-const server = app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: config.bodyLimitBytes * 2 });
+const server = app.listen(serveOptions(config));
 logger.info({ port: server.server?.port }, 'bench service listening');
 
 let stopping = false;

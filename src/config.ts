@@ -17,6 +17,7 @@ export type Config = {
   adminToken: string | undefined;
   clientToken: string | undefined;
   bodyLimitBytes: number;
+  bodyReadTimeoutMs: number;
   dbPoolMax: number;
   /** Server-side bound on one statement (migrations and other long work lift it for themselves). */
   dbStatementTimeoutMs: number;
@@ -73,6 +74,8 @@ export type Config = {
   /** Per role, and `anonymous` per client IP; `undefined`: not limited. */
   rateLimits: Record<Role | 'anonymous', RatePolicy | undefined>;
 };
+
+export const DEFAULT_BODY_READ_TIMEOUT_MS = 10_000;
 
 class ConfigError extends Error {
   override name = 'ConfigError';
@@ -196,6 +199,8 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: env.ADMIN_TOKEN || undefined,
     clientToken: env.CLIENT_TOKEN || undefined,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024, errors),
+    // Below the server's idle timeout (server.ts), so a stalled upload gets its 408 before Bun drops it.
+    bodyReadTimeoutMs: int(env, 'BODY_READ_TIMEOUT_MS', DEFAULT_BODY_READ_TIMEOUT_MS, 100, 25_000, errors),
     dbPoolMax: int(env, 'DB_POOL_MAX', 16, 2, 500, errors),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000, errors),
     dbIdleTransactionTimeoutMs: int(env, 'DB_IDLE_TRANSACTION_TIMEOUT_MS', 5_000, 100, 3_600_000, errors),

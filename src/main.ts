@@ -1,6 +1,7 @@
 import { loadConfig, poolOptions } from './config.ts';
 import { openDatabase } from './db/open.ts';
 import { toError } from './http/errors.ts';
+import { serveOptions } from './http/server.ts';
 import { resolveTokens } from './http/tokens.ts';
 import { createLogger } from './lib/logger.ts';
 import { buildService } from './service.ts';
@@ -29,12 +30,7 @@ const tokens = await resolveTokens(config, (message) => console.log(message));
 const service = await buildService(config, database, tokens, logger);
 await service.start();
 
-const app = service.app.listen({
-  port: config.port,
-  hostname: config.host,
-  // Bun's own cut-off sits above ours, so an oversized body normally gets our problem+json 413.
-  maxRequestBodySize: config.bodyLimitBytes * 2,
-});
+const app = service.app.listen(serveOptions(config));
 const server = app.server!;
 logger.info({ url: `http://${config.host}:${server.port}`, database: embedded ? 'embedded' : 'DATABASE_URL', node: service.node.nodeId }, 'listening');
 console.log(`API docs: http://localhost:${server.port}/swagger`);

@@ -188,6 +188,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     },
     corsOrigins: config.corsOrigins,
     bodyLimitBytes: config.bodyLimitBytes,
+    bodyReadTimeoutMs: config.bodyReadTimeoutMs,
     logger,
     version: pkg.version,
     requestTimeoutMs: config.requestTimeoutMs,

@@ -12,6 +12,9 @@ export type InventoryLevel = {
   updatedAt: string;
 };
 
+/** Stock counts are PostgreSQL `integer`s. */
+const MAX_STOCK = 2_147_483_647;
+
 type WorkingLevel = LevelRow & { start: { onHand: number; reserved: number; awaitingShipment: number }; touched: boolean };
 
 /** An order as the batch sees it: read once, changed in memory, written once (fenced on `version`). */
@@ -74,6 +77,9 @@ export class StockPlan {
         onHand: level.onHand,
         reserved: level.reserved,
       });
+    }
+    if (level.onHand + delta > MAX_STOCK) {
+      throw conflict(`on hand would be ${level.onHand + delta}, beyond the ${MAX_STOCK} a stock count can hold`, { onHand: level.onHand });
     }
     level.onHand += delta;
     level.touched = true;

@@ -19,6 +19,7 @@ import { apiKeysRoutes } from '../modules/api-keys/api-keys.routes.ts';
 import type { ApiKeysService } from '../modules/api-keys/api-keys.service.ts';
 import { checkAccess } from './access.ts';
 import { deadlines } from './deadlines.ts';
+import { DEFAULT_BODY_READ_TIMEOUT_MS } from '../config.ts';
 import { observe } from './observe.ts';
 import { httpBase } from './base.ts';
 import { corsPolicy } from './cors.ts';
@@ -45,6 +46,7 @@ export type AppOptions = {
   access: GateOptions;
   corsOrigins: string[];
   bodyLimitBytes: number;
+  bodyReadTimeoutMs?: number;
   logger: Logger;
   version: string;
   /** Deadlines of a request (see `deadlines`); the warehouse sync runs a whole synchronisation. */
@@ -61,7 +63,7 @@ export function createApp(services: AppServices, options: AppOptions) {
     // First: its parse hook decides before the HTTP shell's body parser reads anything (gate.ts).
     .use(gate)
     .use(corsPolicy(options.corsOrigins))
-    .use(httpBase(options))
+    .use(httpBase({ ...options, bodyReadTimeoutMs: options.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS }))
     .use(observe(options.logger, services.metrics))
     .use(docs(options.version))
     .use(deadlines(options))

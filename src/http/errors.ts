@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
+  | 'request_timeout'
   | 'conflict'
   | 'payload_too_large'
   | 'validation'
@@ -20,6 +21,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  request_timeout: 408,
   conflict: 409,
   payload_too_large: 413,
   validation: 422,
@@ -32,6 +34,8 @@ const titles: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   422: 'Unprocessable Content',
@@ -70,8 +74,19 @@ export type Problem = {
   [member: string]: unknown;
 };
 
+/** Sizes of what a problem document carries: an error never echoes a large value back, whatever the input. */
+const MAX_DETAIL = 1000;
+const MAX_FIELD_ERRORS = 20;
+const MAX_FIELD_TEXT = 200;
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
 export function problem(status: number, detail: string, more: Partial<Problem> = {}): Problem {
-  return { type: 'about:blank', title: titles[status] ?? 'Error', status, detail, ...more };
+  const body: Problem = { type: 'about:blank', title: titles[status] ?? 'Error', status, detail: clip(detail, MAX_DETAIL), ...more };
+  if (more.errors) {
+    body.errors = more.errors.slice(0, MAX_FIELD_ERRORS).map((e) => ({ path: clip(e.path, MAX_FIELD_TEXT), message: clip(e.message, MAX_FIELD_TEXT) }));
+  }
+  return body;
 }
 
 export function problemResponse(body: Problem, headers: Record<string, string> = {}): Response {

@@ -1,6 +1,7 @@
-import { Type, type IntegerOptions } from '@sinclair/typebox';
+import { Kind, Type, TypeRegistry, type IntegerOptions } from '@sinclair/typebox';
 import { t, type TSchema } from 'elysia';
 import { AppError } from './errors.ts';
+import { textProblem } from './input.ts';
 
 /** Shared request/response models; each module keeps its own beside its routes. */
 
@@ -12,11 +13,39 @@ export const Int = (options?: IntegerOptions) => Type.Integer(options);
 export const Uuid = t.String({ format: 'uuid', description: 'Server-assigned id' });
 export const IdParams = t.Object({ id: Uuid });
 
-export const Money = t.String({
-  pattern: '^(0|[1-9][0-9]{0,9})(\\.[0-9]{1,2})?$',
-  description: 'Decimal string with up to two places, e.g. "19.99"',
-  examples: ['19.99'],
+/** A decimal string as `numeric(precision, 2)` holds it: what a client may send as a price, and what any stored amount reads back as. */
+const money = (integerDigits: number) =>
+  t.String({
+    pattern: `^(0|[1-9][0-9]{0,${integerDigits - 1}})(\\.[0-9]{1,2})?$`,
+    description: `Decimal string with up to ${integerDigits} digits before the point and two after, e.g. "19.99"`,
+    examples: ['19.99'],
+  });
+/** Prices: `numeric(12,2)`. */
+export const Money = money(10);
+/** Order totals: `numeric(14,2)` (a line is a price times up to 10,000 units). */
+export const TotalMoney = money(12);
+
+/** PostgreSQL `integer`: stock counts and deltas in a request stay inside it. */
+export const PG_INT_MAX = 2_147_483_647;
+/** PostgreSQL `bigint` (ids of movements and events). */
+export const PG_BIGINT_MAX = 9_223_372_036_854_775_807n;
+
+/**
+ * An integer in a query string, checked as the client sent it. Elysia's `t.Integer` checks the
+ * range only after converting the string and then reports the field as "property"; this kind checks
+ * the text and the range together, so the error names `query.<field>` and the rule.
+ */
+type QueryIntOptions = { minimum: number; maximum: number; default?: number; description?: string };
+const DECIMAL_INT = /^-?(0|[1-9][0-9]{0,15})$/;
+TypeRegistry.Set<QueryIntOptions>('QueryInteger', (schema, value) => {
+  const n = typeof value === 'string' && DECIMAL_INT.test(value) ? Number(value) : value;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= schema.minimum && n <= schema.maximum;
 });
+export const QueryInt = (options: QueryIntOptions) =>
+  // Typed as a number on both sides; on the wire it is the query string's text, hence `Number()`.
+  Type.Transform(Type.Unsafe<number>({ ...options, type: 'integer', [Kind]: 'QueryInteger' }))
+    .Decode((value) => Number(value))
+    .Encode((value: number) => value);
 
 export const Timestamp = t.String({ format: 'date-time' });
 
@@ -33,7 +62,7 @@ export const ProblemModel = t.Object(
 );
 
 export const PageQuery = {
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Page size, 1..200' })),
+  limit: t.Optional(QueryInt({ minimum: 1, maximum: 200, default: 50, description: 'Page size, 1..200' })),
   cursor: t.Optional(t.String({ maxLength: 200, description: 'Opaque cursor from the previous page' })),
 };
 
@@ -60,7 +89,7 @@ export function decodeCursor<T extends unknown[]>(cursor: string | undefined, ch
   if (cursor === undefined) return undefined;
   try {
     const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(key) && check(key)) return key;
+    if (Array.isArray(key) && key.every((part) => typeof part !== 'string' || textProblem(part) === undefined) && check(key)) return key;
   } catch {
     // fall through to the validation error
   }

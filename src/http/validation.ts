@@ -24,10 +24,12 @@ function describe(schema: Schema | undefined, value: unknown): string | undefine
   if (!schema) return undefined;
   if (value === undefined) return 'is required';
   if (schema.anyOf) {
-    // Elysia widens numbers and booleans in query strings to a union with their string form.
+    // Elysia widens numbers and booleans in query strings to a union with their string form
+    // (`{ type: 'string', format: 'integer' }`): the rule to state is the number's or boolean's.
     const consts = schema.anyOf.filter((s) => s.const !== undefined).map((s) => JSON.stringify(s.const));
     if (consts.length === schema.anyOf.length) return `must be one of ${consts.join(', ')}`;
-    return describe(schema.anyOf.find((s) => s.type !== 'string' || s.format !== undefined) ?? schema.anyOf[0], value);
+    const rule = schema.anyOf.find((s) => s.type !== undefined && s.type !== 'string' && s.type !== 'null') ?? schema.anyOf.find((s) => s.format !== undefined);
+    return describe(rule ?? schema.anyOf[0], value);
   }
   if (schema.enum) return `must be one of ${schema.enum.map((v) => JSON.stringify(v)).join(', ')}`;
   const range = (min?: number, max?: number, unit = '') =>

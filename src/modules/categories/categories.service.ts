@@ -1,13 +1,12 @@
 import { iso, PgCode, pgCode, type Db } from '../../db/client.ts';
 import { conflict, notFound } from '../../http/errors.ts';
-import { decodeCursor, encodeCursor } from '../../http/models.ts';
+import { decodeCursor, encodeCursor, isUuid } from '../../http/models.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Category } from './categories.models.ts';
 import * as q from './categories.queries.ts';
 
 const toCategory = (row: q.CategoryRow): Category => ({ id: row.id, name: row.name, createdAt: iso(row.createdAt) });
-const isNameIdKey = (key: unknown[]): key is [string, string] =>
-  key.length === 2 && typeof key[0] === 'string' && typeof key[1] === 'string';
+const isNameIdKey = (key: unknown[]): key is [string, string] => key.length === 2 && typeof key[0] === 'string' && isUuid(key[1]);
 
 export class CategoriesService {
   constructor(

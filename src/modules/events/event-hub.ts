@@ -1,5 +1,6 @@
 import type { Sql } from '../../db/client.ts';
 import { AppError, toError } from '../../http/errors.ts';
+import { PG_BIGINT_MAX } from '../../http/models.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { currentPosition, orderCustomers, readEvents } from './events.queries.ts';
 
@@ -7,9 +8,14 @@ import { currentPosition, orderCustomers, readEvents } from './events.queries.ts
 export type StreamEvent = { id: string; type: string; data: Record<string, unknown> };
 type Cursor = { tx: string; id: string; index: number };
 
-export function parseEventId(value: string): Cursor {
+/** Beyond these the outbox query fails (xid8 and bigint out of range) on every poll of the stream. */
+const XID8_MAX = 18_446_744_073_709_551_615n;
+
+export function parseEventId(value: string, path = 'headers.last-event-id'): Cursor {
   const match = /^(\d{1,20})-(\d{1,19})-(\d{1,6})$/.exec(value);
-  if (!match) throw new AppError('validation', 'Last-Event-ID is not an id this stream produced', [{ path: 'headers.last-event-id', message: 'is invalid' }]);
+  if (!match || BigInt(match[1]!) > XID8_MAX || BigInt(match[2]!) > PG_BIGINT_MAX) {
+    throw new AppError('validation', 'Last-Event-ID is not an id this stream produced', [{ path, message: 'is invalid' }]);
+  }
   return { tx: match[1]!, id: match[2]!, index: Number(match[3]) };
 }
 

@@ -14,7 +14,8 @@ export function eventsRoutes(hub: EventHub, gate: AccessGate) {
       let unsubscribe: (() => void) | undefined;
       let keepAlive: ReturnType<typeof setInterval> | undefined;
       const lastEventId = headers['last-event-id'] ?? query.lastEventId;
-      if (lastEventId) parseEventId(lastEventId); // a bad id is a 422 now, not a broken stream later
+      // A bad id is a 422 now, not a broken stream later.
+      if (lastEventId) parseEventId(lastEventId, headers['last-event-id'] === undefined ? 'query.lastEventId' : 'headers.last-event-id');
       const stream = new ReadableStream<Uint8Array>({
         start: async (controller) => {
           const send = (bytes: Uint8Array) => {

@@ -1,5 +1,5 @@
 import { t } from 'elysia';
-import { Int, PageQuery, Timestamp, Uuid } from '../../http/models.ts';
+import { Int, PageQuery, PG_INT_MAX, Timestamp, Uuid } from '../../http/models.ts';
 
 export const Inventory = t.Object({
   productId: Uuid,
@@ -10,12 +10,13 @@ export const Inventory = t.Object({
   updatedAt: Timestamp,
 });
 
+// Well inside PostgreSQL's integer (PG_INT_MAX): one request can never push a count past it.
 const Count = Int({ minimum: 0, maximum: 1_000_000_000 });
 const Reason = t.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: 'Why the stock changed; kept in the ledger' });
 
 export const InventorySet = t.Object({
   onHand: Count,
-  expectedOnHand: t.Optional(Int({ minimum: 0, description: 'Compare-and-set: refused with 409 unless onHand is this now' })),
+  expectedOnHand: t.Optional(Int({ minimum: 0, maximum: PG_INT_MAX, description: 'Compare-and-set: refused with 409 unless onHand is this now' })),
   reason: t.Optional(Reason),
 });
 

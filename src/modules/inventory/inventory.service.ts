@@ -2,11 +2,13 @@ import type { StockActors } from '../../actors/stock-actors.ts';
 import type { InventoryLevel } from '../../actors/stock-plan.ts';
 import { iso, type Sql } from '../../db/client.ts';
 import { invalid, notFound } from '../../http/errors.ts';
-import { decodeCursor, encodeCursor } from '../../http/models.ts';
+import { decodeCursor, encodeCursor, PG_BIGINT_MAX } from '../../http/models.ts';
 import type { Movement } from './inventory.models.ts';
 import * as q from './inventory.queries.ts';
 
-const isIdKey = (key: unknown[]): key is [string] => key.length === 1 && typeof key[0] === 'string' && /^\d{1,19}$/.test(key[0]);
+/** A movement id: a positive `bigint`, as text (19 digits can still be beyond its range). */
+const isIdKey = (key: unknown[]): key is [string] =>
+  key.length === 1 && typeof key[0] === 'string' && /^\d{1,19}$/.test(key[0]) && BigInt(key[0]) <= PG_BIGINT_MAX;
 
 /** Reads go straight to the database; every change goes through the product's stock actor. */
 export class InventoryService {

@@ -1,5 +1,5 @@
 import { t } from 'elysia';
-import { Int, Money, PageQuery, Timestamp, Uuid } from '../../http/models.ts';
+import { Int, Money, PageQuery, Timestamp, TotalMoney, Uuid } from '../../http/models.ts';
 import { orderStatuses } from './order-state.ts';
 
 export const OrderStatusModel = t.UnionEnum(orderStatuses, { description: 'pending → reserved → processed → shipped; or failed / cancelled' });
@@ -17,7 +17,7 @@ export const Order = t.Object({
   customerId: t.String(),
   status: OrderStatusModel,
   items: t.Array(OrderItemModel),
-  total: Money,
+  total: TotalMoney,
   attempts: Int({ minimum: 0, description: 'Reservation attempts that found too little stock' }),
   nextAttemptAt: t.Union([Timestamp, t.Null()], { description: 'When work on the order is next due (null once final)' }),
   lastError: t.Union([t.String(), t.Null()]),
@@ -38,7 +38,13 @@ export type OrderCreate = typeof OrderCreate.static;
 
 export const IdempotencyHeaders = t.Object({
   'idempotency-key': t.Optional(
-    t.String({ minLength: 1, maxLength: 255, description: 'Same key and body → the first answer again; other body → 422; still in flight → 409' }),
+    // Printable ASCII, as the IETF draft's sf-string: header bytes beyond it arrive as Latin-1 guesses, not as the client's text.
+    t.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x20-\\x7E]+$',
+      description: 'Printable ASCII. Same key and body → the first answer again; other body → 422; still in flight → 409',
+    }),
   ),
 });
 
