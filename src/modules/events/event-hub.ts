@@ -3,9 +3,9 @@ import { AppError, toError } from '../../http/errors.ts';
 import { PG_BIGINT_MAX } from '../../http/models.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { currentPosition, orderCustomers, readEvents } from './events.queries.ts';
+import { expandRow, type StreamEvent } from './records.ts';
 
-/** One change, as sent on the stream. Its id is `<tx>-<row>-<index>` and orders the stream. */
-export type StreamEvent = { id: string; type: string; data: Record<string, unknown> };
+export type { StreamEvent };
 type Cursor = { tx: string; id: string; index: number };
 
 /** Beyond these the outbox query fails (xid8 and bigint out of range) on every poll of the stream. */
@@ -93,13 +93,10 @@ export class EventHub {
         const rows = await readEvents(this.sql, subscriber.cursor, this.options.batch);
         const events: StreamEvent[] = [];
         for (const row of rows) {
-          row.changes.forEach((change, index) => {
-            const sameRow = row.tx === subscriber.cursor.tx && row.id === subscriber.cursor.id;
-            if (sameRow && index <= subscriber.cursor.index) return;
-            const { type, ...data } = change;
-            events.push({ id: `${row.tx}-${row.id}-${index}`, type: String(type), data: { ...data, at: row.createdAt } });
-          });
-          subscriber.cursor = { tx: row.tx, id: row.id, index: row.changes.length - 1 };
+          const expanded = expandRow(row);
+          const sameRow = row.tx === subscriber.cursor.tx && row.id === subscriber.cursor.id;
+          events.push(...(sameRow ? expanded.slice(subscriber.cursor.index + 1) : expanded));
+          subscriber.cursor = { tx: row.tx, id: row.id, index: expanded.length - 1 };
         }
         const visible = subscriber.customerId === undefined ? events : await this.forCustomer(subscriber, events);
         if (visible.length > 0 && this.subscribers.has(subscriber)) subscriber.send(visible);

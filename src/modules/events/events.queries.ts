@@ -1,6 +1,6 @@
 import { at, type Executor } from '../../db/client.ts';
 
-export type EventRow = { tx: string; id: string; changes: Record<string, unknown>[]; createdAt: string };
+import type { EventRow } from './records.ts';
 
 /**
  * Outbox rows after a position, in (transaction id, id) order, limited to transactions older than

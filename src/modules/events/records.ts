@@ -1,0 +1,93 @@
+import { iso } from '../../db/client.ts';
+import type { OrderStatus } from '../orders/order-state.ts';
+import type { Order } from '../orders/orders.models.ts';
+import type { SyncRun } from '../warehouse/warehouse.service.ts';
+
+/**
+ * The outbox record: what one committed transaction changed, with a snapshot of each thing as of
+ * that commit (`events.changes`, format 2). Writers put one record per transaction; readers (the
+ * event stream, webhooks) expand it into one event per change. A snapshot never needs the live
+ * row: an `order.reserved` event still shows the order as reserved when the order has long been
+ * processed.
+ */
+export type OrderRecord = {
+  id: string;
+  customerId: string;
+  status: OrderStatus;
+  /** The status before this change; null when the order was accepted by this transaction. */
+  previous: OrderStatus | null;
+  /** The order row's version after this change: it grows with every change of the order. */
+  version: number;
+  items: Order['items'];
+  total: string;
+  attempts: number;
+  lastError: string | null;
+  payment: Order['payment'];
+  /** When work on the order is next due, from the commit (null: nothing due). */
+  nextAttemptInMs: number | null;
+  /** Absent when the order was accepted in this same transaction (its time is the record's). */
+  createdAt?: string;
+};
+
+export type InventoryRecord = {
+  productId: string;
+  onHand: number;
+  reserved: number;
+  awaitingShipment: number;
+  /** `available` before this transaction (thresholds are crossings: compare the two). */
+  previousAvailable: number;
+};
+
+export type EventRecord = { v: 2; orders?: OrderRecord[]; inventory?: InventoryRecord[]; syncRun?: SyncRun };
+
+/** One change, as a reader sees it. Its id `<tx>-<row>-<index>` orders all events. */
+export type StreamEvent = { id: string; type: string; data: Record<string, unknown> };
+
+export type EventRow = { tx: string; id: string; changes: EventRecord | Record<string, unknown>[]; createdAt: string };
+
+/** The order as the API shows it (`Order`), as of the record's commit at `at`. */
+export function orderAt(record: OrderRecord, at: string): Order {
+  const { previous: _previous, version: _version, nextAttemptInMs, createdAt, ...rest } = record;
+  return {
+    ...rest,
+    nextAttemptAt: nextAttemptInMs === null ? null : new Date(Date.parse(at) + nextAttemptInMs).toISOString(),
+    createdAt: createdAt ?? at,
+    updatedAt: at,
+  };
+}
+
+/**
+ * The events of one outbox row, in a fixed order (orders, then inventory, then the sync run), so
+ * that an index names the same event on every read. Rows written before format 2 (a plain array
+ * of changes) are expanded as they are.
+ */
+export function expandRow(row: EventRow): StreamEvent[] {
+  const at = iso(row.createdAt);
+  const id = (index: number) => `${row.tx}-${row.id}-${index}`;
+  if (Array.isArray(row.changes)) {
+    return row.changes.map((change, index) => {
+      const { type, ...data } = change;
+      return { id: id(index), type: String(type), data: { ...data, at } };
+    });
+  }
+  const events: StreamEvent[] = [];
+  for (const order of row.changes.orders ?? []) {
+    const snapshot = orderAt(order, at);
+    events.push({
+      id: id(events.length),
+      type: 'order.status',
+      data: { ...snapshot, orderId: order.id, previous: order.previous, error: order.lastError, version: order.version, at },
+    });
+  }
+  for (const level of row.changes.inventory ?? []) {
+    const { previousAvailable, ...counts } = level;
+    events.push({
+      id: id(events.length),
+      type: 'inventory.changed',
+      data: { ...counts, available: counts.onHand - counts.reserved, updatedAt: at, previousAvailable, at },
+    });
+  }
+  const syncRun = row.changes.syncRun;
+  if (syncRun) events.push({ id: id(events.length), type: 'warehouse.sync.completed', data: { ...syncRun, at } });
+  return events;
+}
