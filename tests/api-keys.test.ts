@@ -181,7 +181,7 @@ describe('two processes on one database', () => {
   }, 60_000);
 });
 
-describe('before migration 0003 (expand/contract)', () => {
+describe('before migration 0002 (expand/contract)', () => {
   test('the bootstrap tokens work, API keys answer 503 and an API key is simply unknown', async () => {
     const db = await freshDatabase({ upTo: '0001_categories' });
     const old = await startTestService({}, { db, background: false });

@@ -11,7 +11,7 @@ const NAMES = { categories: 'categories', apiKeys: 'API keys' } as const;
 
 export class Capabilities {
   categories = false;
-  /** Migration 0003: without it only the bootstrap tokens (and customer tokens) authenticate. */
+  /** Migration 0002: without it only the bootstrap tokens (and customer tokens) authenticate. */
   apiKeys = false;
 
   static async detect(db: Db): Promise<Capabilities> {

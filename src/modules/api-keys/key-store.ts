@@ -90,7 +90,7 @@ export class KeyStore {
 
   private async load() {
     const started = this.options.clock.now();
-    // Before migration 0003 there are no keys to know (expand/contract: README).
+    // Before migration 0002 there are no keys to know (expand/contract: README).
     const changes = this.capabilities.apiKeys ? await keysChangedSince(this.sql, this.revision) : [];
     for (const change of changes) this.apply(change);
     this.knownSince = started;
@@ -118,7 +118,7 @@ export class KeyStore {
   }
 
   private async flushUsage() {
-    if (this.used.size === 0) return; // also before migration 0003: no key can have been used
+    if (this.used.size === 0) return; // also before migration 0002: no key can have been used
     const ids = [...this.used];
     this.used.clear();
     await recordLastUsed(this.sql, ids);
