@@ -52,6 +52,10 @@ export type Config = {
   stuckSweepCron: string;
   stuckReservationMs: number;
   reconcileCron: string;
+  /** How long the provider is asked about an order that may owe a refund before a person must look. */
+  reconcileHorizonMs: number;
+  reconcileRetryBaseMs: number;
+  reconcileRetryMaxMs: number;
   pruneCron: string;
   idempotencyTtlMs: number;
   eventsRetentionMs: number;
@@ -230,6 +234,9 @@ export function loadConfig(env: Env = process.env): Config {
     stuckSweepCron: env.STUCK_SWEEP_CRON || '30 * * * * *',
     stuckReservationMs: int(env, 'STUCK_RESERVATION_MS', 30 * 60_000, 1_000, 30 * 86_400_000, errors),
     reconcileCron: env.RECONCILE_CRON || '*/10 * * * * *',
+    reconcileHorizonMs: int(env, 'RECONCILE_HORIZON_MS', 86_400_000, 1_000, 30 * 86_400_000, errors),
+    reconcileRetryBaseMs: int(env, 'RECONCILE_RETRY_BASE_MS', 5_000, 10, 3_600_000, errors),
+    reconcileRetryMaxMs: int(env, 'RECONCILE_RETRY_MAX_MS', 3_600_000, 10, 86_400_000, errors),
     pruneCron: env.PRUNE_CRON || '0 */10 * * * *',
     idempotencyTtlMs: int(env, 'IDEMPOTENCY_TTL_MS', 86_400_000, 86_400_000, 365 * 86_400_000, errors),
     eventsRetentionMs: int(env, 'EVENTS_RETENTION_MS', 3 * 86_400_000, 60_000, 365 * 86_400_000, errors),

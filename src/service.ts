@@ -1,5 +1,4 @@
 import { StockActors } from './actors/stock-actors.ts';
-import type { OrderPolicy } from './actors/stock-commands.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import { Authenticator, type Tokens } from './http/auth.ts';
@@ -7,14 +6,10 @@ import { createApp, type AppOptions, type AppServices } from './http/app.ts';
 import { ClientIp } from './http/client-ip.ts';
 import { CustomerTokens } from './http/customer-tokens.ts';
 import { RateLimiter } from './http/rate-limit.ts';
-import { leaseRescueJob } from './jobs/lease-rescue.ts';
-import { orderRetriesJob } from './jobs/order-retries.ts';
-import { paymentReconcileJob } from './jobs/payment-reconcile.ts';
-import { idempotencyPruneJob, outboxPruneJob } from './jobs/prune.ts';
+import { outboxPruneJob } from './jobs/prune.ts';
 import { Scheduler } from './jobs/scheduler.ts';
-import { stuckReservationsJob } from './jobs/stuck-reservations.ts';
 import { warehouseSyncJob } from './jobs/warehouse-sync.ts';
-import { backoffMs, systemClock, type Clock } from './lib/clock.ts';
+import { systemClock, type Clock } from './lib/clock.ts';
 import type { Logger } from './lib/logger.ts';
 import { ApiKeysService } from './modules/api-keys/api-keys.service.ts';
 import { KeyStore } from './modules/api-keys/key-store.ts';
@@ -24,13 +19,9 @@ import { EventHub } from './modules/events/event-hub.ts';
 import { InventoryService } from './modules/inventory/inventory.service.ts';
 import { createMetrics } from './modules/metrics/metrics.ts';
 import { NodeIdentity, resolveNodeId } from './modules/nodes/nodes.ts';
-import { OrderIntake } from './modules/orders/intake.ts';
-import { OrdersService } from './modules/orders/orders.service.ts';
-import { OrderPipeline } from './modules/orders/pipeline.ts';
-import { OrderRecovery } from './modules/orders/recovery.ts';
+import { createOrdersModule } from './modules/orders/orders.module.ts';
 import type { PaymentGateway } from './modules/payments/gateway.ts';
 import { HttpPaymentGateway } from './modules/payments/http-gateway.ts';
-import { PaymentReconciler } from './modules/payments/reconciler.ts';
 import { Behaviour, SimulatedGateway } from './modules/payments/simulator.ts';
 import { ProductsService } from './modules/products/products.service.ts';
 import type { WarehouseClient } from './modules/warehouse/client.ts';
@@ -67,52 +58,9 @@ export async function buildService(config: Config, database: Database, tokens: T
   const clock = options.clock ?? systemClock;
   const capabilities = await Capabilities.detect(db);
   const node = new NodeIdentity(resolveNodeId(config.nodeId, config.dataDir), sql, logger);
-  const retryDelayMs = (attempt: number) => backoffMs(attempt, config.retryBaseMs, config.retryMaxMs, clock.random);
-
-  const policy: OrderPolicy = {
-    owner: node.incarnation,
-    leaseMs: config.leaseMs,
-    maxAttempts: config.orderMaxAttempts,
-    retryDelayMs,
-    // Past the payment timeout, a charge still in flight has landed or never will.
-    reconcileDelayMs: config.paymentTimeoutMs * 2 + 1000,
-  };
-  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, maxBatch: 1000, maxConcurrent: 4, idleMs: 60_000 }, policy);
+  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, maxBatch: 1000, maxConcurrent: 4, idleMs: 60_000 });
   const gateway = options.paymentGateway ?? paymentGateway(config, clock);
-  const reconciler = new PaymentReconciler(sql, gateway, { batchSize: 200, holdMs: 60_000, retryMs: 30_000, logger });
-  const reconcileNow = (orderId: string) => void reconciler.now(orderId).catch(() => {});
-
-  let recovery: OrderRecovery | undefined;
-  const pipeline = new OrderPipeline(sql, actors, gateway, {
-    paymentMaxAttempts: config.paymentMaxAttempts,
-    paymentConcurrency: config.paymentConcurrency,
-    currency: config.paymentCurrency,
-    retryDelayMs,
-    onRetryScheduled: (at) => recovery?.wakeAt(at),
-    reconcileNow,
-    logger,
-    now: () => clock.now(),
-  });
-  recovery = new OrderRecovery(sql, pipeline, {
-    owner: node.incarnation,
-    leaseMs: config.leaseMs,
-    heartbeatTtlMs: config.heartbeatTtlMs,
-    batchSize: 2000,
-    maxInFlight: config.pipelineMaxInFlight,
-    logger,
-    now: () => clock.now(),
-  });
-  const orderRecovery = recovery;
-  const intake = new OrderIntake(sql, {
-    owner: node.incarnation,
-    leaseMs: config.leaseMs,
-    maxBatch: 512,
-    lingerMs: 1,
-    // Two statements in flight: one is being written while the next batch fills (measured best of 1, 2, 4).
-    maxInFlight: Number(process.env.EXP_INTAKE_INFLIGHT ?? 2),
-    onAccepted: (work) => pipeline.accept(work),
-    isSaturated: (productId) => actors.full(productId),
-  });
+  const orders = createOrdersModule({ sql, actors, gateway, config, owner: node.incarnation, clock, logger });
   const warehouseClientInUse = options.warehouse ?? warehouseClient(config, database, clock);
   const warehouse = new WarehouseSync(sql, actors, warehouseClientInUse, { pageSize: config.warehousePageSize, logger });
   const events = new EventHub(sql, { pollMs: 250, batch: 500, logger });
@@ -120,17 +68,7 @@ export async function buildService(config: Config, database: Database, tokens: T
   const scheduler = new Scheduler(
     sql,
     [
-      orderRetriesJob(orderRecovery, config.retrySweepCron),
-      leaseRescueJob(orderRecovery, config.leaseRescueCron),
-      stuckReservationsJob(sql, actors, {
-        schedule: config.stuckSweepCron,
-        owner: node.incarnation,
-        leaseMs: config.leaseMs,
-        stuckMs: config.stuckReservationMs,
-        limit: 500,
-      }),
-      paymentReconcileJob(reconciler, config.reconcileCron),
-      idempotencyPruneJob(sql, { schedule: config.pruneCron, olderThanMs: config.idempotencyTtlMs, limit: 10_000 }),
+      ...orders.jobs,
       outboxPruneJob(sql, { schedule: config.pruneCron, eventsOlderThanMs: config.eventsRetentionMs, jobRunsOlderThanMs: config.jobHistoryRetentionMs, limit: 10_000 }),
       warehouseSyncJob(warehouse, config.warehouseSyncCron, config.syncRequestTimeoutMs),
     ],
@@ -147,14 +85,14 @@ export async function buildService(config: Config, database: Database, tokens: T
     sql,
     mailboxDepth: () => actors.depth(),
     mailboxes: () => actors.stats().mailboxes,
-    pipelineInFlight: () => pipeline.size,
+    pipelineInFlight: () => orders.worker.size,
   });
   actors.onBatch = (size) => metrics.stockBatchSize.observe(size);
-  intake.onBatch = (accepted) => {
-    metrics.ordersAccepted.inc(accepted);
-    metrics.intakeBatchSize.observe(accepted);
+  orders.intake.onStored = (stored) => {
+    metrics.ordersAccepted.inc(stored);
+    metrics.intakeBatchSize.observe(stored);
   };
-  pipeline.onPayment = (outcome, seconds) => {
+  orders.worker.onPayment = (outcome, seconds) => {
     metrics.paymentAttempts.inc({ outcome });
     metrics.paymentDuration.observe({ outcome }, seconds);
   };
@@ -162,7 +100,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     metrics.jobRuns.inc({ job: outcome.job, status: outcome.status });
     for (const [kind, n] of Object.entries(outcome.counts ?? {})) metrics.jobItems.inc({ job: outcome.job, kind }, n);
   };
-  reconciler.onSettled = (result) => metrics.reconciliations.inc({ result });
+  orders.reconciler.onSettled = (result) => metrics.reconciliations.inc({ result });
   warehouse.onRun = (run) => {
     metrics.syncRuns.inc({ status: run.status });
     metrics.syncAdjusted.inc(run.itemsAdjusted);
@@ -200,7 +138,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     products: new ProductsService(db, capabilities),
     categories: new CategoriesService(db, capabilities),
     inventory: new InventoryService(sql, actors),
-    orders: new OrdersService(sql, intake, actors, reconcileNow),
+    orders: orders.service,
     events,
     warehouse,
     metrics,
@@ -215,10 +153,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     keyStore,
     capabilities,
     actors,
-    intake,
-    pipeline,
-    recovery: orderRecovery,
-    reconciler,
+    orders,
     gateway,
     warehouse,
     warehouseClient: warehouseClientInUse,
@@ -231,8 +166,7 @@ export async function buildService(config: Config, database: Database, tokens: T
       await keyStore.start();
       if (!background) return;
       scheduler.start();
-      void orderRecovery.sweep();
-      void reconciler.sweep();
+      orders.start();
     },
     /**
      * Stops background work, lets work under way finish (up to SHUTDOWN_TIMEOUT_MS) and hands
@@ -241,13 +175,10 @@ export async function buildService(config: Config, database: Database, tokens: T
      */
     async stop(timeoutMs = config.shutdownTimeoutMs) {
       clearInterval(drift);
-      orderRecovery.stop();
       events.close();
       await keyStore.stop().catch((error: unknown) => logger.warn({ err: error }, 'could not record API key use'));
       await scheduler.stop();
-      await intake.drain();
-      await pipeline.stop(timeoutMs);
-      await actors.drain();
+      await orders.stop(timeoutMs);
       actors.close();
       await node.deregister().catch((error: unknown) => logger.warn({ err: error }, 'could not deregister'));
     },

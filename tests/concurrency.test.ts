@@ -76,8 +76,8 @@ describe('multi-item orders on overlapping products', () => {
       for (const product of products) {
         const [row] = await t.db.sql`
           SELECT l.on_hand, l.reserved,
-            (SELECT coalesce(sum(i.quantity), 0)::int FROM order_items i JOIN orders o ON o.id = i.order_id
-             WHERE i.product_id = l.product_id AND o.status = 'processed') AS sold
+            (SELECT coalesce(sum((i->>'quantity')::int), 0)::int FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.items) i
+             WHERE (i->>'productId')::uuid = l.product_id AND o.status = 'processed') AS sold
           FROM inventory_levels l WHERE l.product_id = ${product.id}`;
         expect(row!.reserved).toBe(0);
         expect(row!.on_hand).toBe(40 - row!.sold);

@@ -65,9 +65,9 @@ async function settle(): Promise<Record<string, string>> {
     await Bun.sleep(20);
     const [open] = await t.db.sql`SELECT count(*)::int AS n FROM orders WHERE status IN ('pending', 'reserved')`;
     const now = await fingerprint(t.db.sql);
-    const idle = open!.n === 0 && t.service.pipeline.size === 0 && t.service.actors.depth() === 0;
+    const idle = open!.n === 0 && t.service.orders.worker.size === 0 && t.service.actors.depth() === 0;
     if (idle && Bun.deepEquals(now, last)) return now;
-    if (Date.now() > deadline) throw new Error(`the service did not settle: ${open!.n} open orders, pipeline ${t.service.pipeline.size}`);
+    if (Date.now() > deadline) throw new Error(`the service did not settle: ${open!.n} open orders, pipeline ${t.service.orders.worker.size}`);
     last = now;
   }
 }
@@ -117,7 +117,8 @@ test(
         const [after] = await t.db.sql`SELECT on_hand AS "onHand" FROM inventory_levels WHERE product_id = ${innocent.stock}`;
         expect(after!.onHand).toBe(level!.onHand + deltas.reduce((a, b) => a + b, 0));
         const placed = await t.db.sql`
-          SELECT o.status, i.product_id AS "productId", i.quantity FROM orders o JOIN order_items i ON i.order_id = o.id
+          SELECT o.status, (i->>'productId')::uuid AS "productId", (i->>'quantity')::int AS quantity
+          FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.items) i
           WHERE o.customer_id IN ${t.db.sql(customers)}`;
         expect([...placed]).toEqual(customers.map(() => ({ status: 'processed', productId: innocent.orders, quantity: 2 })));
       }),

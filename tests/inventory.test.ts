@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { StockActors } from '../src/actors/stock-actors.ts';
+import { adjustStock } from '../src/actors/stock-commands.ts';
 import { createProduct, startTestService, type TestService } from './support/service.ts';
 
 let t: TestService;
@@ -140,15 +141,14 @@ describe('inventory', () => {
   });
 
   test('idle mailboxes are dropped; a product gets a new one when work comes again', async () => {
-    const policy = { owner: crypto.randomUUID(), leaseMs: 1000, maxAttempts: 3, retryDelayMs: () => 10, reconcileDelayMs: 10 };
-    const actors = new StockActors(t.db.sql, { maxDepth: 10, maxBatch: 10, maxConcurrent: 2, idleMs: 100 }, policy);
+    const actors = new StockActors(t.db.sql, { maxDepth: 10, maxBatch: 10, maxConcurrent: 2, idleMs: 100 });
     try {
       const product = await createProduct(t.api, { initialStock: 1 });
-      await actors.send(product.id, { kind: 'adjust', productId: product.id, delta: 1, reason: 'x' });
+      await actors.submit(adjustStock(product.id, 1, 'x'));
       expect(actors.stats().mailboxes).toBe(1);
       await Bun.sleep(1200); // the eviction timer runs every second at most
       expect(actors.stats().mailboxes).toBe(0);
-      const level = await actors.send(product.id, { kind: 'adjust', productId: product.id, delta: 1, reason: 'x' });
+      const level = await actors.submit(adjustStock(product.id, 1, 'x'));
       expect(level.onHand).toBe(3);
     } finally {
       actors.close();

@@ -6,6 +6,7 @@ import { Scheduler, type SchedulerOptions } from '../src/jobs/scheduler.ts';
 import { chargeKey } from '../src/modules/payments/gateway.ts';
 import type { SimulatedGateway } from '../src/modules/payments/simulator.ts';
 import { expectStockConsistent } from './support/invariants.ts';
+import { insertOrderRow, type OrderFields } from './support/orders.ts';
 import { createProduct, orderReaches, placeOrder, startTestService, type TestService } from './support/service.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -32,15 +33,7 @@ const schedulerOptions = (overrides: Partial<SchedulerOptions> = {}): SchedulerO
   ...overrides,
 });
 
-async function insertOrder(productId: string, fields: { status?: string; leaseOwner?: string | null; leaseUntil?: Date | null; nextAttemptAt?: Date; updatedAt?: Date; quantity?: number }) {
-  const id = Bun.randomUUIDv7();
-  await t.db.sql`
-    INSERT INTO orders (id, customer_id, status, total, lease_owner, lease_until, next_attempt_at, updated_at)
-    VALUES (${id}, 'jobs', ${fields.status ?? 'pending'}, '1.00', ${fields.leaseOwner ?? null}, ${fields.leaseUntil?.toISOString() ?? null},
-            ${(fields.nextAttemptAt ?? new Date()).toISOString()}, ${(fields.updatedAt ?? new Date()).toISOString()})`;
-  await t.db.sql`INSERT INTO order_items (order_id, product_id, line, quantity, unit_price) VALUES (${id}, ${productId}, 0, ${fields.quantity ?? 1}, '1.00')`;
-  return id;
-}
+const insertOrder = (productId: string, fields: OrderFields) => insertOrderRow(t.db.sql, productId, { ...fields, customerId: 'jobs' });
 const statusOf = async (id: string) => (await t.db.sql`SELECT status FROM orders WHERE id = ${id}`)[0]!.status as string;
 
 describe('scheduler', () => {
@@ -215,13 +208,21 @@ describe('sweeps (backdated rows, injected time)', () => {
     const rows = await t.db.sql`SELECT id, payment_status, reconcile_at FROM orders WHERE id IN (${charged}, ${clean})`;
     const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
     expect(byId[charged]).toMatchObject({ payment_status: 'refunded', reconcile_at: null });
-    expect(byId[clean]).toMatchObject({ payment_status: null, reconcile_at: null });
+    // Nothing charged yet is not the end: a charge can still land, so it is looked at again later.
+    expect(byId[clean]!.payment_status).toBeNull();
+    expect(byId[clean]!.reconcile_at).not.toBeNull();
     const refundsOf = () => gateway.ledger.dump().refunds.filter((r) => r.chargeId === gateway.ledger.find(chargeKey(charged))!.id);
     expect(refundsOf()).toHaveLength(1);
     // Settled orders are not taken again: no second refund, however late the next sweep.
     await t.service.scheduler.tick('payment-reconcile', hours(1), hours(1));
     expect(refundsOf()).toHaveLength(1);
     expect((await t.db.sql`SELECT reconcile_at FROM orders WHERE id = ${charged}`)[0]!.reconcile_at).toBeNull();
+    // Past its horizon, a look that still finds nothing ends it, and says so.
+    await t.db.sql`UPDATE orders SET reconcile_at = now() - interval '1 second', reconcile_until = now() - interval '1 second' WHERE id = ${clean}`;
+    await t.service.scheduler.tick('payment-reconcile', hours(2), new Date());
+    expect((await t.db.sql`SELECT reconcile_at, attention FROM orders WHERE id = ${clean}`)[0]).toEqual({ reconcile_at: null, attention: null });
+    const logs = (await t.api.get(`/api/v1/orders/${clean}/logs`, 'client')).body.items;
+    expect(logs.at(-1).message).toBe('no charge appeared within the reconcile horizon; nothing to refund');
   });
 
   test('idempotency-prune drops keys older than 24 hours, a capped batch at a time', async () => {
@@ -229,11 +230,10 @@ describe('sweeps (backdated rows, injected time)', () => {
     const fresh = await placeOrder(t.api, [{ productId: product.id, quantity: 1 }], { key: 'prune-fresh' });
     const stale = await placeOrder(t.api, [{ productId: product.id, quantity: 1 }], { key: 'prune-stale' });
     await orderReaches(t.api, stale.body.id, ['processed']);
-    // Stored keys carry the credential's scope before the key (intake.ts), hence the LIKE.
-    await t.db.sql`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key LIKE '%prune-stale'`;
+    await t.db.sql`UPDATE orders SET created_at = now() - interval '25 hours' WHERE idempotency_key = 'prune-stale'`;
     const run = await t.service.scheduler.tick('idempotency-prune', new Date(), new Date());
     expect(run.counts!.deleted).toBeGreaterThanOrEqual(1);
-    const keys = (await t.db.sql`SELECT key FROM idempotency_keys WHERE key LIKE '%prune-%'`).map((r) => r.key.split('\n').at(-1));
+    const keys = (await t.db.sql`SELECT idempotency_key FROM orders WHERE idempotency_key LIKE 'prune-%'`).map((r) => r.idempotency_key);
     expect(keys).toEqual(['prune-fresh']);
     expect(await statusOf(stale.body.id)).toBe('processed'); // the order itself stays
     expect(fresh.status).toBe(202);

@@ -44,7 +44,7 @@ const failedChecks = (report: K6Report) => Object.entries(report.checks).filter(
 const summaryOf = async (name: string) => JSON.parse(await readFile(path.join(summaryDir, `k6-${name}.json`), 'utf8'));
 const ordersOf = async (productId: string) =>
   Object.fromEntries(
-    (await db.sql`SELECT o.status, count(*)::int AS n FROM orders o JOIN order_items i ON i.order_id = o.id WHERE i.product_id = ${productId} GROUP BY o.status`).map(
+    (await db.sql`SELECT status, count(*)::int AS n FROM orders WHERE items @> ${JSON.stringify([{ productId }])}::jsonb GROUP BY status`).map(
       (r) => [r.status, r.n],
     ),
   ) as Record<string, number>;

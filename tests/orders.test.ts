@@ -10,11 +10,14 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+/** Orders that have a line for the product. */
+const ordersFor = async (productId: string) =>
+  (await t.db.sql`SELECT count(*)::int AS n FROM orders WHERE items @> ${JSON.stringify([{ productId }])}::jsonb`)[0]!.n as number;
 const level = async (productId: string) => (await t.api.get(`/api/v1/products/${productId}/inventory`)).body;
 const logs = async (orderId: string) => (await t.api.get(`/api/v1/orders/${orderId}/logs`, 'client')).body.items as { status: string; message: string; errorMessage: string | null }[];
 
 describe('placing an order', () => {
-  test('202 with the stored order, priced from the catalog; it is reserved, paid and processed', async () => {
+  test('202 with the stored order, priced from the catalog, born reserved; then paid and processed', async () => {
     const shirt = await createProduct(t.api, { price: '19.99', initialStock: 10 });
     const mug = await createProduct(t.api, { price: '5.50', initialStock: 10 });
     const reply = await placeOrder(t.api, [{ productId: shirt.id, quantity: 2 }, { productId: mug.id, quantity: 3 }], { customerId: 'alice' });
@@ -22,7 +25,7 @@ describe('placing an order', () => {
     expect(reply.headers.get('location')).toBe(`/api/v1/orders/${reply.body.id}`);
     expect(reply.body).toMatchObject({
       customerId: 'alice',
-      status: 'pending',
+      status: 'reserved',
       total: '56.48',
       attempts: 0,
       lastError: null,
@@ -34,17 +37,22 @@ describe('placing an order', () => {
     });
     const [stored] = await t.db.sql`SELECT status, total::text FROM orders WHERE id = ${reply.body.id}`;
     expect(stored).toBeDefined(); // durable before the answer
+    // Its stock was held by the same transaction that stored it.
+    expect(['reserved', 'processed']).toContain(stored!.status);
 
     const done = await orderReaches(t.api, reply.body.id, ['processed']);
     expect(done.payment).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect(done.nextAttemptAt).toBeNull();
     expect(await level(shirt.id)).toMatchObject({ onHand: 8, reserved: 0 });
     expect(await level(mug.id)).toMatchObject({ onHand: 7, reserved: 0 });
-    expect((await logs(reply.body.id)).map((l) => l.status)).toEqual(['pending', 'reserved', 'processed']);
+    expect((await logs(reply.body.id)).map((l) => [l.status, l.message])).toEqual([
+      ['reserved', 'order accepted; stock reserved'],
+      ['processed', `paid (charge ${done.payment.reference}); stock deducted`],
+    ]);
     const charges = gateway.ledger.dump().charges.filter((c) => c.orderId === reply.body.id);
     expect(charges).toHaveLength(1);
     expect(charges[0]!.amount).toBe('56.48');
-    const sales = await t.db.sql`SELECT product_id, delta FROM stock_movements WHERE order_id = ${reply.body.id} ORDER BY delta`;
+    const sales = await t.db.sql`SELECT product_id, delta FROM stock_movements WHERE ${reply.body.id}::uuid = ANY(order_ids) ORDER BY delta`;
     expect(sales.map((s) => s.delta)).toEqual([-3, -2]);
   });
 
@@ -117,8 +125,7 @@ describe('Idempotency-Key', () => {
     const other = await placeOrder(t.api, [{ productId: product.id, quantity: 2 }], { key: 'key-mismatch-1' });
     expect(other.status).toBe(422);
     expect(other.body.errors[0].path).toBe('headers.idempotency-key');
-    const [row] = await t.db.sql`SELECT count(*)::int AS n FROM order_items WHERE product_id = ${product.id}`;
-    expect(row!.n).toBe(1);
+    expect(await ordersFor(product.id)).toBe(1);
   });
 
   test('20 concurrent requests with one key: one order; the others are 409 (in flight) or the same answer', async () => {
@@ -128,8 +135,7 @@ describe('Idempotency-Key', () => {
     expect(accepted.length).toBeGreaterThanOrEqual(1);
     expect(new Set(accepted.map((r) => r.body.id)).size).toBe(1);
     expect(replies.every((r) => r.status === 202 || r.status === 409)).toBe(true);
-    const [row] = await t.db.sql`SELECT count(*)::int AS n FROM order_items WHERE product_id = ${product.id}`;
-    expect(row!.n).toBe(1);
+    expect(await ordersFor(product.id)).toBe(1);
     await orderReaches(t.api, accepted[0]!.body.id, ['processed']);
     expect((await level(product.id)).onHand).toBe(49);
   });
@@ -184,7 +190,7 @@ describe('state machine', () => {
     const { refunds, charges } = gateway.ledger.dump();
     const charge = charges.find((c) => c.orderId === reply.body.id)!;
     expect(refunds.filter((r) => r.chargeId === charge.id)).toEqual([expect.objectContaining({ amount: '14.50' })]);
-    const movements = await t.db.sql`SELECT reason, delta FROM stock_movements WHERE order_id = ${reply.body.id} ORDER BY id`;
+    const movements = await t.db.sql`SELECT reason, delta FROM stock_movements WHERE ${reply.body.id}::uuid = ANY(order_ids) ORDER BY id`;
     expect(movements.map((m) => [m.reason, m.delta])).toEqual([
       ['sale', -2],
       ['restock', 2],
@@ -201,9 +207,11 @@ describe('state machine', () => {
   });
 
   test('failed and shipped orders cannot be cancelled; only processed orders ship', async () => {
+    const waiting = await placeOrder(t.api, [{ productId: (await createProduct(t.api, { initialStock: 0 })).id, quantity: 1 }]);
+    expect(waiting.body.status).toBe('pending');
+    expect((await t.api.post(`/api/v1/orders/${waiting.body.id}/ship`, undefined, 'admin')).status).toBe(409);
     const product = await createProduct(t.api, { initialStock: 1 });
     const reply = await placeOrder(t.api, [{ productId: product.id, quantity: 1 }]);
-    expect((await t.api.post(`/api/v1/orders/${reply.body.id}/ship`, undefined, 'admin')).status).toBe(409); // pending
     await orderReaches(t.api, reply.body.id, ['processed']);
     expect((await t.api.post(`/api/v1/orders/${reply.body.id}/ship`, undefined, 'client')).status).toBe(403);
     expect(await level(product.id)).toMatchObject({ onHand: 0, awaitingShipment: 1 });
@@ -211,7 +219,7 @@ describe('state machine', () => {
     expect(shipped.status).toBe(200);
     expect(shipped.body.status).toBe('shipped');
     expect(await level(product.id)).toMatchObject({ onHand: 0, awaitingShipment: 0 });
-    expect((await logs(reply.body.id)).map((l) => l.status)).toEqual(['pending', 'reserved', 'processed', 'shipped']);
+    expect((await logs(reply.body.id)).map((l) => l.status)).toEqual(['reserved', 'processed', 'shipped']);
     expect((await t.api.post(`/api/v1/orders/${reply.body.id}/ship`, undefined, 'admin')).status).toBe(409);
     expect((await t.api.post(`/api/v1/orders/${reply.body.id}/cancel`, undefined, 'client')).status).toBe(409);
 
@@ -225,16 +233,22 @@ describe('state machine', () => {
     expect((await t.api.post('/api/v1/orders/01900000-0000-7000-8000-000000000000/ship', undefined, 'admin')).status).toBe(404);
   });
 
-  test('logs come oldest first by number, not as text', async () => {
+  test('logs come oldest first: the normal steps from the order, the rest from its rows, by number not as text', async () => {
     const product = await createProduct(t.api, { initialStock: 1 });
     await t.db.sql`SELECT setval(pg_get_serial_sequence('order_logs', 'id'), 99997)`;
+    gateway.behaviour.failNext('error', 2);
     const reply = await placeOrder(t.api, [{ productId: product.id, quantity: 1 }]);
     await orderReaches(t.api, reply.body.id, ['processed']);
+    await t.api.post(`/api/v1/orders/${reply.body.id}/cancel`, undefined, 'client');
+    await waitForPayment(reply.body.id, 'refunded');
     const rows = (await t.api.get(`/api/v1/orders/${reply.body.id}/logs`, 'client')).body.items;
     expect(rows.map((l: { id: string; status: string }) => [l.id, l.status])).toEqual([
-      ['99998', 'pending'],
-      ['99999', 'reserved'],
-      ['100000', 'processed'],
+      ['accepted', 'reserved'],
+      ['99998', 'reserved'], // payment attempt 1 failed
+      ['99999', 'reserved'], // payment attempt 2 failed
+      ['processed', 'processed'],
+      ['100000', 'cancelled'],
+      ['100001', 'cancelled'], // the refund
     ]);
   });
 
@@ -246,6 +260,7 @@ describe('state machine', () => {
     expect(failed.lastError).toContain('insufficient stock');
     const rows = await logs(reply.body.id);
     expect(rows.map((l) => l.status)).toEqual(['pending', 'pending', 'pending', 'failed']);
+    expect(rows[0]!.message).toBe('order accepted');
     expect(rows[1]!.message).toContain('attempt 1 of 3');
     expect(rows[1]!.errorMessage).toContain('insufficient stock');
     expect(rows[3]!.message).toContain('gave up after 3');

@@ -4,6 +4,8 @@ import type { SimulatedGateway } from '../src/modules/payments/simulator.ts';
 import { claimDueOrders } from '../src/modules/orders/work.queries.ts';
 import { freshDatabase } from './support/cluster.ts';
 import { expectStockConsistent } from './support/invariants.ts';
+import { insertOrderRow } from './support/orders.ts';
+import type { Step } from '../src/modules/orders/transitions.ts';
 import { createProduct, orderReaches, placeOrder, quietJobs, startTestService, type TestService } from './support/service.ts';
 
 const fixedClock = { now: () => Date.now(), random: () => 0.5 };
@@ -17,16 +19,12 @@ afterAll(() => t.close());
 const other = () => crypto.randomUUID();
 const inFuture = (ms: number) => new Date(Date.now() + ms);
 
-/** An order row as a worker would have left it, without any process working on it. */
-async function insertOrder(productId: string, options: { status?: string; leaseOwner?: string | null; leaseMs?: number; quantity?: number } = {}) {
-  const id = Bun.randomUUIDv7();
-  const leaseUntil = options.leaseOwner ? new Date(Date.now() + (options.leaseMs ?? 30_000)).toISOString() : null;
-  await t.db.sql`
-    INSERT INTO orders (id, customer_id, status, total, lease_owner, lease_until)
-    VALUES (${id}, 'recovery', ${options.status ?? 'pending'}, '1.00', ${options.leaseOwner ?? null}, ${leaseUntil})`;
-  await t.db.sql`INSERT INTO order_items (order_id, product_id, line, quantity, unit_price) VALUES (${id}, ${productId}, 0, ${options.quantity ?? 1}, '1.00')`;
-  return id;
-}
+const insertOrder = (productId: string, options: { status?: string; leaseOwner?: string | null; leaseMs?: number; quantity?: number } = {}) =>
+  insertOrderRow(t.db.sql, productId, {
+    ...options,
+    customerId: 'recovery',
+    leaseUntil: options.leaseOwner ? new Date(Date.now() + (options.leaseMs ?? 30_000)) : null,
+  });
 
 describe('retry timing (injected clock and random source, no sleeping)', () => {
   test('one backoff formula: doubling from the base, capped, half fixed and half jittered', () => {
@@ -84,12 +82,13 @@ describe('leases and fencing', () => {
     );
     expect(takeover!.version).toBe(staleVersion + 1);
     const items = [{ productId: product.id, quantity: 1 }];
-    const late = await t.service.actors.order({ kind: 'reserve', orderId: id, version: staleVersion, items });
+    const step = (s: Step) => t.service.actors.submit(t.service.orders.steps.work(id, items, s));
+    const late = await step({ kind: 'reserve', version: staleVersion });
     expect(late.outcome).toBe('stale');
     expect((await t.api.get(`/api/v1/products/${product.id}/inventory`)).body.reserved).toBe(0);
-    const current = await t.service.actors.order({ kind: 'reserve', orderId: id, version: takeover!.version, items });
-    expect(current.outcome).toBe('reserved');
-    const lateSale = await t.service.actors.order({ kind: 'sell', orderId: id, version: staleVersion, items, payment: { reference: 'ch_late', attempts: 1 } });
+    const current = await step({ kind: 'reserve', version: takeover!.version });
+    expect(current).toMatchObject({ outcome: 'moved', status: 'reserved' });
+    const lateSale = await step({ kind: 'sell', version: staleVersion, charge: 'ch_late', attempts: 1 });
     expect(lateSale.outcome).toBe('stale');
     const [row] = await t.db.sql`SELECT status, payment_reference FROM orders WHERE id = ${id}`;
     expect(row).toEqual({ status: 'reserved', payment_reference: null });
@@ -138,7 +137,9 @@ describe('restart', () => {
       expect((await second.api.get(`/api/v1/products/${product.id}/inventory`)).body).toMatchObject({ onHand: 7, reserved: 0 });
       await expectStockConsistent(db.sql);
       // The first incarnation's late writes are fenced out: still exactly one sale per order.
-      const sales = await db.sql`SELECT order_id, count(*)::int AS n FROM stock_movements WHERE order_id = ANY(${ids}::uuid[]) GROUP BY order_id`;
+      const sales = await db.sql`
+        SELECT x.order_id, count(*)::int AS n FROM stock_movements m CROSS JOIN LATERAL unnest(m.order_ids) AS x(order_id)
+        WHERE m.reason = 'sale' AND x.order_id = ANY(${ids}::uuid[]) GROUP BY x.order_id`;
       expect(sales.map((s) => s.n)).toEqual([1, 1, 1]);
       expect(gateway.ledger.dump().charges).toHaveLength(0);
     } finally {

@@ -1,39 +1,29 @@
 import type { Executor } from '../../src/db/client.ts';
+import { stockViolations } from '../../tests/support/violations.ts';
 
 export type Check = { ok: boolean; detail: string };
 
-/**
- * The invariants of tests/support/invariants.ts, written set-wise (hash joins instead of one
- * sub-query per row) so they finish in seconds on a million orders:
- * - levels: 0 <= reserved <= on_hand, the ledger sums to on_hand, reserved is what reserved orders hold;
- * - sales: each processed or shipped order line has exactly one sale of its quantity, and no
- *   pending, reserved or failed order has any.
- */
+/** The invariants of tests/support/invariants.ts (written set-wise: they run in seconds on a million orders). */
 export async function ledgerCheck(sql: Executor): Promise<Check> {
-  const [levels] = await sql<{ products: number; outOfRange: number; ledger: number; held: number }[]>`
-    SELECT count(*)::int AS products,
-      count(*) FILTER (WHERE l.reserved < 0 OR l.reserved > l.on_hand OR l.on_hand < 0)::int AS "outOfRange",
-      count(*) FILTER (WHERE l.on_hand <> coalesce(m.total, 0))::int AS ledger,
-      count(*) FILTER (WHERE l.reserved <> coalesce(h.held, 0))::int AS held
-    FROM inventory_levels l
-    LEFT JOIN (SELECT product_id, sum(delta) AS total FROM stock_movements GROUP BY product_id) m USING (product_id)
-    LEFT JOIN (SELECT i.product_id, sum(i.quantity) AS held FROM order_items i JOIN orders o ON o.id = i.order_id
-               WHERE o.status = 'reserved' GROUP BY i.product_id) h USING (product_id)`;
-  const [sales] = await sql<{ lines: number; wrong: number }[]>`
-    SELECT count(*)::int AS lines,
-      count(*) FILTER (WHERE (o.status IN ('processed', 'shipped') AND (s.sales IS DISTINCT FROM 1 OR s.sold <> i.quantity))
-                          OR (o.status IN ('pending', 'reserved', 'failed') AND s.sales IS NOT NULL))::int AS wrong
-    FROM order_items i
-    JOIN orders o ON o.id = i.order_id
-    LEFT JOIN (SELECT order_id, product_id, count(*) AS sales, sum(-delta) AS sold FROM stock_movements
-               WHERE reason = 'sale' GROUP BY order_id, product_id) s ON s.order_id = i.order_id AND s.product_id = i.product_id`;
-  const bad = levels!.outOfRange + levels!.ledger + levels!.held + sales!.wrong;
+  const v = await stockViolations(sql);
+  const counts = {
+    'levels out of range': v.outOfRange.length,
+    'ledger ≠ on hand': v.ledger.length,
+    'reserved ≠ held': v.held.length,
+    'awaiting shipment ≠ processed': v.unshipped.length,
+    'lines sold wrongly': v.sales.length,
+    'sales ≠ their lines': v.attribution.length,
+  };
+  const bad = Object.values(counts).reduce((a, b) => a + b, 0);
   return {
     ok: bad === 0,
     detail:
       bad === 0
-        ? `${levels!.products} products, ${sales!.lines} order lines: ledger = on hand, reserved = held, one sale per sold line`
-        : `levels out of range ${levels!.outOfRange}, ledger ≠ on hand ${levels!.ledger}, reserved ≠ held ${levels!.held}, wrong sales ${sales!.wrong}`,
+        ? `${v.products} products, ${v.lines} order lines: ledger = on hand, reserved = held, awaiting shipment = sold, each sold line in exactly one sale of its quantity`
+        : Object.entries(counts)
+            .filter(([, n]) => n > 0)
+            .map(([what, n]) => `${what} ${n}`)
+            .join(', '),
   };
 }
 

@@ -14,7 +14,8 @@ export function ceilingRoutes() {
     ({ body, status }) => {
       const createdAt = new Date().toISOString();
       const items = body.items.map((item) => ({ ...item, unitPrice: '0.00' }));
-      return status(202, acceptanceView({ id: Bun.randomUUIDv7(), customerId: body.customerId, total: '0.00', items, createdAt }));
+      const facts = { id: Bun.randomUUIDv7(), customerId: body.customerId, total: '0.00', items, createdAt };
+      return status(202, acceptanceView({ facts, status: 'reserved', version: 1, attempts: 0, lastError: null, nextAttemptInMs: null }));
     },
     {
       parse: 'json',

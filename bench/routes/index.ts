@@ -14,15 +14,11 @@ export function benchRoutes(service: Service, sql: Sql) {
       '/bench/stats',
       async () => {
         const heap = heapStats();
-        const batches = (await service.metrics.intakeBatchSize.get()).values;
-        const count = batches.find((v) => v.metricName === 'order_intake_batch_size_count')?.value ?? 0;
-        const sum = batches.find((v) => v.metricName === 'order_intake_batch_size_sum')?.value ?? 0;
         return {
           memory: process.memoryUsage(),
           heap: { size: heap.heapSize, capacity: heap.heapCapacity, objects: heap.objectCount },
-          intake: { batches: count, orders: sum },
           actors: service.actors.stats(),
-          pipeline: { inFlight: service.pipeline.size },
+          worker: { inFlight: service.orders.worker.size },
         };
       },
       { detail: { hide: true } },

@@ -1,13 +1,13 @@
-import { PgCode, pgCode, type Sql } from '../db/client.ts';
+import postgres from 'postgres';
+import { isDatabaseUnavailable, PgCode, pgCode, type Sql } from '../db/client.ts';
 import { AppError, toError } from '../http/errors.ts';
 import { Batcher } from '../lib/batcher.ts';
-import type { OrderCommand, OrderOutcome, OrderPolicy, ResultOf, StockCommand, StockResult } from './stock-commands.ts';
-import { runStockBatch } from './stock-engine.ts';
+import { runStockBatch, type StockWork } from './stock-engine.ts';
 
 export type StockActorOptions = {
-  /** Commands waiting in one product's mailbox before new work for it is refused (429). */
+  /** Work waiting in one product's mailbox before new work for it is refused (429). */
   maxDepth: number;
-  /** Commands in one stock transaction, all products together. */
+  /** Works in one stock transaction, all products together. */
   maxBatch: number;
   /** Stock transactions running at once (each holds one connection). */
   maxConcurrent: number;
@@ -17,12 +17,11 @@ export type StockActorOptions = {
 
 const TRANSIENT = new Set<string>([PgCode.deadlockDetected, PgCode.serializationFailure]);
 
-type Pending = { command: StockCommand; resolve: (result: StockResult) => void; reject: (error: Error) => void };
+type Pending = { work: StockWork; resolve: (result: unknown) => void; reject: (error: Error) => void };
 type Mailbox = { queue: Pending[]; lastUsed: number };
-type MultiCommand = { productIds: string[]; command: OrderCommand };
 
-/** The one product a mailbox command is for. */
-const commandProduct = (command: StockCommand) => ('productId' in command ? command.productId : command.items[0]!.productId);
+/** A value the database refuses to store (SQLSTATE class 22): the fault of the work that carried it. */
+const isDataError = (error: unknown) => (pgCode(error) ?? '').startsWith('22');
 
 /**
  * One mailbox per product: the only path by which this process changes a product's stock. A
@@ -31,64 +30,61 @@ const commandProduct = (command: StockCommand) => ('productId' in command ? comm
  * serialises them with other processes.
  *
  * A dispatcher turns mailboxes into transactions: it takes every product with work waiting (and
- * no transaction running) and puts their commands, up to `maxBatch`, into one transaction. A hot
- * product gets a batch of hundreds of its own commands; a thousand quiet products share one
- * transaction instead of a thousand small ones.
+ * no transaction running) and puts their work, up to `maxBatch`, into one transaction. A hot
+ * product gets a batch of hundreds of its own works; a thousand quiet products share one
+ * transaction instead of a thousand small ones. Work that spans several products goes through one
+ * more mailbox, whose batches lock all their products in key order: all or nothing, and never a
+ * deadlock.
  *
- * Orders with several products go through one more mailbox, whose batches lock all their products
- * in key order: all or nothing, and never a deadlock.
+ * A batch that fails for a reason other than the database being away is split in halves until the
+ * work at fault fails alone (a value the database refuses: 422) and every other one goes through.
  */
 export class StockActors {
   private readonly mailboxes = new Map<string, Mailbox>();
-  /** Products with commands waiting and no transaction running, oldest first. */
+  /** Products with work waiting and no transaction running, oldest first. */
   private readonly ready = new Set<string>();
   private readonly busy = new Set<string>();
   private running = 0;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
-  private readonly multi: Batcher<MultiCommand, StockResult>;
+  private readonly multi: Batcher<StockWork, unknown>;
   private readonly evictTimer: ReturnType<typeof setInterval>;
-  private readonly counters = { batches: 0, commands: 0 };
+  private readonly counters = { batches: 0, works: 0 };
   /** Observer of batch sizes (metrics). */
   onBatch: (size: number) => void = () => {};
 
   constructor(
     private readonly sql: Sql,
     private readonly options: StockActorOptions,
-    private readonly policy: OrderPolicy,
   ) {
-    this.multi = new Batcher<MultiCommand, StockResult>(
-      (items) => this.run([...new Set(items.flatMap((i) => i.productIds))], items.map((i) => i.command)),
-      { maxBatch: Math.min(100, options.maxBatch), lingerMs: 0, maxInFlight: 1 },
-    );
+    this.multi = new Batcher<StockWork, unknown>((works) => this.runIsolated(works), {
+      maxBatch: Math.min(100, options.maxBatch),
+      lingerMs: 0,
+      maxInFlight: 1,
+    });
     this.evictTimer = setInterval(() => this.evictIdle(), Math.max(1000, options.idleMs));
     this.evictTimer.unref();
   }
 
   /**
-   * Queues a command for its product. `admit: false` is for work that continues an order already
-   * accepted (it must not be dropped); new work is refused when the mailbox is full.
+   * Queues a work. `admit: false` is for work that continues something already accepted (an
+   * order's next step: it must not be dropped); new work is refused when the mailbox is full.
    */
-  send<C extends StockCommand>(productId: string, command: C, { admit = true }: { admit?: boolean } = {}): Promise<ResultOf<C>> {
+  submit<R>(work: StockWork<R>, { admit = true }: { admit?: boolean } = {}): Promise<R> {
+    if (work.productIds.length !== 1) return this.multi.add(work) as Promise<R>;
+    const productId = work.productIds[0]!;
     const mailbox = this.mailbox(productId);
     if (admit && mailbox.queue.length >= this.options.maxDepth) {
       return Promise.reject(
-        new AppError('rate_limited', 'too many stock changes are queued for this product; retry shortly', undefined, { retryAfterSeconds: 1 }),
+        new AppError('rate_limited', 'too much stock work is queued for this product; retry shortly', undefined, { retryAfterSeconds: 1 }),
       );
     }
     mailbox.lastUsed = Date.now();
-    return new Promise<StockResult>((resolve, reject) => {
-      mailbox.queue.push({ command, resolve, reject });
+    return new Promise<unknown>((resolve, reject) => {
+      mailbox.queue.push({ work, resolve, reject });
       if (!this.busy.has(productId)) this.ready.add(productId);
       this.schedule();
-    }) as Promise<ResultOf<C>>;
-  }
-
-  /** Routes an order's stock work: its product's mailbox, or the multi-product one. */
-  order(command: OrderCommand): Promise<OrderOutcome> {
-    const productIds = command.items.map((i) => i.productId);
-    if (productIds.length === 1) return this.send(productIds[0]!, command, { admit: false });
-    return this.multi.add({ productIds, command }) as Promise<OrderOutcome>;
+    }) as Promise<R>;
   }
 
   /** True when new work for this product should be refused for now. */
@@ -106,7 +102,7 @@ export class StockActors {
     return { mailboxes: this.mailboxes.size, depth: this.depth(), ...this.counters };
   }
 
-  /** Resolves once no command is queued or in a transaction. */
+  /** Resolves once no work is queued or in a transaction. */
   async drain(): Promise<void> {
     await this.multi.drain();
     if (this.running === 0 && this.ready.size === 0) return;
@@ -126,7 +122,7 @@ export class StockActors {
     return mailbox;
   }
 
-  /** Dispatch once the current tick is over, so that commands sent together share a transaction. */
+  /** Dispatch once the current tick is over, so that work sent together shares a transaction. */
   private schedule() {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -143,7 +139,8 @@ export class StockActors {
       for (const productId of this.ready) {
         if (batch.length >= this.options.maxBatch) break;
         const mailbox = this.mailboxes.get(productId)!;
-        batch.push(...mailbox.queue.splice(0, this.options.maxBatch - batch.length));
+        const taken = mailbox.queue.splice(0, this.options.maxBatch - batch.length);
+        for (const pending of taken) batch.push(pending);
         productIds.push(productId);
       }
       for (const productId of productIds) {
@@ -158,21 +155,15 @@ export class StockActors {
 
   private async execute(productIds: string[], batch: Pending[]) {
     try {
-      await this.settle(productIds, batch);
+      const results = await this.runIsolated(batch.map((p) => p.work));
+      batch.forEach((pending, i) => {
+        const result = results[i];
+        if (result instanceof Error) pending.reject(result);
+        else pending.resolve(result);
+      });
     } catch (error) {
-      if (productIds.length === 1) {
-        const err = toError(error);
-        for (const pending of batch) pending.reject(err);
-      } else {
-        // One product's failure must not fail the others that shared its transaction: alone again.
-        for (const productId of productIds) {
-          const own = batch.filter((p) => commandProduct(p.command) === productId);
-          await this.settle([productId], own).catch((failure: unknown) => {
-            const err = toError(failure);
-            for (const pending of own) pending.reject(err);
-          });
-        }
-      }
+      const err = toError(error);
+      for (const pending of batch) pending.reject(err);
     } finally {
       this.running--;
       for (const productId of productIds) {
@@ -183,23 +174,32 @@ export class StockActors {
     }
   }
 
-  private async settle(productIds: string[], batch: Pending[]) {
-    const results = await this.run(productIds, batch.map((p) => p.command));
-    batch.forEach((pending, i) => {
-      const result = results[i];
-      if (result instanceof Error) pending.reject(result);
-      else pending.resolve(result!);
-    });
+  /** Results in order (an Error for a work that failed alone); throws when the batch as a whole could not run. */
+  private async runIsolated(works: StockWork[]): Promise<unknown[]> {
+    try {
+      return (await this.run(works)).results;
+    } catch (error) {
+      // Nothing to isolate when the database is away: every work gets that answer.
+      if (isDatabaseUnavailable(error)) throw error;
+      if (works.length === 1) {
+        if (!isDataError(error)) return [toError(error)];
+        const detail = error instanceof postgres.PostgresError ? error.message : toError(error).message;
+        return [new AppError('validation', `a value of this request cannot be stored: ${detail}`)];
+      }
+      const half = Math.ceil(works.length / 2);
+      return [...(await this.runIsolated(works.slice(0, half))), ...(await this.runIsolated(works.slice(half)))];
+    }
   }
 
   /** Stock batches cannot deadlock each other (ordered locks), but other writers may race: retry those. */
-  private async run(productIds: string[], commands: StockCommand[]) {
+  private async run(works: StockWork[]) {
+    const productIds = [...new Set(works.flatMap((w) => w.productIds))];
     this.counters.batches++;
-    this.counters.commands += commands.length;
-    this.onBatch(commands.length);
+    this.counters.works += works.length;
+    this.onBatch(works.length);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await runStockBatch(this.sql, productIds, commands, this.policy);
+        return await runStockBatch(this.sql, productIds, works);
       } catch (error) {
         if (attempt >= 3 || !TRANSIENT.has(pgCode(error) ?? '')) throw error;
         await Bun.sleep(10 * attempt);

@@ -1,62 +1,125 @@
-import { iso, type Sql } from '../db/client.ts';
+import { iso, type Sql, type TxSql } from '../db/client.ts';
 import { AppError } from '../http/errors.ts';
-import { applyCommand, orderIdOf, type OrderPolicy, type StockCommand, type StockResult } from './stock-commands.ts';
-import { StockPlan } from './stock-plan.ts';
-import { lockProducts, readLevels, readOrders, writeStockBatch } from './stock.queries.ts';
+import { StockPlan, type StockDesk } from './stock-plan.ts';
+import { lockProducts, readLevels, writeStock } from './stock.queries.ts';
 
 /**
- * The stock engine: applies a batch of commands for a set of products in one transaction that
- * holds the products' advisory locks. Levels and orders are read under the lock, commands are
- * applied in arrival order on an in-memory copy, and everything is written back in one statement.
- * A command that is refused (409, 404) fails alone; the rest of the batch goes on.
- *
- * Order rows are not locked: writes are fenced on the version that was read. The only writers of
- * orders that do not take the stock lock (ship, lease claims, payment retries) bump the version,
- * so a batch that lost such a race writes fewer rows than it meant to; it is then rolled back and
- * run again on fresh rows, where the commands of the worker that lost the order come out `stale`.
+ * A unit of stock work: what it needs locked, and what it does to the levels. Work that also writes
+ * rows of its own (an order, say) names a participant: the owner of those rows, which reads and
+ * writes them inside the same transaction. The engine knows nothing of orders.
  */
+export type StockWork<R = unknown> = {
+  readonly productIds: readonly string[];
+  readonly participant?: Participant<StockWork<R>, unknown>;
+  /** Stock-only work (no participant): applies itself. */
+  apply?(desk: StockDesk): R;
+};
+
+/** A work that applied, with what it returned (the participant writes its rows from these). */
+export type Applied<W> = { work: W; result: unknown };
+
+/**
+ * The owner of rows that must change with stock, atomically: the orders module for order rows.
+ * - `read` runs in the batch's transaction, pipelined with the locks and the levels;
+ * - `apply` decides one work on the batch's copy of the levels (arrival order); it throws
+ *   `AppError` to fail that work alone (its stock changes are rolled back);
+ * - `prepare` turns the applied works into its write and its part of the transaction's outbox
+ *   record. The write resolves `false` when a row it fenced on changed meanwhile: the batch is
+ *   rolled back and run again on fresh rows.
+ */
+export interface Participant<W, Ctx> {
+  read(tx: TxSql, works: W[]): Promise<Ctx>;
+  apply(desk: StockDesk, work: W, ctx: Ctx): unknown;
+  prepare(applied: Applied<W>[], ctx: Ctx): { write(tx: TxSql): Promise<boolean>; outbox?: Record<string, unknown[]> };
+}
+
 class LostRace extends Error {}
 
 const MAX_RACES = 5;
 
-export async function runStockBatch(sql: Sql, productIds: string[], commands: StockCommand[], policy: OrderPolicy): Promise<(StockResult | Error)[]> {
+/** What every work of a batch came to: its result, or the AppError it failed with alone. */
+export type BatchOutcome = { results: unknown[]; at: string | null };
+
+/**
+ * Runs a batch of work for a set of products in one transaction that holds the products' advisory
+ * locks: levels and the participants' rows are read under the locks, each work is applied in
+ * arrival order on an in-memory copy, and everything is written back at once (one round trip for
+ * the reads, one for the writes), with one outbox record for the transaction.
+ */
+export async function runStockBatch(sql: Sql, productIds: readonly string[], works: StockWork[]): Promise<BatchOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runOnce(sql, productIds, commands, policy);
+      return await runOnce(sql, productIds, works);
     } catch (error) {
       if (!(error instanceof LostRace) || attempt >= MAX_RACES) throw error;
     }
   }
 }
 
-async function runOnce(sql: Sql, productIds: string[], commands: StockCommand[], policy: OrderPolicy) {
-  const orderIds = [...new Set(commands.map(orderIdOf).filter((id): id is string => id !== undefined))];
-  return sql.begin(async (tx) => {
-    // Pipelined: the locks, then both reads, in one round trip.
-    const [, levels, orders] = await Promise.all([lockProducts(tx, productIds), readLevels(tx, productIds), readOrders(tx, orderIds)]);
-    const plan = new StockPlan(levels, orders);
-    const outcomes = commands.map((command) => {
+type Group = { participant: Participant<StockWork, unknown>; works: StockWork[]; ctx?: unknown };
+
+async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork[]): Promise<BatchOutcome> {
+  const groups = new Map<Participant<StockWork, unknown>, Group>();
+  for (const work of works) {
+    if (!work.participant) continue;
+    const group = groups.get(work.participant) ?? { participant: work.participant, works: [] };
+    group.works.push(work);
+    groups.set(work.participant, group);
+  }
+  return (await sql.begin(async (tx) => {
+    const [, levels, ...contexts] = await Promise.all([
+      lockProducts(tx, productIds),
+      readLevels(tx, productIds),
+      ...[...groups.values()].map((group) => group.participant.read(tx, group.works)),
+    ]);
+    [...groups.values()].forEach((group, i) => (group.ctx = contexts[i]));
+    const plan = new StockPlan(levels);
+    const applied = new Map<Group, Applied<StockWork>[]>();
+    const results = works.map((work) => {
+      const mark = plan.mark();
       try {
-        return applyCommand(plan, command, policy);
+        const group = work.participant ? groups.get(work.participant)! : undefined;
+        const result = group ? group.participant.apply(plan, work, group.ctx) : work.apply!(plan);
+        if (group) {
+          let done = applied.get(group);
+          if (!done) applied.set(group, (done = []));
+          done.push({ work, result });
+        }
+        return result;
       } catch (error) {
+        plan.rollback(mark);
         if (error instanceof AppError) return error;
         throw error;
       }
     });
+    const prepared = [...applied].map(([group, done]) => group.participant.prepare(done, group.ctx));
+    const outbox = outboxRecord(plan, prepared.map((p) => p.outbox));
     const levelDeltas = plan.levelDeltas();
-    const dirty = plan.dirtyOrders();
-    // A movement always changes a level, so no level change and no order change means nothing to write.
-    if (levelDeltas.length === 0 && dirty.length === 0) return outcomes;
-    const { at, written } = await writeStockBatch(tx, {
-      levels: levelDeltas,
-      movements: plan.movements,
-      orders: dirty,
-      logs: plan.logs,
-      changes: plan.changes(),
-    });
-    if (written.length !== dirty.length) throw new LostRace();
-    const updatedAt = iso(at);
-    const touched = new Set(levelDeltas.map((d) => d.productId));
-    return outcomes.map((o) => ('productId' in o && touched.has(o.productId) ? { ...o, updatedAt } : o));
-  });
+    const writesStock = levelDeltas.length > 0 || outbox !== null;
+    const [at, ...written] = await Promise.all([
+      writesStock ? writeStock(tx, { levels: levelDeltas, movements: plan.movements, outbox }) : Promise.resolve(null),
+      ...prepared.map((p) => p.write(tx)),
+    ]);
+    if (written.some((ok) => !ok)) throw new LostRace();
+    // Stock-only work answers with a level: the time of the write that made it.
+    const stamp = at === null ? undefined : iso(at);
+    return { results: results.map((r, i) => (stamp && !works[i]!.participant ? withTime(r, stamp) : r)), at };
+  })) as BatchOutcome;
+}
+
+/** One record per transaction: the levels that changed, and each participant's part. */
+function outboxRecord(plan: StockPlan, parts: (Record<string, unknown[]> | undefined)[]): string | null {
+  const record: Record<string, unknown> = {};
+  const inventory = plan.inventoryChanges();
+  if (inventory.length > 0) record.inventory = inventory;
+  for (const part of parts) {
+    for (const [key, values] of Object.entries(part ?? {})) {
+      if (values.length > 0) record[key] = [...((record[key] as unknown[] | undefined) ?? []), ...values];
+    }
+  }
+  return Object.keys(record).length === 0 ? null : JSON.stringify({ v: 2, ...record });
+}
+
+function withTime(result: unknown, at: string): unknown {
+  return result && typeof result === 'object' && !(result instanceof Error) && 'updatedAt' in result ? { ...result, updatedAt: at } : result;
 }

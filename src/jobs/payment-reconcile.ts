@@ -1,4 +1,4 @@
-import type { PaymentReconciler } from '../modules/payments/reconciler.ts';
+import type { PaymentReconciler } from '../modules/orders/reconcile.ts';
 import type { Job } from './job.ts';
 
 /** Refunds charges that landed on orders that did not go through; clears what needs nothing. */

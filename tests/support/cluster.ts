@@ -57,19 +57,21 @@ export type TestDatabase = Database & { name: string; drop(): Promise<void> };
 
 /**
  * A new database for one test file. `upTo` leaves it at an older migration (empty clone of
- * nothing, then migrated to that tag), for tests of schema changes.
+ * nothing, then migrated to that tag), `tags` with exactly those migrations, for tests of schema
+ * changes.
  */
-export async function freshDatabase(options: { upTo?: string; poolMax?: number } = {}): Promise<TestDatabase> {
+export async function freshDatabase(options: { upTo?: string; tags?: string[]; poolMax?: number } = {}): Promise<TestDatabase> {
   const server = serverUrl();
   const name = `t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = postgres(server, { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(options.upTo ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
+    await admin.unsafe(options.upTo || options.tags ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
   } finally {
     await admin.end();
   }
   const database = connect(databaseUrl(server, name), { max: options.poolMax ?? 20 });
   if (options.upTo) await migrate(database.sql, { upTo: options.upTo });
+  if (options.tags) await migrate(database.sql, { tags: options.tags });
   return {
     ...database,
     name,

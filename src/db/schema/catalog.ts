@@ -37,6 +37,8 @@ export const inventoryLevels = pgTable(
     onHand: integer('on_hand').notNull().default(0),
     reserved: integer('reserved').notNull().default(0),
     awaitingShipment: integer('awaiting_shipment').notNull().default(0),
+    /** Orders ever placed for the product: one that has any is archived, never erased. */
+    ordersPlaced: integer('orders_placed').notNull().default(0),
     updatedAt: updatedAt(),
   },
   (t) => [
@@ -60,7 +62,8 @@ export const stockMovements = pgTable(
       .references(() => inventoryLevels.productId, { onDelete: 'cascade' }),
     delta: integer('delta').notNull(),
     reason: text('reason').notNull(),
-    orderId: uuid('order_id'),
+    /** The orders a sale or restock was for: a run of sales in one stock batch is one row. */
+    orderIds: uuid('order_ids').array(),
     syncRunId: uuid('sync_run_id'),
     onHandAfter: integer('on_hand_after').notNull(),
     createdAt: createdAt(),

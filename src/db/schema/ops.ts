@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, customType, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { createdAt } from './catalog.ts';
 
 const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
@@ -13,7 +13,8 @@ export const events = pgTable(
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     tx: xid8('tx').notNull().default(sql`pg_current_xact_id()`),
-    changes: jsonb('changes').notNull(),
+    /** An `EventRecord` (src/modules/events/records.ts); json keeps the text as written. */
+    changes: json('changes').notNull(),
     createdAt: createdAt(),
   },
   (t) => [index('events_tx_id_idx').on(t.tx, t.id), index('events_created_idx').on(t.createdAt)],

@@ -1,23 +1,16 @@
 import { sql } from 'drizzle-orm';
-import {
-  bigint,
-  check,
-  index,
-  integer,
-  numeric,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uuid,
-} from 'drizzle-orm/pg-core';
-import { createdAt, products, updatedAt } from './catalog.ts';
+import { bigint, check, index, integer, jsonb, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, updatedAt } from './catalog.ts';
 
 export const orderStatuses = ['pending', 'reserved', 'processed', 'shipped', 'failed', 'cancelled'] as const;
 
+export type StoredItem = { productId: string; quantity: number; unitPrice: string };
+
 /**
- * The durable record of an order and of the work left to do on it. In-memory queues are only a
- * cache of this table: `status`, `next_attempt_at` and the lease say what a process must resume.
+ * The durable record of an order and of the work left to do on it: one row per order, its lines
+ * inline (they never change after acceptance). In-memory queues are only a cache of this table:
+ * `status`, `next_attempt_at` and the lease say what a process must resume. The normal steps
+ * leave a timestamp (`reserved_at`, `processed_at`, `shipped_at`) rather than a log row.
  */
 export const orders = pgTable(
   'orders',
@@ -25,6 +18,7 @@ export const orders = pgTable(
     id: uuid('id').primaryKey(),
     customerId: text('customer_id').notNull(),
     status: text('status', { enum: orderStatuses }).notNull().default('pending'),
+    items: jsonb('items').$type<StoredItem[]>().notNull(),
     total: numeric('total', { precision: 14, scale: 2 }).notNull(),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
@@ -32,12 +26,24 @@ export const orders = pgTable(
     paymentStatus: text('payment_status'),
     paymentReference: text('payment_reference'),
     paymentAttempts: integer('payment_attempts').notNull().default(0),
-    /** Set when the payment provider must be asked again (refund owed, outcome unknown). */
+    /** Set while the payment provider must be asked again (a charge may land, a refund is owed). */
     reconcileAt: timestamp('reconcile_at', { withTimezone: true, mode: 'string' }),
+    /** How long asking may go on before a person must look (RECONCILE_HORIZON_MS). */
+    reconcileUntil: timestamp('reconcile_until', { withTimezone: true, mode: 'string' }),
+    reconcileAttempts: integer('reconcile_attempts').notNull().default(0),
+    /** Why a person must look at this order (set when reconciling gave up); null normally. */
+    attention: text('attention'),
     /** Fencing token: every write by a worker names the version it read. */
     version: integer('version').notNull().default(1),
     leaseOwner: uuid('lease_owner'),
     leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'string' }),
+    /** The credential the key belongs to: two callers never collide on one key. */
+    idempotencyScope: text('idempotency_scope'),
+    idempotencyKey: text('idempotency_key'),
+    requestHash: text('request_hash'),
+    reservedAt: timestamp('reserved_at', { withTimezone: true, mode: 'string' }),
+    processedAt: timestamp('processed_at', { withTimezone: true, mode: 'string' }),
+    shippedAt: timestamp('shipped_at', { withTimezone: true, mode: 'string' }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -45,38 +51,22 @@ export const orders = pgTable(
     check('orders_status_known', sql`${t.status} IN ('pending','reserved','processed','shipped','failed','cancelled')`),
     check('orders_total_not_negative', sql`${t.total} >= 0`),
     index('orders_customer_idx').on(t.customerId, t.id),
-    index('orders_status_idx').on(t.status, t.id),
     index('orders_due_idx')
       .on(t.nextAttemptAt)
       .where(sql`${t.status} IN ('pending','reserved')`),
     index('orders_reconcile_idx')
       .on(t.reconcileAt)
       .where(sql`${t.reconcileAt} IS NOT NULL`),
+    uniqueIndex('orders_idempotency_key')
+      .on(t.idempotencyScope, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} IS NOT NULL`),
+    index('orders_key_created_idx')
+      .on(t.createdAt)
+      .where(sql`${t.idempotencyKey} IS NOT NULL`),
   ],
 );
 
-export const orderItems = pgTable(
-  'order_items',
-  {
-    orderId: uuid('order_id')
-      .notNull()
-      .references(() => orders.id, { onDelete: 'cascade' }),
-    productId: uuid('product_id')
-      .notNull()
-      .references(() => products.id),
-    /** Position in the order as the client sent it. */
-    line: integer('line').notNull(),
-    quantity: integer('quantity').notNull(),
-    unitPrice: numeric('unit_price', { precision: 12, scale: 2 }).notNull(),
-  },
-  (t) => [
-    primaryKey({ columns: [t.orderId, t.productId] }),
-    index('order_items_product_idx').on(t.productId),
-    check('order_items_quantity_range', sql`${t.quantity} BETWEEN 1 AND 10000`),
-  ],
-);
-
-/** One row per status change and per failed attempt, written in the transaction that made it. */
+/** Rows for what is not a normal step: failed attempts, failures, cancels, refunds, notes. */
 export const orderLogs = pgTable(
   'order_logs',
   {
@@ -90,18 +80,4 @@ export const orderLogs = pgTable(
     processedAt: timestamp('processed_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
   },
   (t) => [index('order_logs_order_idx').on(t.orderId, t.id)],
-);
-
-export const idempotencyKeys = pgTable(
-  'idempotency_keys',
-  {
-    key: text('key').primaryKey(),
-    requestHash: text('request_hash').notNull(),
-    /** The first answer is the order as accepted, rebuilt from its immutable fields. */
-    orderId: uuid('order_id')
-      .notNull()
-      .references(() => orders.id),
-    createdAt: createdAt(),
-  },
-  (t) => [index('idempotency_keys_created_idx').on(t.createdAt)],
 );

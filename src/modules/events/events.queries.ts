@@ -1,18 +1,30 @@
-import { at, type Executor } from '../../db/client.ts';
+import { at, iso, type Executor } from '../../db/client.ts';
+import type { OrderFacts } from '../orders/order-state.ts';
 
-import type { EventRow } from './records.ts';
+import { orderIdsOf, type EventRow } from './records.ts';
 
 /**
  * Outbox rows after a position, in (transaction id, id) order, limited to transactions older than
  * every one still running: a row is only handed out once nothing can commit before it any more,
- * so a reader never skips an event that commits late.
+ * so a reader never skips an event that commits late. The facts of the orders they name (which
+ * records leave out: they never change) come with them.
  */
-export function readEvents(sql: Executor, after: { tx: string; id: string }, limit: number) {
-  return sql<EventRow[]>`
+export async function readEvents(sql: Executor, after: { tx: string; id: string }, limit: number): Promise<EventRow[]> {
+  const rows = await sql<EventRow[]>`
     SELECT tx::text, id::text, changes, created_at AS "createdAt" FROM events
     WHERE (tx, id) > (${after.tx}::xid8, ${after.id}::bigint)
       AND tx < pg_snapshot_xmin(pg_current_snapshot())
     ORDER BY events.tx, events.id LIMIT ${limit}`;
+  const ids = [...new Set(rows.flatMap(orderIdsOf))];
+  if (ids.length === 0) return rows;
+  const facts = new Map((await orderFacts(sql, ids)).map((f) => [f.id, { ...f, createdAt: iso(f.createdAt) }]));
+  for (const row of rows) row.facts = facts;
+  return rows;
+}
+
+function orderFacts(sql: Executor, ids: string[]) {
+  return sql<OrderFacts[]>`
+    SELECT id, customer_id AS "customerId", items, total::text AS total, created_at AS "createdAt" FROM orders WHERE id = ANY(${ids}::uuid[])`;
 }
 
 /** The position "now": everything from transactions still running or yet to come is after it. */

@@ -1,5 +1,5 @@
 import { iso } from '../../db/client.ts';
-import type { OrderStatus } from '../orders/order-state.ts';
+import type { OrderFacts, OrderStatus } from '../orders/order-state.ts';
 import type { Order } from '../orders/orders.models.ts';
 import type { SyncRun } from '../warehouse/warehouse.service.ts';
 
@@ -12,20 +12,26 @@ import type { SyncRun } from '../warehouse/warehouse.service.ts';
  */
 export type OrderRecord = {
   id: string;
-  customerId: string;
   status: OrderStatus;
   /** The status before this change; null when the order was accepted by this transaction. */
   previous: OrderStatus | null;
   /** The order row's version after this change: it grows with every change of the order. */
   version: number;
-  items: Order['items'];
-  total: string;
-  attempts: number;
-  lastError: string | null;
-  payment: Order['payment'];
-  /** When work on the order is next due, from the commit (null: nothing due). */
-  nextAttemptInMs: number | null;
-  /** Absent when the order was accepted in this same transaction (its time is the record's). */
+  /** Absent: 0. */
+  attempts?: number;
+  /** Absent: null. */
+  lastError?: string | null;
+  /** Absent: null. */
+  payment?: Order['payment'];
+  /** When work on the order is next due, from the commit (absent or null: nothing due). */
+  nextAttemptInMs?: number | null;
+  /**
+   * What never changes after acceptance (`OrderFacts`): writers leave it out, because it is on the
+   * order row for ever; `readEvents` puts it back before a reader sees the record.
+   */
+  customerId?: string;
+  items?: Order['items'];
+  total?: string;
   createdAt?: string;
 };
 
@@ -43,15 +49,34 @@ export type EventRecord = { v: 2; orders?: OrderRecord[]; inventory?: InventoryR
 /** One change, as a reader sees it. Its id `<tx>-<row>-<index>` orders all events. */
 export type StreamEvent = { id: string; type: string; data: Record<string, unknown> };
 
-export type EventRow = { tx: string; id: string; changes: EventRecord | Record<string, unknown>[]; createdAt: string };
+export type EventRow = {
+  tx: string;
+  id: string;
+  changes: EventRecord | Record<string, unknown>[];
+  createdAt: string;
+  /** The facts of the orders the record names, by id (filled by `readEvents`). */
+  facts?: Map<string, OrderFacts>;
+};
+
+/** The ids of the orders whose facts a row's record leaves out. */
+export function orderIdsOf(row: Pick<EventRow, 'changes'>): string[] {
+  return Array.isArray(row.changes) ? [] : (row.changes.orders ?? []).filter((o) => o.customerId === undefined).map((o) => o.id);
+}
 
 /** The order as the API shows it (`Order`), as of the record's commit at `at`. */
-export function orderAt(record: OrderRecord, at: string): Order {
-  const { previous: _previous, version: _version, nextAttemptInMs, createdAt, ...rest } = record;
+export function orderAt(record: OrderRecord, at: string, facts?: OrderFacts): Order {
+  const nextAttemptInMs = record.nextAttemptInMs ?? null;
   return {
-    ...rest,
+    id: record.id,
+    customerId: record.customerId ?? facts?.customerId ?? '',
+    status: record.status,
+    items: record.items ?? facts?.items ?? [],
+    total: record.total ?? facts?.total ?? '0.00',
+    attempts: record.attempts ?? 0,
     nextAttemptAt: nextAttemptInMs === null ? null : new Date(Date.parse(at) + nextAttemptInMs).toISOString(),
-    createdAt: createdAt ?? at,
+    lastError: record.lastError ?? null,
+    payment: record.payment ?? null,
+    createdAt: record.createdAt ?? facts?.createdAt ?? at,
     updatedAt: at,
   };
 }
@@ -72,11 +97,11 @@ export function expandRow(row: EventRow): StreamEvent[] {
   }
   const events: StreamEvent[] = [];
   for (const order of row.changes.orders ?? []) {
-    const snapshot = orderAt(order, at);
+    const snapshot = orderAt(order, at, row.facts?.get(order.id));
     events.push({
       id: id(events.length),
       type: 'order.status',
-      data: { ...snapshot, orderId: order.id, previous: order.previous, error: order.lastError, version: order.version, at },
+      data: { ...snapshot, orderId: order.id, previous: order.previous, error: snapshot.lastError, version: order.version, at },
     });
   }
   for (const level of row.changes.inventory ?? []) {

@@ -1,4 +1,5 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
+import { adjustStock, setStock } from '../../actors/stock-commands.ts';
 import type { InventoryLevel } from '../../actors/stock-plan.ts';
 import { iso, type Sql } from '../../db/client.ts';
 import { invalid, notFound } from '../../http/errors.ts';
@@ -31,18 +32,12 @@ export class InventoryService {
   }
 
   set(productId: string, input: { onHand: number; expectedOnHand?: number; reason?: string }): Promise<InventoryLevel> {
-    return this.actors.send(productId, {
-      kind: 'set',
-      productId,
-      onHand: input.onHand,
-      expectedOnHand: input.expectedOnHand,
-      reason: input.reason ?? 'set',
-    });
+    return this.actors.submit(setStock(productId, input.onHand, input.reason ?? 'set', input.expectedOnHand));
   }
 
   adjust(productId: string, input: { delta: number; reason: string }): Promise<InventoryLevel> {
     if (input.delta === 0) throw invalid('body.delta', 'must not be 0');
-    return this.actors.send(productId, { kind: 'adjust', productId, delta: input.delta, reason: input.reason });
+    return this.actors.submit(adjustStock(productId, input.delta, input.reason));
   }
 
   async movements(productId: string, query: { limit?: number; cursor?: string }): Promise<{ items: Movement[]; nextCursor: string | null }> {
@@ -50,7 +45,13 @@ export class InventoryService {
     const before = decodeCursor(query.cursor, isIdKey);
     if (!(await q.findInventory(this.sql, productId))) throw notFound(`product ${productId}`);
     const rows = await q.listMovements(this.sql, productId, before?.[0], limit + 1);
-    const page = rows.slice(0, limit).map((row) => ({ ...row, createdAt: iso(row.createdAt) }));
+    // A sale of one order names it in `orderId` too; a batch's sale names all of them in `orderIds`.
+    const page = rows.slice(0, limit).map(({ orderIds, ...row }) => ({
+      ...row,
+      orderId: orderIds?.length === 1 ? orderIds[0]! : null,
+      orderIds: orderIds ?? [],
+      createdAt: iso(row.createdAt),
+    }));
     return { items: page, nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
   }
 }

@@ -1,62 +1,61 @@
 import { createHash } from 'node:crypto';
-import { iso, PgCode, pgCode, type Sql } from '../../db/client.ts';
+import type { StockActors } from '../../actors/stock-actors.ts';
+import type { Applied, Participant, StockWork } from '../../actors/stock-engine.ts';
+import type { StockDesk } from '../../actors/stock-plan.ts';
+import { isDatabaseUnavailable, iso, type TxSql } from '../../db/client.ts';
 import { AppError, conflict } from '../../http/errors.ts';
-import { Batcher } from '../../lib/batcher.ts';
 import { fromCents, toCents } from '../../lib/money.ts';
+import type { OrderRecord } from '../events/records.ts';
+import { findKeyed, readPrices, type KeyedOrder } from './intake.queries.ts';
+import { insertOrders, type LogRow, type NewOrderRow } from './lifecycle.queries.ts';
+import type { OrderFacts, OrderStatus } from './order-state.ts';
 import type { Order, OrderCreate } from './orders.models.ts';
-import type { OrderItem } from './order-state.ts';
-import * as q from './intake.queries.ts';
-import { findOrder } from './orders.queries.ts';
+import type { OrderPolicy } from './transitions.ts';
 import { acceptanceView } from './views.ts';
 
-/** What the pipeline needs to start on an order it has just accepted. */
-export type AcceptedWork = { id: string; version: number; total: string; items: OrderItem[] };
-
-type Prepared = { input: OrderCreate; key: string | null; hash: string | null };
-type Priced = q.IntakeOrder & { total: string; items: { productId: string; quantity: number; unitPrice: string }[] };
-type Placed = { order: Order; replayed: boolean };
-
-export type IntakeOptions = {
-  owner: string;
-  leaseMs: number;
-  maxBatch: number;
-  lingerMs: number;
-  maxInFlight: number;
-  /** Orders committed and answered: hand them to the pipeline. */
-  onAccepted: (work: AcceptedWork[]) => void;
-  /** A product whose stock mailbox is full gets no new orders for now (429). */
-  isSaturated: (productId: string) => boolean;
+/** An order as it was born: what the worker needs to carry on with it. */
+export type Born = {
+  facts: OrderFacts;
+  status: OrderStatus;
+  version: number;
+  attempts: number;
+  lastError: string | null;
+  /** A pending order's first retry (null: nothing due, or due now). */
+  nextAttemptInMs: number | null;
 };
 
-const MAX_FK_RETRIES = 2;
+type IntakeWork = StockWork<IntakeResult> & { id: string; input: OrderCreate; scope: string; key: string | null; hash: string | null };
+type IntakeResult = { kind: 'placed'; born: Born; batch: Ctx } | { kind: 'replay'; order: Order };
+type Ctx = { prices: Map<string, string>; keyed: Map<string, KeyedOrder>; rows: NewOrderRow[]; logs: LogRow[]; records: OrderRecord[]; at?: string };
+
+/** numeric(14, 2): the largest total an order can store, in cents. */
+const MAX_TOTAL_CENTS = 99_999_999_999_999n;
+
+const keyOf = (scope: string, key: string) => `${scope}\n${key}`;
 
 /**
- * Durable intake. Concurrent `POST /orders` are grouped for a moment and stored together in one
- * statement; nobody gets a 202 before that statement has committed. Prices come from the catalog,
- * read by that same statement, never from the client.
+ * Durable intake, born reserved: each order asks its products' stock actor for its stock, and the
+ * transaction that takes the stock stores the order (with every other order of the batch, one
+ * INSERT) as `reserved`; an order whose stock is short is stored `pending` with its retry due.
+ * Nobody gets a 202 before that transaction has committed. Prices come from the catalog, read in
+ * the same transaction under the products' locks, never from the client.
  */
-export class OrderIntake {
-  private readonly batcher: Batcher<Prepared, Placed | AppError>;
+export class OrderIntake implements Participant<IntakeWork, Ctx> {
   private readonly keysInFlight = new Set<string>();
   /** Observer for metrics: orders stored by one statement. */
-  onBatch: (accepted: number) => void = () => {};
+  onStored: (orders: number) => void = () => {};
 
   constructor(
-    private readonly sql: Sql,
-    private readonly options: IntakeOptions,
-  ) {
-    this.batcher = new Batcher((items) => this.flush(items), {
-      maxBatch: options.maxBatch,
-      lingerMs: options.lingerMs,
-      maxInFlight: options.maxInFlight,
-    });
-  }
+    private readonly actors: StockActors,
+    private readonly policy: OrderPolicy,
+    /** Committed and answered: hand them to the worker. */
+    private readonly onBorn: (born: Born) => void,
+    /** The database went away mid-way: an order may be stored that nobody heard of. */
+    private readonly onUncertain: () => void,
+  ) {}
 
-  get depth(): number {
-    return this.batcher.depth;
-  }
-
-  async place(input: OrderCreate, idempotencyKey: string | undefined, scope: string): Promise<Placed> {
+  /** `scope` is the credential's: two callers never collide on one Idempotency-Key. */
+  async place(input: OrderCreate, idempotencyKey: string | undefined, scope: string): Promise<{ order: Order; replayed: boolean }> {
     const seen = new Map<string, number>();
     input.items.forEach((item, i) => {
       if (seen.has(item.productId)) {
@@ -67,103 +66,154 @@ export class OrderIntake {
       seen.set(item.productId, i);
     });
     for (const item of input.items) {
-      if (this.options.isSaturated(item.productId)) {
-        throw new AppError('rate_limited', 'this product has more orders queued than it can take right now; retry shortly', undefined, {
-          retryAfterSeconds: 1,
-        });
+      if (this.actors.full(item.productId)) {
+        throw new AppError('rate_limited', 'this product has more orders queued than it can take right now; retry shortly', undefined, { retryAfterSeconds: 1 });
       }
     }
-    if (idempotencyKey === undefined) return this.unwrap(await this.batcher.add({ input, key: null, hash: null }));
-    // scope: replaced by the lead's schema (a scope column beside the key); until then the stored
-    // key carries the credential's scope, so two credentials never share one key.
-    const scopedKey = `${scope}\n${idempotencyKey}`;
-    if (this.keysInFlight.has(scopedKey)) throw conflict('a request with this Idempotency-Key is still being processed');
-    this.keysInFlight.add(scopedKey);
-    try {
-      return this.unwrap(await this.batcher.add({ input, key: scopedKey, hash: requestHash(input) }));
-    } finally {
-      this.keysInFlight.delete(scopedKey);
-    }
-  }
-
-  drain(): Promise<void> {
-    return this.batcher.drain();
-  }
-
-  private unwrap(result: Placed | AppError): Placed {
-    if (result instanceof AppError) throw result;
-    return result;
-  }
-
-  private async flush(batch: Prepared[]): Promise<(Placed | AppError)[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.flushOnce(batch);
-      } catch (error) {
-        // A product erased between the price lookup and the insert: look again.
-        if (pgCode(error) !== PgCode.foreignKeyViolation || attempt > MAX_FK_RETRIES) throw error;
-      }
-    }
-  }
-
-  private async flushOnce(batch: Prepared[]): Promise<(Placed | AppError)[]> {
-    const orders = batch.map((prepared) => ({
+    const key = idempotencyKey === undefined ? null : keyOf(scope, idempotencyKey);
+    if (key !== null && this.keysInFlight.has(key)) throw conflict('a request with this Idempotency-Key is still being processed');
+    const work: IntakeWork = {
+      productIds: [...seen.keys()],
+      participant: this as Participant<StockWork<IntakeResult>, unknown>,
       id: Bun.randomUUIDv7(),
-      customerId: prepared.input.customerId,
-      idempotencyKey: prepared.key,
-      requestHash: prepared.hash,
-      items: prepared.input.items,
-    }));
-    const { accepted, prices, at } = await q.insertOrders(this.sql, orders, { owner: this.options.owner, leaseMs: this.options.leaseMs });
-    this.onBatch(accepted.size);
-    const createdAt = iso(at);
-    const results: (Placed | AppError)[] = new Array(batch.length);
-    const work: AcceptedWork[] = [];
-    const replays: (Priced & { index: number })[] = [];
-    orders.forEach((order, index) => {
-      const unknown = order.items.map((item, i) => ({ item, i })).filter(({ item }) => !prices.has(item.productId));
-      if (unknown.length > 0) {
-        results[index] = new AppError(
-          'validation',
-          `not orderable: ${unknown.map(({ item }) => item.productId).join(', ')}`,
-          unknown.map(({ i }) => ({ path: `body.items[${i}].productId`, message: 'is not a product that can be ordered (unknown or archived)' })),
-        );
-        return;
-      }
-      const items = order.items.map((item) => ({ productId: item.productId, quantity: item.quantity, unitPrice: prices.get(item.productId)! }));
-      const total = fromCents(items.reduce((sum, item) => sum + toCents(item.unitPrice) * BigInt(item.quantity), 0n));
-      if (!accepted.has(order.id)) {
-        replays.push({ ...order, items, total, index });
-        return;
-      }
-      results[index] = { order: acceptanceView({ ...order, items, total, createdAt }), replayed: false };
-      work.push({ id: order.id, version: 1, total, items: order.items.map(({ productId, quantity }) => ({ productId, quantity })) });
-    });
-    if (replays.length > 0) await this.replay(replays, results);
-    if (work.length > 0) this.options.onAccepted(work);
-    return results;
-  }
-
-  /** Keys seen before: the same body gets the first answer again, another body a 422. */
-  private async replay(orders: (Priced & { index: number })[], results: (Placed | AppError | undefined)[]) {
-    const stored = new Map((await q.findKeys(this.sql, orders.map((o) => o.idempotencyKey!))).map((k) => [k.key, k]));
-    for (const order of orders) {
-      const key = stored.get(order.idempotencyKey!);
-      if (!key) throw new Error(`idempotency key ${order.idempotencyKey} conflicted but cannot be read`);
-      if (key.requestHash !== order.requestHash) {
-        results[order.index] = new AppError('validation', 'this Idempotency-Key was used with a different request body', [
-          { path: 'headers.idempotency-key', message: 'was already used for another request' },
-        ]);
-        continue;
-      }
-      const first = await findOrder(this.sql, key.orderId);
-      if (!first) throw new Error(`order ${key.orderId} of idempotency key ${key.key} is missing`);
-      results[order.index] = {
-        order: acceptanceView({ id: first.id, customerId: first.customerId, total: first.total, items: first.items, createdAt: iso(first.createdAt) }),
-        replayed: true,
-      };
+      input,
+      scope,
+      key: idempotencyKey ?? null,
+      hash: idempotencyKey === undefined ? null : requestHash(input),
+    };
+    if (key !== null) this.keysInFlight.add(key);
+    try {
+      const result = await this.actors.submit(work);
+      if (result.kind === 'replay') return { order: result.order, replayed: true };
+      const born = { ...result.born, facts: { ...result.born.facts, createdAt: iso(result.batch.at!) } };
+      this.onBorn(born);
+      return { order: acceptanceView(born), replayed: false };
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) this.onUncertain();
+      throw error;
+    } finally {
+      if (key !== null) this.keysInFlight.delete(key);
     }
   }
+
+  async read(tx: TxSql, works: IntakeWork[]): Promise<Ctx> {
+    const productIds = [...new Set(works.flatMap((w) => w.productIds))];
+    const keys = works.flatMap((w) => (w.key === null ? [] : [{ scope: w.scope, key: w.key }]));
+    const [prices, keyed] = await Promise.all([readPrices(tx, productIds), findKeyed(tx, keys)]);
+    return {
+      prices: new Map(prices.map((p) => [p.id, p.price])),
+      keyed: new Map(keyed.map((k) => [keyOf(k.scope, k.key), k])),
+      rows: [],
+      logs: [],
+      records: [],
+    };
+  }
+
+  apply(desk: StockDesk, work: IntakeWork, ctx: Ctx): IntakeResult {
+    if (work.key !== null) {
+      const first = ctx.keyed.get(keyOf(work.scope, work.key));
+      if (first) return replay(first, work.hash!);
+    }
+    const items = work.input.items;
+    const unknown = items.map((item, i) => ({ item, i })).filter(({ item }) => !ctx.prices.has(item.productId) || !desk.has(item.productId));
+    if (unknown.length > 0) {
+      throw new AppError(
+        'validation',
+        `not orderable: ${unknown.map(({ item }) => item.productId).join(', ')}`,
+        unknown.map(({ i }) => ({ path: `body.items[${i}].productId`, message: 'is not a product that can be ordered (unknown or archived)' })),
+      );
+    }
+    const priced = items.map((item) => ({ productId: item.productId, quantity: item.quantity, unitPrice: ctx.prices.get(item.productId)! }));
+    const cents = priced.reduce((sum, item) => sum + toCents(item.unitPrice) * BigInt(item.quantity), 0n);
+    if (cents > MAX_TOTAL_CENTS) {
+      throw new AppError('validation', `the order total ${fromCents(cents)} is more than an order can hold (${fromCents(MAX_TOTAL_CENTS)})`, [
+        { path: 'body.items', message: 'prices × quantities exceed 999999999999.99' },
+      ]);
+    }
+    const total = fromCents(cents);
+    for (const item of items) desk.notePlaced(item.productId);
+    const short = items.find((item) => desk.available(item.productId) < item.quantity);
+    let born: Born;
+    if (!short) {
+      for (const item of items) desk.hold(item.productId, item.quantity);
+      born = { facts: { id: work.id, customerId: work.input.customerId, items: priced, total, createdAt: '' }, status: 'reserved', version: 1, attempts: 0, lastError: null, nextAttemptInMs: null };
+    } else {
+      const error = `insufficient stock for product ${short.productId}: ${short.quantity} wanted, ${Math.max(0, desk.available(short.productId))} available`;
+      // Intake is the first reservation attempt.
+      const failed = this.policy.maxAttempts <= 1;
+      const delay = failed ? null : this.policy.retryDelayMs(1);
+      born = { facts: { id: work.id, customerId: work.input.customerId, items: priced, total, createdAt: '' }, status: failed ? 'failed' : 'pending', version: 1, attempts: 1, lastError: error, nextAttemptInMs: delay };
+      ctx.logs.push({
+        orderId: work.id,
+        status: born.status,
+        message: failed ? 'gave up after 1 reservation attempts' : `reservation attempt 1 of ${this.policy.maxAttempts} failed; retrying in ${delay} ms`,
+        errorMessage: error,
+      });
+    }
+    ctx.rows.push({
+      id: work.id,
+      customerId: born.facts.customerId,
+      status: born.status,
+      items: priced,
+      total,
+      attempts: born.attempts,
+      lastError: born.lastError,
+      nextDelayMs: born.nextAttemptInMs ?? 0,
+      // A reserved order is this process's to pay; a pending one is free for whoever retries it first.
+      leaseOwner: born.status === 'reserved' ? this.policy.owner : null,
+      leaseMs: this.policy.leaseMs,
+      scope: work.key === null ? null : work.scope,
+      key: work.key,
+      hash: work.hash,
+    });
+    ctx.records.push({
+      id: work.id,
+      status: born.status,
+      previous: null,
+      version: 1,
+      ...(born.attempts ? { attempts: born.attempts } : {}),
+      ...(born.lastError ? { lastError: born.lastError } : {}),
+      ...(born.nextAttemptInMs !== null ? { nextAttemptInMs: born.nextAttemptInMs } : {}),
+    });
+    return { kind: 'placed', born, batch: ctx };
+  }
+
+  prepare(_applied: Applied<IntakeWork>[], ctx: Ctx) {
+    return {
+      outbox: { orders: ctx.records },
+      write: async (tx: TxSql) => {
+        if (ctx.rows.length === 0) return true;
+        const { stored, at } = await insertOrders(tx, ctx.rows, ctx.logs);
+        ctx.at = at;
+        this.onStored(stored);
+        // Fewer stored: a key was taken by another process since it was read; the batch is redone.
+        return stored === ctx.rows.length;
+      },
+    };
+  }
+}
+
+/** Keys seen before: the same body gets the first answer again, another body a 422. */
+function replay(first: KeyedOrder, hash: string): IntakeResult {
+  if (first.requestHash !== hash) {
+    throw new AppError('validation', 'this Idempotency-Key was used with a different request body', [
+      { path: 'headers.idempotency-key', message: 'was already used for another request' },
+    ]);
+  }
+  const createdAt = iso(first.createdAt);
+  // The status it was born with: reserved (held at once), failed (never had a chance), or pending.
+  const bornReserved = first.reservedAt !== null && iso(first.reservedAt) === createdAt;
+  const bornFailed = first.status === 'failed' && iso(first.updatedAt) === createdAt;
+  const status: OrderStatus = bornReserved ? 'reserved' : bornFailed ? 'failed' : 'pending';
+  const order = acceptanceView({
+    facts: { id: first.id, customerId: first.customerId, items: first.items, total: first.total, createdAt },
+    status,
+    version: 1,
+    attempts: status === 'reserved' ? 0 : 1,
+    lastError: status === 'reserved' ? null : first.lastError,
+    nextAttemptInMs: null,
+  });
+  return { kind: 'replay', order };
 }
 
 /** Same customer and the same lines in the same order: the same request. */

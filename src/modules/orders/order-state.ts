@@ -4,17 +4,32 @@ import { orderStatuses } from '../../db/schema/orders.ts';
  * The order state machine (API.md):
  *
  *   pending ──reserve──▶ reserved ──pay──▶ processed ──ship──▶ shipped
- *     │ ▲ retry (backoff)   │                   │
- *     │ └──────┘            │                   │
+ *     │ ▲ retry (backoff)   │ ▲ payment retry     │
+ *     │ └──────┘            │ └──────┘            │
  *     ├─ stock short, attempts used up ─▶ failed ◀─ payment gave up (reservation released)
  *     └─ cancel ─▶ cancelled ◀─ cancel ─ reserved, processed (released / restocked and refunded)
  *
- * `failed`, `cancelled` and `shipped` are final. Stock moves with the status, in the same
- * transaction: `reserved` holds `quantity` in `inventory_levels.reserved`; `processed` has taken
- * it out of `on_hand`.
+ * An order whose stock is there when it is accepted is born `reserved`; otherwise `pending` (or
+ * `failed` when ORDER_MAX_ATTEMPTS is 1). `failed`, `cancelled` and `shipped` are final. Stock
+ * moves with the status, in the same transaction: `reserved` holds its quantities in
+ * `inventory_levels.reserved`; `processed` has taken them out of `on_hand`.
  */
 export type OrderStatus = (typeof orderStatuses)[number];
 export { orderStatuses };
+
+/** Every change of status an order may make; a step that stays in its status is a retry. */
+export const transitions: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  pending: ['reserved', 'pending', 'failed', 'cancelled'],
+  reserved: ['processed', 'reserved', 'failed', 'cancelled'],
+  processed: ['shipped', 'cancelled'],
+  shipped: [],
+  failed: [],
+  cancelled: [],
+};
+
+export function canMove(from: OrderStatus, to: OrderStatus): boolean {
+  return transitions[from].includes(to);
+}
 
 export const finalStatuses: ReadonlySet<OrderStatus> = new Set(['failed', 'cancelled', 'shipped']);
 
@@ -23,4 +38,8 @@ export const isFinal = (status: OrderStatus) => finalStatuses.has(status);
 /** What happened to the payment of an order, as shown in `payment.status`. */
 export type PaymentStatus = 'pending' | 'succeeded' | 'declined' | 'failed' | 'refund_pending' | 'refunded';
 
-export type OrderItem = { productId: string; quantity: number };
+/** A line of an order as accepted: the price is the catalog's at that moment, for ever. */
+export type OrderItem = { productId: string; quantity: number; unitPrice: string };
+
+/** What never changes once an order is stored. */
+export type OrderFacts = { id: string; customerId: string; items: OrderItem[]; total: string; createdAt: string };

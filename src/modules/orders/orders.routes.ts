@@ -26,11 +26,11 @@ export function ordersRoutes(orders: OrdersService, gate: AccessGate) {
         parse: 'json',
         body: OrderCreate,
         headers: IdempotencyHeaders,
-        response: { 202: Order, ...errors(400, 401, 403, 409, 413, 422, 429) },
+        response: { 202: Order, ...errors(400, 401, 403, 409, 413, 422, 429, 503) },
         detail: {
           summary: 'Place an order',
           description:
-            'With a customer token `customerId` must be its customer (403 otherwise). Answers 202 once the order is stored (durably); stock is then reserved and the payment taken asynchronously. Prices come from the catalog. Unknown or archived product → 422. `Idempotency-Key`: the same key and body answer the first response again; another body → 422; the first request still in flight → 409.',
+            'With a customer token `customerId` must be its customer (403 otherwise). Answers 202 once the order is stored (durably): `status` is `reserved` when its stock was there (held for it, all lines or none) or `pending` when it waits for stock (retried with backoff); the payment is then taken asynchronously. Prices come from the catalog. Unknown or archived product, or a total beyond 999999999999.99 → 422. `Idempotency-Key` (scoped to the credential): the same key and body answer the first response again; another body → 422; the first request still in flight → 409. A 503 means the outcome is unknown: retry with the same key.',
         },
       },
     )
@@ -54,7 +54,11 @@ export function ordersRoutes(orders: OrdersService, gate: AccessGate) {
     .get('/:id/logs', ({ params, credential }) => orders.logs(params.id, ownCustomer(credential)), {
       params: IdParams,
       response: { 200: t.Object({ items: t.Array(OrderLog) }), ...errors(401, 403, 404, 422) },
-      detail: { summary: "An order's log, oldest first", description: 'One row per status change and per failed attempt.' },
+      detail: {
+        summary: "An order's log, oldest first",
+        description:
+          'One entry per status change and per failed attempt, refund or note. The normal steps (accepted, reserved, paid, shipped) are derived from the order\'s own timestamps (ids `accepted`, `reserved`, `processed`, `shipped`); the rest are stored rows (numeric ids).',
+      },
     })
     .post('/:id/cancel', ({ params, credential }) => orders.cancel(params.id, ownCustomer(credential)), {
       params: IdParams,

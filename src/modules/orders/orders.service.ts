@@ -6,16 +6,18 @@ import type { OrderIntake } from './intake.ts';
 import type { Order, OrderCounts, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';
 import { orderStatuses } from './order-state.ts';
 import * as q from './orders.queries.ts';
+import type { OrderSteps } from './transitions.ts';
 import { orderView } from './views.ts';
-import { iso } from '../../db/client.ts';
 
-/** What clients do with orders. Intake and the pipeline do the work; this answers and decides. */
+/** What clients do with orders. The intake and the worker do the work; this answers and decides. */
 export class OrdersService {
   constructor(
     private readonly sql: Sql,
     private readonly intake: OrderIntake,
     private readonly actors: StockActors,
-    private readonly reconcileNow: (orderId: string) => void,
+    private readonly steps: OrderSteps,
+    /** A refund became due now: have the provider asked without waiting for the next sweep. */
+    private readonly refundDue: () => void,
   ) {}
 
   /** `scope` is the caller's credential scope: idempotency keys of two callers never collide. */
@@ -48,31 +50,33 @@ export class OrdersService {
   }
 
   async logs(id: string, customerId?: string): Promise<{ items: OrderLog[] }> {
-    const [order, rows] = await Promise.all([q.findOrder(this.sql, id), q.listOrderLogs(this.sql, id)]);
-    if (!order || !belongsTo(order, customerId)) throw notFound(`order ${id}`);
-    return { items: rows.map((row) => ({ ...row, processedAt: iso(row.processedAt) })) };
+    await this.find(id, customerId);
+    const items = await q.orderLog(this.sql, id);
+    if (!items) throw notFound(`order ${id}`);
+    return { items };
   }
 
   /**
-   * pending → cancelled; reserved → cancelled with the stock released; processed → cancelled with
-   * the stock put back and the charge refunded. Done by the stock actor of the order's products,
-   * so it is serialised with the order's own work; a worker still busy with it is fenced out.
+   * pending → cancelled; reserved → cancelled with the stock released (and the provider asked,
+   * until the reconcile horizon, for a charge that may still land); processed → cancelled with the
+   * stock put back and the charge refunded. A step under the order's stock locks, so it is
+   * serialised with the order's own work; a worker still busy with it is fenced out.
    */
   async cancel(id: string, customerId?: string): Promise<Order> {
     const row = await this.find(id, customerId);
     if (row.status === 'cancelled') return orderView(row);
-    if (row.status === 'failed' || row.status === 'shipped') throw conflict(`a ${row.status} order cannot be cancelled`);
-    const outcome = await this.actors.order({ kind: 'cancel', orderId: id, items: row.items.map(({ productId, quantity }) => ({ productId, quantity })) });
-    if (outcome.outcome === 'cancelled' && (row.status === 'processed' || row.status === 'reserved')) this.reconcileNow(id);
+    if (row.status === 'failed' || row.status === 'shipped') throw conflict(`a ${row.status} order cannot be cancelled`, { orderStatus: row.status });
+    const outcome = await this.actors.submit(this.steps.work(id, row.items, { kind: 'cancel' }));
+    if (outcome.outcome === 'moved' && row.status === 'processed') this.refundDue();
     return this.get(id);
   }
 
-  /** processed → shipped, through the stock actor: the sold stock no longer awaits shipment. */
+  /** processed → shipped, a step under its stock locks: the sold stock no longer awaits shipment. */
   async ship(id: string): Promise<Order> {
     const row = await q.findOrder(this.sql, id);
     if (!row) throw notFound(`order ${id}`);
     if (row.status !== 'processed') throw conflict(`only processed orders can be shipped; this one is ${row.status}`, { orderStatus: row.status });
-    await this.actors.order({ kind: 'ship', orderId: id, items: row.items.map(({ productId, quantity }) => ({ productId, quantity })) });
+    await this.actors.submit(this.steps.work(id, row.items, { kind: 'ship' }));
     return this.get(id);
   }
 

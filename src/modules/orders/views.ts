@@ -1,28 +1,24 @@
 import { iso } from '../../db/client.ts';
+import type { Born } from './intake.ts';
 import type { Order } from './orders.models.ts';
 import { isFinal } from './order-state.ts';
 import type { OrderRow } from './orders.queries.ts';
 
-/** The order as answered at acceptance (202); an idempotent replay answers exactly this again. */
-export function acceptanceView(order: {
-  id: string;
-  customerId: string;
-  total: string;
-  items: { productId: string; quantity: number; unitPrice: string }[];
-  createdAt: string;
-}): Order {
+/** The order as answered at acceptance (202); an idempotent replay answers it again. */
+export function acceptanceView(born: Born): Order {
+  const { facts } = born;
   return {
-    id: order.id,
-    customerId: order.customerId,
-    status: 'pending',
-    items: order.items.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice })),
-    total: order.total,
-    attempts: 0,
-    nextAttemptAt: order.createdAt,
-    lastError: null,
+    id: facts.id,
+    customerId: facts.customerId,
+    status: born.status,
+    items: facts.items.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice })),
+    total: facts.total,
+    attempts: born.attempts,
+    nextAttemptAt: isFinal(born.status) ? null : new Date(Date.parse(facts.createdAt) + (born.nextAttemptInMs ?? 0)).toISOString(),
+    lastError: born.lastError,
     payment: null,
-    createdAt: order.createdAt,
-    updatedAt: order.createdAt,
+    createdAt: facts.createdAt,
+    updatedAt: facts.createdAt,
   };
 }
 

@@ -2,16 +2,20 @@ import { at, type Executor } from '../../db/client.ts';
 import type { OrderItem, OrderStatus, PaymentStatus } from './order-state.ts';
 
 /**
- * The durable side of order work: claiming what is due or abandoned, recording payment retries,
- * and the provider follow-ups (reconcile). In-memory queues only ever hold what these return.
+ * The durable side of order work outside stock transactions: claiming what is due or abandoned,
+ * handing leases back, pruning old idempotency keys, and the provider follow-ups (reconcile). The
+ * worker's in-memory queues only ever hold what these return.
  */
 export type ClaimedOrder = {
   id: string;
   status: OrderStatus;
   version: number;
-  total: string;
-  paymentAttempts: number;
+  customerId: string;
   items: OrderItem[];
+  total: string;
+  createdAt: string;
+  attempts: number;
+  paymentAttempts: number;
 };
 
 /**
@@ -21,11 +25,9 @@ export type ClaimedOrder = {
  */
 export type ClaimKind = 'due' | 'abandoned' | 'any';
 
-/** What a claim hands the pipeline: enough to resume the order from its status. */
 const claimedColumns = (sql: Executor) => sql`
-  o.id, o.status, o.version, o.total::text AS total, o.payment_attempts AS "paymentAttempts",
-  (SELECT json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity) ORDER BY i.line)
-   FROM order_items i WHERE i.order_id = o.id) AS items`;
+  o.id, o.status, o.version, o.customer_id AS "customerId", o.items, o.total::text AS total, o.created_at AS "createdAt",
+  o.attempts, o.payment_attempts AS "paymentAttempts"`;
 
 export type ClaimOptions = {
   kind?: ClaimKind;
@@ -60,41 +62,9 @@ export function claimDueOrders(sql: Executor, options: ClaimOptions) {
       FOR UPDATE SKIP LOCKED
     )
     UPDATE orders o
-    SET lease_owner = ${options.owner}, lease_until = ${asOf} + ${options.leaseMs} * interval '1 millisecond',
-        version = o.version + 1, updated_at = now()
+    SET lease_owner = ${options.owner}, lease_until = ${asOf} + ${options.leaseMs} * interval '1 millisecond', version = o.version + 1
     FROM due WHERE o.id = due.id
     RETURNING ${claimedColumns(sql)}`;
-}
-
-export type PaymentRetry = { id: string; version: number; attempts: number; error: string; delayMs: number; maxAttempts: number };
-
-/**
- * A payment attempt that failed but will be retried: the order stays `reserved`, the lease is let
- * go and `next_attempt_at` says when any process may take it up again. Returns the ids written
- * (an order someone else changed meanwhile is left alone).
- */
-export async function recordPaymentRetries(sql: Executor, retries: PaymentRetry[]): Promise<Set<string>> {
-  const rows = await sql<{ id: string }[]>`
-    WITH r AS (
-      UPDATE orders o
-      SET payment_status = 'pending', payment_attempts = u.attempts, last_error = u.error,
-          next_attempt_at = now() + u.delay_ms * interval '1 millisecond',
-          lease_owner = NULL, lease_until = NULL, version = o.version + 1, updated_at = now()
-      FROM unnest(${retries.map((r) => r.id)}::uuid[], ${retries.map((r) => r.version)}::int[], ${retries.map((r) => r.attempts)}::int[],
-                  ${retries.map((r) => r.error)}::text[], ${retries.map((r) => r.delayMs)}::int[], ${retries.map((r) => r.maxAttempts)}::int[])
-        AS u(id, version, attempts, error, delay_ms, max_attempts)
-      WHERE o.id = u.id AND o.version = u.version AND o.status = 'reserved'
-      RETURNING o.id, u.attempts, u.max_attempts, u.error, u.delay_ms
-    ), l AS (
-      INSERT INTO order_logs (order_id, status, message, error_message)
-      SELECT id, 'reserved', 'payment attempt ' || attempts || ' of ' || max_attempts || ' failed; retrying in ' || delay_ms || ' ms', error FROM r
-    ), e AS (
-      INSERT INTO events (changes)
-      SELECT jsonb_agg(jsonb_build_object('type', 'order.status', 'orderId', id, 'status', 'reserved', 'previous', 'reserved', 'error', error)) FROM r
-      HAVING count(*) > 0
-    )
-    SELECT id FROM r`;
-  return new Set(rows.map((r) => r.id));
 }
 
 /**
@@ -116,12 +86,18 @@ export function claimStuckReservations(sql: Executor, options: { owner: string; 
     RETURNING ${claimedColumns(sql)}`;
 }
 
-/** Idempotency keys are kept 24 h (API.md); older ones go, a capped batch at a time. */
+/** A clean stop: this process's leases go back, so another process (or the next start) resumes at once. */
+export async function releaseLeases(sql: Executor, owner: string): Promise<void> {
+  await sql`UPDATE orders SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ${owner} AND status IN ('pending', 'reserved')`;
+}
+
+/** Idempotency keys are kept 24 h (API.md); older ones are let go, a capped batch at a time (the order stays). */
 export async function pruneIdempotencyKeys(sql: Executor, options: { olderThanMs: number; limit: number; asOf?: Date }): Promise<number> {
   const rows = await sql`
-    DELETE FROM idempotency_keys WHERE key IN (
-      SELECT key FROM idempotency_keys
-      WHERE created_at < ${at(sql, options.asOf)} - ${options.olderThanMs} * interval '1 millisecond'
+    UPDATE orders SET idempotency_scope = NULL, idempotency_key = NULL, request_hash = NULL
+    WHERE id IN (
+      SELECT id FROM orders
+      WHERE idempotency_key IS NOT NULL AND created_at < ${at(sql, options.asOf)} - ${options.olderThanMs} * interval '1 millisecond'
       ORDER BY created_at LIMIT ${options.limit})
     RETURNING 1`;
   return rows.length;
@@ -130,15 +106,17 @@ export async function pruneIdempotencyKeys(sql: Executor, options: { olderThanMs
 export type ReconcileItem = {
   id: string;
   status: OrderStatus;
-  version: number;
   total: string;
   paymentStatus: PaymentStatus | null;
+  reconcileAttempts: number;
+  /** Past the horizon: this look is the last automatic one. */
+  lastChance: boolean;
 };
 
 /**
- * Claims orders whose payment must be checked again (a refund owed, a charge that may have landed
- * after the order gave up) by pushing their `reconcile_at` ahead: a visibility timeout, so a
- * process that dies mid-way leaves them for the next sweep.
+ * Claims orders whose payment must be checked again (a refund owed, a charge that may land after
+ * the order moved on) by pushing their `reconcile_at` ahead: a visibility timeout, so a process
+ * that dies mid-way leaves them for the next sweep.
  */
 export function claimReconcile(sql: Executor, options: { limit: number; holdMs: number; asOf?: Date }) {
   const asOf = at(sql, options.asOf);
@@ -149,25 +127,72 @@ export function claimReconcile(sql: Executor, options: { limit: number; holdMs: 
     )
     UPDATE orders o SET reconcile_at = ${asOf} + ${options.holdMs} * interval '1 millisecond'
     FROM due WHERE o.id = due.id
-    RETURNING o.id, o.status, o.version, o.total::text AS total, o.payment_status AS "paymentStatus"`;
+    RETURNING o.id, o.status, o.total::text AS total, o.payment_status AS "paymentStatus", o.reconcile_attempts AS "reconcileAttempts",
+              coalesce(o.reconcile_until <= ${asOf}, false) AS "lastChance"`;
 }
 
-/** Outcome of a reconcile: refunded, nothing to do, or ask again later. */
-export async function finishReconcile(
-  sql: Executor,
-  item: { id: string; paymentStatus?: PaymentStatus; paymentReference?: string; retryInMs?: number; log?: string },
-) {
+/** The provider must be asked about this order now (a charge landed on an order that moved on). */
+export async function reconcileSoon(sql: Executor, orderId: string, horizonMs: number): Promise<void> {
+  await sql`
+    UPDATE orders SET reconcile_at = now(), reconcile_until = coalesce(reconcile_until, now() + ${horizonMs} * interval '1 millisecond')
+    WHERE id = ${orderId}`;
+}
+
+export type ReconcileResult = {
+  id: string;
+  /** Next look after this long; null: nothing more to ask the provider. */
+  nextInMs: number | null;
+  attempts: number;
+  /** The payment as the provider now has it (a refund issued, a charge found). */
+  payment?: { status: PaymentStatus; reference: string };
+  /** Why a person must look at this order. */
+  attention?: string;
+  log?: string;
+};
+
+/**
+ * What a look at the provider came to. A change of the payment is a change of the order: its
+ * version moves on and the outbox gets its record.
+ */
+export async function finishReconcile(sql: Executor, result: ReconcileResult): Promise<void> {
+  const payment = result.payment ?? null;
   await sql`
     WITH u AS (
       UPDATE orders SET
-        payment_status = coalesce(${item.paymentStatus ?? null}::text, payment_status),
-        payment_reference = coalesce(${item.paymentReference ?? null}::text, payment_reference),
-        reconcile_at = CASE WHEN ${item.retryInMs ?? null}::int IS NULL THEN NULL ELSE now() + ${item.retryInMs ?? 0} * interval '1 millisecond' END,
-        version = version + 1, updated_at = now()
-      WHERE id = ${item.id}
-      RETURNING id, status
+        payment_status = coalesce(${payment?.status ?? null}::text, payment_status),
+        payment_reference = coalesce(${payment?.reference ?? null}::text, payment_reference),
+        reconcile_at = CASE WHEN ${result.nextInMs}::int IS NULL THEN NULL ELSE now() + ${result.nextInMs ?? 0} * interval '1 millisecond' END,
+        reconcile_until = CASE WHEN ${result.nextInMs}::int IS NULL THEN NULL ELSE reconcile_until END,
+        reconcile_attempts = ${result.attempts},
+        attention = coalesce(${result.attention ?? null}::text, attention),
+        version = version + CASE WHEN ${payment !== null} THEN 1 ELSE 0 END,
+        updated_at = CASE WHEN ${payment !== null} THEN now() ELSE updated_at END
+      WHERE id = ${result.id}
+      RETURNING id, status, version, attempts, last_error, payment_status, payment_reference, payment_attempts
     ), l AS (
-      INSERT INTO order_logs (order_id, status, message) SELECT id, status, ${item.log ?? ''} FROM u WHERE ${item.log !== undefined}
+      INSERT INTO order_logs (order_id, status, message) SELECT id, status, ${result.log ?? ''} FROM u WHERE ${result.log !== undefined}
+    ), e AS (
+      INSERT INTO events (changes)
+      SELECT json_build_object('v', 2, 'orders', json_build_array(json_build_object(
+        'id', id, 'status', status, 'previous', status, 'version', version, 'attempts', attempts, 'lastError', last_error,
+        'payment', json_build_object('status', payment_status, 'reference', payment_reference, 'attempts', payment_attempts))))
+      FROM u WHERE ${payment !== null}
     )
     SELECT 1`;
+}
+
+/**
+ * Open orders this incarnation holds that it is no longer working on (an answer lost with the
+ * connection: the write committed, the process never heard): their leases go back and the next
+ * sweep takes them up. Returns how many.
+ */
+export async function releaseLost(sql: Executor, owner: string, working: ReadonlySet<string>): Promise<number> {
+  const held = await sql<{ id: string }[]>`SELECT id FROM orders WHERE status IN ('pending', 'reserved') AND lease_owner = ${owner}`;
+  const lost = held.map((r) => r.id).filter((id) => !working.has(id));
+  if (lost.length === 0) return 0;
+  const rows = await sql`
+    UPDATE orders SET lease_owner = NULL, lease_until = NULL, next_attempt_at = least(next_attempt_at, now())
+    WHERE id = ANY(${lost}::uuid[]) AND lease_owner = ${owner} AND status IN ('pending', 'reserved')
+    RETURNING 1`;
+  return rows.length;
 }

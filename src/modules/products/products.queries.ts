@@ -1,7 +1,7 @@
 import { and, asc, eq, exists, gt, ilike, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.ts';
 import { productLockKey } from '../../actors/stock.queries.ts';
-import { categories, inventoryLevels, orderItems, productCategories, products, stockMovements } from '../../db/schema/index.ts';
+import { categories, inventoryLevels, productCategories, products, stockMovements } from '../../db/schema/index.ts';
 
 export type ProductRow = {
   id: string;
@@ -101,15 +101,10 @@ export async function updateProduct(tx: DbOrTx, id: string, patch: Partial<Pick<
   return rows.length > 0;
 }
 
-/** Locks the product row against concurrent deletes and order intake (which holds KEY SHARE). */
+/** Locks the product row against concurrent changes of the catalog. */
 export async function lockProductRow(tx: DbOrTx, id: string) {
   const [row] = await tx.select({ id: products.id, archivedAt: products.archivedAt }).from(products).where(eq(products.id, id)).for('update');
   return row;
-}
-
-export async function isReferencedByOrders(tx: DbOrTx, id: string): Promise<boolean> {
-  const [row] = await tx.select({ one: sql`1` }).from(orderItems).where(eq(orderItems.productId, id)).limit(1);
-  return row !== undefined;
 }
 
 export async function archiveProduct(tx: DbOrTx, id: string) {
@@ -129,9 +124,15 @@ export async function replaceProductCategories(tx: DbOrTx, productId: string, ca
   await tx.update(products).set({ updatedAt: sql`now()` }).where(eq(products.id, productId));
 }
 
-/** Serialises with the stock engine (same advisory lock as every stock writer). */
-export async function lockProductStock(tx: DbOrTx, id: string): Promise<{ reserved: number } | undefined> {
+/**
+ * Serialises with the stock engine (same advisory lock as every stock writer, and order intake,
+ * which reads the product's price under it): no order can be placed for it meanwhile.
+ */
+export async function lockProductStock(tx: DbOrTx, id: string): Promise<{ reserved: number; ordersPlaced: number } | undefined> {
   await tx.execute(sql`SELECT pg_advisory_xact_lock(${productLockKey(id).toString()}::bigint)`);
-  const [row] = await tx.select({ reserved: inventoryLevels.reserved }).from(inventoryLevels).where(eq(inventoryLevels.productId, id));
+  const [row] = await tx
+    .select({ reserved: inventoryLevels.reserved, ordersPlaced: inventoryLevels.ordersPlaced })
+    .from(inventoryLevels)
+    .where(eq(inventoryLevels.productId, id));
   return row;
 }

@@ -84,14 +84,13 @@ export class ProductsService {
    */
   async remove(id: string): Promise<'deleted' | 'archived'> {
     return this.db.transaction(async (tx) => {
-      // Stock lock first, then the row: a stock batch holding the lock never waits for this row,
-      // and intake (which locks the row KEY SHARE for its foreign keys) never takes the stock lock.
+      // Stock lock first, then the row: a stock batch holding the lock never waits for this row.
       const level = await q.lockProductStock(tx, id);
       if (!(await q.lockProductRow(tx, id))) throw notFound(`product ${id}`);
       if (level && level.reserved > 0) {
         throw conflict(`${level.reserved} units of this product are reserved by open orders`, { reserved: level.reserved });
       }
-      if (await q.isReferencedByOrders(tx, id)) {
+      if (level && level.ordersPlaced > 0) {
         await q.archiveProduct(tx, id);
         return 'archived';
       }

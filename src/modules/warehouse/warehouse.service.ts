@@ -1,5 +1,5 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
-import type { SyncOutcome } from '../../actors/stock-commands.ts';
+import { syncStock, type SyncOutcome } from '../../actors/stock-commands.ts';
 import { iso, type Sql } from '../../db/client.ts';
 import { toError } from '../../http/errors.ts';
 import { decodeCursor, encodeCursor, isUuidKey } from '../../http/models.ts';
@@ -88,7 +88,7 @@ export class WarehouseSync {
       });
       const outcomes = await Promise.allSettled(
         work.map(({ item, product }) =>
-          this.actors.send(product.id, { kind: 'sync', productId: product.id, counted: item.onHand, syncRunId: run.id }, { admit: false }),
+          this.actors.submit(syncStock(product.id, item.onHand, run.id), { admit: false }),
         ),
       );
       outcomes.forEach((outcome, i) => {

@@ -1,0 +1,144 @@
+import type { Executor } from '../../db/client.ts';
+import type { OrderItem, OrderStatus, PaymentStatus } from './order-state.ts';
+
+/**
+ * Every statement that writes an order in a stock transaction: the batch's new orders in one
+ * INSERT, its changed orders in one UPDATE (fenced on the version read under the stock lock).
+ */
+
+export type NewOrderRow = {
+  id: string;
+  customerId: string;
+  status: OrderStatus;
+  items: OrderItem[];
+  total: string;
+  attempts: number;
+  lastError: string | null;
+  /** Delay until the order is due (a pending order's retry); 0: now. */
+  nextDelayMs: number;
+  leaseOwner: string | null;
+  leaseMs: number;
+  scope: string | null;
+  key: string | null;
+  hash: string | null;
+};
+
+/**
+ * Stores the batch's new orders, with the log rows of those whose stock was short. A key taken
+ * meanwhile by another process is skipped (`ON CONFLICT`): the count tells the caller, who redoes
+ * the batch (the key is then a replay).
+ * Returns how many were stored and the transaction's time (their `created_at`).
+ */
+export async function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogRow[]): Promise<{ stored: number; at: string }> {
+  const [row] = await tx<{ stored: number; at: string }[]>`
+    WITH o AS (
+      INSERT INTO orders (id, customer_id, status, items, total, attempts, last_error, next_attempt_at, lease_owner, lease_until,
+                          idempotency_scope, idempotency_key, request_hash, reserved_at)
+      SELECT u.id, u.customer_id, u.status, u.items::jsonb, u.total::numeric, u.attempts, u.last_error,
+             now() + u.delay_ms * interval '1 millisecond', u.lease_owner,
+             CASE WHEN u.lease_owner IS NULL THEN NULL ELSE now() + u.lease_ms * interval '1 millisecond' END,
+             u.scope, u.key, u.hash, CASE WHEN u.status = 'reserved' THEN now() END
+      FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.customerId)}::text[], ${rows.map((r) => r.status)}::text[],
+                  ${rows.map((r) => JSON.stringify(r.items))}::text[], ${rows.map((r) => r.total)}::text[], ${rows.map((r) => r.attempts)}::int[],
+                  ${rows.map((r) => r.lastError)}::text[], ${rows.map((r) => r.nextDelayMs)}::int[], ${rows.map((r) => r.leaseOwner)}::uuid[],
+                  ${rows.map((r) => r.leaseMs)}::int[], ${rows.map((r) => r.scope)}::text[], ${rows.map((r) => r.key)}::text[], ${rows.map((r) => r.hash)}::text[])
+        AS u(id, customer_id, status, items, total, attempts, last_error, delay_ms, lease_owner, lease_ms, scope, key, hash)
+      ON CONFLICT (idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+      RETURNING id
+    ), l AS (
+      INSERT INTO order_logs (order_id, status, message, error_message)
+      SELECT u.* FROM unnest(${logs.map((l) => l.orderId)}::uuid[], ${logs.map((l) => l.status)}::text[],
+                             ${logs.map((l) => l.message)}::text[], ${logs.map((l) => l.errorMessage)}::text[]) AS u(order_id, status, message, error_message)
+      WHERE u.order_id IN (SELECT id FROM o)
+    )
+    SELECT (SELECT count(*)::int FROM o) AS stored, now()::text AS at`;
+  return row!;
+}
+
+/** An order as a stock transaction reads it, under its products' locks. */
+export type OrderState = {
+  id: string;
+  version: number;
+  status: OrderStatus;
+  customerId: string;
+  items: OrderItem[];
+  total: string;
+  createdAt: string;
+  attempts: number;
+  lastError: string | null;
+  paymentStatus: PaymentStatus | null;
+  paymentReference: string | null;
+  paymentAttempts: number;
+};
+
+export function readOrderStates(tx: Executor, ids: string[]) {
+  if (ids.length === 0) return Promise.resolve([] as OrderState[]);
+  return tx<OrderState[]>`
+    SELECT id, version, status, customer_id AS "customerId", items, total::text AS total, created_at AS "createdAt",
+           attempts, last_error AS "lastError", payment_status AS "paymentStatus", payment_reference AS "paymentReference",
+           payment_attempts AS "paymentAttempts"
+    FROM orders WHERE id = ANY(${ids}::uuid[])`;
+}
+
+/** The write of one changed order: its new state, and the version it was read at (the fence). */
+export type OrderChange = {
+  id: string;
+  readVersion: number;
+  status: OrderStatus;
+  attempts: number;
+  lastError: string | null;
+  paymentStatus: PaymentStatus | null;
+  paymentReference: string | null;
+  paymentAttempts: number;
+  /** Delay until the order is next due (0: now). */
+  nextDelayMs: number;
+  leaseOwner: string | null;
+  leaseMs: number;
+  /** The provider must be asked about this order after this long (null: leave as it is). */
+  reconcileDelayMs: number | null;
+  /** Which normal step's timestamp this change sets, if any. */
+  stamp: 'reserved' | 'processed' | 'shipped' | null;
+};
+
+export type LogRow = { orderId: string; status: OrderStatus; message: string; errorMessage: string | null };
+
+/**
+ * The batch's changed orders in one statement, with the log rows of what was not a normal step.
+ * Returns how many orders were written: fewer than given means someone changed one meanwhile (a
+ * lease claim), and the caller redoes the batch on fresh rows.
+ */
+export async function updateOrders(tx: Executor, changes: OrderChange[], logs: LogRow[], reconcileHorizonMs: number): Promise<number> {
+  const [row] = await tx<{ written: number }[]>`
+    WITH w AS (
+      UPDATE orders o
+      SET status = u.status, attempts = u.attempts, last_error = u.last_error,
+          payment_status = u.payment_status, payment_reference = u.payment_reference, payment_attempts = u.payment_attempts,
+          next_attempt_at = now() + u.delay_ms * interval '1 millisecond',
+          lease_owner = u.lease_owner,
+          lease_until = CASE WHEN u.lease_owner IS NULL THEN NULL ELSE now() + u.lease_ms * interval '1 millisecond' END,
+          reconcile_at = CASE WHEN u.reconcile_ms IS NULL THEN o.reconcile_at
+                              ELSE least(coalesce(o.reconcile_at, 'infinity'), now() + u.reconcile_ms * interval '1 millisecond') END,
+          reconcile_until = CASE WHEN u.reconcile_ms IS NULL THEN o.reconcile_until
+                                 ELSE coalesce(o.reconcile_until, now() + ${reconcileHorizonMs} * interval '1 millisecond') END,
+          reserved_at = CASE WHEN u.stamp = 'reserved' THEN now() ELSE o.reserved_at END,
+          processed_at = CASE WHEN u.stamp = 'processed' THEN now() ELSE o.processed_at END,
+          shipped_at = CASE WHEN u.stamp = 'shipped' THEN now() ELSE o.shipped_at END,
+          version = o.version + 1, updated_at = now()
+      FROM unnest(${changes.map((c) => c.id)}::uuid[], ${changes.map((c) => c.readVersion)}::int[], ${changes.map((c) => c.status)}::text[],
+                  ${changes.map((c) => c.attempts)}::int[], ${changes.map((c) => c.lastError)}::text[], ${changes.map((c) => c.paymentStatus)}::text[],
+                  ${changes.map((c) => c.paymentReference)}::text[], ${changes.map((c) => c.paymentAttempts)}::int[],
+                  ${changes.map((c) => c.nextDelayMs)}::int[], ${changes.map((c) => c.leaseOwner)}::uuid[], ${changes.map((c) => c.leaseMs)}::int[],
+                  ${changes.map((c) => c.reconcileDelayMs)}::int[], ${changes.map((c) => c.stamp)}::text[])
+        AS u(id, read_version, status, attempts, last_error, payment_status, payment_reference, payment_attempts,
+             delay_ms, lease_owner, lease_ms, reconcile_ms, stamp)
+      WHERE o.id = u.id AND o.version = u.read_version
+      RETURNING 1
+    ), l AS (
+      INSERT INTO order_logs (order_id, status, message, error_message)
+      SELECT * FROM unnest(${logs.map((l) => l.orderId)}::uuid[], ${logs.map((l) => l.status)}::text[],
+                           ${logs.map((l) => l.message)}::text[], ${logs.map((l) => l.errorMessage)}::text[])
+      RETURNING 1
+    )
+    SELECT count(*)::int AS written FROM w`;
+  return row!.written;
+}
