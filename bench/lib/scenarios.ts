@@ -182,18 +182,14 @@ async function leaveOrdersBehind(db: ScenarioDatabase, count: number): Promise<s
   const deadOwner = randomUUID();
   await db.sql.begin(async (tx) => {
     await tx`INSERT INTO products (id, sku, name, price) VALUES (${productId}, 'RECOVER-1', 'Bench recovery', 9.99)`;
-    await tx`INSERT INTO inventory_levels (product_id, on_hand) VALUES (${productId}, ${count})`;
+    await tx`INSERT INTO inventory_levels (product_id, on_hand, orders_placed) VALUES (${productId}, ${count}, ${count})`;
     await tx`INSERT INTO stock_movements (product_id, delta, reason, on_hand_after) VALUES (${productId}, ${count}, 'initial', ${count})`;
+    // As a process leaves them when it is killed after claiming them: due now, leased to an incarnation that is gone.
     await tx`
-      WITH o AS (
-        INSERT INTO orders (id, customer_id, status, total, lease_owner, lease_until)
-        SELECT gen_random_uuid(), 'recovery-' || g, 'pending', 9.99, ${deadOwner}::uuid, now() + interval '10 minutes'
-        FROM generate_series(1, ${count}::int) g
-        RETURNING id
-      ), i AS (
-        INSERT INTO order_items (order_id, product_id, line, quantity, unit_price) SELECT id, ${productId}::uuid, 0, 1, 9.99 FROM o
-      )
-      INSERT INTO order_logs (order_id, status, message) SELECT id, 'pending', 'order accepted' FROM o`;
+      INSERT INTO orders (id, customer_id, status, items, total, attempts, lease_owner, lease_until)
+      SELECT gen_random_uuid(), 'recovery-' || g, 'pending', ${JSON.stringify([{ productId, quantity: 1, unitPrice: '9.99' }])}::jsonb, 9.99, 1,
+             ${deadOwner}::uuid, now() + interval '10 minutes'
+      FROM generate_series(1, ${count}::int) g`;
   });
   return productId;
 }

@@ -4,13 +4,13 @@ import { systemClock } from '../../lib/clock.ts';
 import { json, readJsonObject } from '../../lib/http-json.ts';
 import type { ChargeRequest } from './gateway.ts';
 import { PaymentLedger } from './ledger.ts';
-import { Behaviour, failureModes, type FailureMode, type SimulatorSettings } from './simulator.ts';
+import { Behaviour, failureModes, LATE_CHARGE_MS, type FailureMode, type SimulatorSettings } from './simulator.ts';
 
 /**
  * The payment simulator as a standalone HTTP service (`bun run payments`), speaking the provider
  * protocol of API.md, plus a control API to make it fail on purpose:
  *
- *   POST /control/fail      { "mode": "decline" | "error" | "hang" | "charge-then-drop", "count": 1 }
+ *   POST /control/fail      { "mode": "decline" | "error" | "hang" | "charge-then-drop" | "charge-late" | "refuse", "count": 1 }
  *   POST /control/settings  { "failureRate": 0.1, "timeoutRate": 0.02, "latencyMs": "20-200" }
  *   GET  /control/ledger    every charge and refund booked
  *   POST /control/reset     forget everything
@@ -40,8 +40,12 @@ export function createPaymentServer(options: { port?: number; hostname?: string;
     }
     const chargeRequest: ChargeRequest = { idempotencyKey: key, orderId: body.orderId, amount: body.amount, currency: body.currency };
     const mode = behaviour.next();
-    if (mode === 'hang') {
-      // Hold the request until the client gives up (or five minutes pass); nothing is charged.
+    if (mode === 'charge-late') {
+      // Booked on the provider's side after the client has given up; the client never hears of it.
+      setTimeout(() => ledger.charge(chargeRequest, 'succeeded'), LATE_CHARGE_MS).unref();
+    }
+    if (mode === 'hang' || mode === 'charge-late') {
+      // Hold the request until the client gives up (or five minutes pass).
       await Promise.race([new Promise((resolve) => request.signal.addEventListener('abort', resolve)), Bun.sleep(300_000)]);
       return json(504, { error: 'gave up' });
     }
@@ -50,6 +54,8 @@ export function createPaymentServer(options: { port?: number; hostname?: string;
     switch (mode) {
       case 'error':
         return json(500, { error: 'simulated provider error' });
+      case 'refuse':
+        return json(422, { error: 'simulated refusal: nothing was charged' });
       case 'charge-then-drop': {
         const { charge: booked } = ledger.charge(chargeRequest, 'succeeded');
         // The answer breaks off after the first bytes: the client cannot know the outcome.

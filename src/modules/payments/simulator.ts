@@ -8,10 +8,16 @@ import { PaymentLedger } from './ledger.ts';
  * - `decline`: the card is declined (a charge with status `declined`);
  * - `error`: the provider answers 500 before charging;
  * - `hang`: no answer at all, past the client's timeout; nothing is charged;
- * - `charge-then-drop`: the charge is booked, then the connection drops before the answer.
+ * - `charge-then-drop`: the charge is booked, then the connection drops before the answer;
+ * - `charge-late`: no answer at all, and the charge is booked `LATE_CHARGE_MS` after the request,
+ *   past the client's timeout (a provider that is slow on its own side);
+ * - `refuse`: the request is refused (422), nothing is charged.
  */
-export type FailureMode = 'decline' | 'error' | 'hang' | 'charge-then-drop';
-export const failureModes: readonly FailureMode[] = ['decline', 'error', 'hang', 'charge-then-drop'];
+export type FailureMode = 'decline' | 'error' | 'hang' | 'charge-then-drop' | 'charge-late' | 'refuse';
+export const failureModes: readonly FailureMode[] = ['decline', 'error', 'hang', 'charge-then-drop', 'charge-late', 'refuse'];
+
+/** How long after the request a `charge-late` charge is booked. */
+export const LATE_CHARGE_MS = 1500;
 
 export type SimulatorSettings = { failureRate: number; timeoutRate: number; latencyMs: LatencyRange };
 
@@ -69,7 +75,8 @@ export class SimulatedGateway implements PaymentGateway {
   async charge(request: ChargeRequest): Promise<Charge> {
     const mode = this.behaviour.next();
     const latency = this.behaviour.latency();
-    if (mode === 'hang') {
+    if (mode === 'hang' || mode === 'charge-late') {
+      if (mode === 'charge-late') setTimeout(() => this.ledger.charge(request, 'succeeded'), LATE_CHARGE_MS).unref();
       await Bun.sleep(this.timeoutMs);
       throw new PaymentError(`no answer within ${this.timeoutMs} ms`, 'unknown');
     }
@@ -78,6 +85,8 @@ export class SimulatedGateway implements PaymentGateway {
     switch (mode) {
       case 'error':
         throw new PaymentError('provider answered 500', 'unknown');
+      case 'refuse':
+        throw new PaymentError('provider refused the request (422)', 'permanent');
       case 'charge-then-drop':
         this.ledger.charge(request, 'succeeded');
         throw new PaymentError('connection dropped before the answer', 'unknown');
