@@ -92,9 +92,13 @@ export async function buildService(config: Config, database: Database, tokens: T
     metrics.ordersAccepted.inc(stored);
     metrics.intakeBatchSize.observe(stored);
   };
+  // A labelled child per outcome, looked up once: an observation per payment costs no label hashing.
+  const paymentSeries = new Map<string, { attempts: { inc(): void }; duration: { observe(s: number): void } }>();
   orders.worker.onPayment = (outcome, seconds) => {
-    metrics.paymentAttempts.inc({ outcome });
-    metrics.paymentDuration.observe({ outcome }, seconds);
+    let series = paymentSeries.get(outcome);
+    if (!series) paymentSeries.set(outcome, (series = { attempts: metrics.paymentAttempts.labels({ outcome }), duration: metrics.paymentDuration.labels({ outcome }) }));
+    series.attempts.inc();
+    series.duration.observe(seconds);
   };
   scheduler.onRun = (outcome) => {
     metrics.jobRuns.inc({ job: outcome.job, status: outcome.status });

@@ -64,9 +64,10 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(gate)
     .use(corsPolicy(options.corsOrigins))
     .use(httpBase({ ...options, bodyReadTimeoutMs: options.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS }))
-    .use(observe(options.logger, services.metrics))
     .use(docs(options.version))
     .use(deadlines(options))
+    // After the deadlines: the outermost wrap, so a request answered by its deadline is observed too.
+    .use(observe(options.logger, services.metrics))
     .get(
       '/health',
       async () => {

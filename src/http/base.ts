@@ -76,7 +76,6 @@ export function httpBase(options: HttpOptions) {
       const cause = code === 'PARSE' && error instanceof Error && error.cause instanceof AppError ? error.cause : error;
       const requestId = set.headers['x-request-id'];
       const body = problemFor(code, cause, options.logger.child({ requestId }));
-      set.status = body.status; // for the access log and the duration histogram
       const headers: Record<string, string> = {};
       if (requestId) headers['x-request-id'] = String(requestId);
       if (body.status === 401) headers['www-authenticate'] = 'Bearer';

@@ -2,13 +2,14 @@ import { Elysia } from 'elysia';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../modules/metrics/metrics.ts';
 
-const started = new WeakMap<Request, number>();
 /** Label values come from a fixed set: a client inventing methods must not invent series. */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /**
- * After each response (off the request's own path): its duration into the histogram, and one
- * access-log line carrying the request id (at `debug` for the hot, successful paths).
+ * Around every request, whatever answered it (a handler, an error, the HTTP shell before routing,
+ * a passed deadline): its duration into the histogram, and one access-log line carrying the
+ * request id (at `debug` for successes). A wrap around the whole handler rather than an
+ * after-response hook, which Elysia runs from a `setImmediate` of its own on every request.
  */
 export function observe(logger: Logger, metrics: Metrics) {
   // One labelled child per (method, route, status), so a request costs a map lookup, not label hashing.
@@ -22,21 +23,33 @@ export function observe(logger: Logger, metrics: Metrics) {
     }
     return child;
   };
+  /** The route a request matched (none: 'unmatched'), noted once routing is done. */
+  const routes = new WeakMap<Request, string>();
+  const record = (request: Request, response: Response, started: number) => {
+    const seconds = (performance.now() - started) / 1000;
+    const status = response.status;
+    const route = routes.get(request) ?? 'unmatched';
+    const method = METHODS.has(request.method) ? request.method : 'OTHER';
+    histogramFor(method, route, status).observe(seconds);
+    const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+    if (logger.isLevelEnabled(level)) {
+      logger[level]({ requestId: response.headers.get('x-request-id'), method, route, status, ms: Math.round(seconds * 10_000) / 10 }, 'request');
+    }
+  };
   return new Elysia({ name: 'observe' })
-    .onRequest(({ request }) => {
-      started.set(request, performance.now());
+    .onTransform({ as: 'global' }, ({ request, route }) => {
+      routes.set(request, route);
     })
-    .onAfterResponse({ as: 'global' }, ({ request, route, set }) => {
-      const begin = started.get(request);
-      if (begin === undefined) return;
-      const seconds = (performance.now() - begin) / 1000;
-      const status = typeof set.status === 'number' ? set.status : 200;
-      const label = route || 'unmatched';
-      const method = METHODS.has(request.method) ? request.method : 'OTHER';
-      histogramFor(method, label, status).observe(seconds);
-      const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
-      if (logger.isLevelEnabled(level)) {
-        logger[level]({ requestId: set.headers['x-request-id'], method, route: label, status, ms: Math.round(seconds * 10_000) / 10 }, 'request');
+    .wrap((handle) => (request: Request, ...rest: unknown[]) => {
+      const started = performance.now();
+      const answer = (handle as unknown as (r: Request, ...a: unknown[]) => Response | Promise<Response>)(request, ...rest);
+      if (answer instanceof Response) {
+        record(request, answer, started);
+        return answer;
       }
+      return answer.then((response) => {
+        record(request, response, started);
+        return response;
+      });
     });
 }

@@ -9,6 +9,9 @@ export class PaymentLedger {
   private readonly charges = new Map<string, Charge & { idempotencyKey: string }>();
   private readonly chargesById = new Map<string, Charge & { idempotencyKey: string }>();
   private readonly refunds = new Map<string, Refund>();
+  /** Keys in the order they were charged, for eviction; `head` is the oldest still kept. */
+  private order: string[] = [];
+  private head = 0;
   private sequence = 0;
 
   /**
@@ -34,7 +37,10 @@ export class PaymentLedger {
     };
     this.charges.set(request.idempotencyKey, charge);
     this.chargesById.set(charge.id, charge);
-    if (this.charges.size > this.maxCharges) this.forgetOldest();
+    if (this.maxCharges !== Number.POSITIVE_INFINITY) {
+      this.order.push(request.idempotencyKey);
+      if (this.charges.size > this.maxCharges) this.forgetOldest();
+    }
     return { charge: strip(charge), created: true };
   }
 
@@ -60,11 +66,18 @@ export class PaymentLedger {
     return { refund, created: true };
   }
 
+  /**
+   * O(1): a queue of keys, not a walk of the map (iterating a map from its start after many
+   * deletions grew with the deletions). The queue is compacted once half of it is spent.
+   */
   private forgetOldest() {
-    for (const [key, charge] of this.charges) {
-      this.charges.delete(key);
-      this.chargesById.delete(charge.id);
-      return;
+    const key = this.order[this.head++]!;
+    const charge = this.charges.get(key);
+    this.charges.delete(key);
+    if (charge) this.chargesById.delete(charge.id);
+    if (this.head > 65_536 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 
@@ -77,6 +90,8 @@ export class PaymentLedger {
   }
 
   reset() {
+    this.order = [];
+    this.head = 0;
     this.charges.clear();
     this.chargesById.clear();
     this.refunds.clear();
