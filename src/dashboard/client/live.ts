@@ -18,7 +18,8 @@ export type OrderChange = { id: string; at: string; orderId: string; status: Ord
 export const emptyTally = (): Tally => ({ placed: 0, processed: 0, failed: 0, cancelled: 0 });
 
 function outcomeOf(change: OrderChange): Outcome | undefined {
-  if (change.previous === null && change.status === 'pending') return 'placed';
+  // Accepted: born reserved (its stock was there), pending (waiting for stock) or, rarely, failed.
+  if (change.previous === null) return 'placed';
   if (change.previous === change.status) return undefined;
   return change.status === 'processed' || change.status === 'failed' || change.status === 'cancelled' ? change.status : undefined;
 }
