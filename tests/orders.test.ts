@@ -86,6 +86,21 @@ describe('placing an order', () => {
     expect((await t.db.sql`SELECT count(*)::int AS n FROM orders`)[0]!.n).toBe(before);
   });
 
+  test('a total beyond what an order can store is a 422 for that order alone; orders placed with it go through', async () => {
+    const dear = await createProduct(t.api, { price: '9999999999.99', initialStock: 1000 });
+    const cheap = await createProduct(t.api, { price: '1.00', initialStock: 1000 });
+    const [tooMuch, ...innocent] = await Promise.all([
+      placeOrder(t.api, [{ productId: dear.id, quantity: 101 }]), // 1,009,999,999,998.99
+      ...Array.from({ length: 10 }, () => placeOrder(t.api, [{ productId: cheap.id, quantity: 1 }])),
+      placeOrder(t.api, [{ productId: dear.id, quantity: 100 }]), // 999,999,999,999.00: just fits numeric(14,2)
+    ]);
+    expect(tooMuch!.status).toBe(422);
+    expect(tooMuch!.body.errors).toEqual([{ path: 'body.items', message: 'prices × quantities exceed 999999999999.99' }]);
+    expect(innocent.map((r) => r.status)).toEqual(Array.from({ length: 11 }, () => 202));
+    expect((await level(dear.id)).reserved + (await level(dear.id)).awaitingShipment).toBe(100);
+    expect(await ordersFor(dear.id)).toBe(1);
+  });
+
   test('an archived product cannot be ordered', async () => {
     const product = await createProduct(t.api, { initialStock: 5 });
     const first = await placeOrder(t.api, [{ productId: product.id, quantity: 1 }]);
