@@ -55,7 +55,11 @@ async function refundedAfterCharge(t: TestService, orderId: string) {
   const landed = performance.now();
   await waitFor(() => refundsOf(charge.id).length === 1, REFUND_DEADLINE_MS, 'its refund');
   const took = performance.now() - landed;
-  const order = (await t.api.get(`/api/v1/orders/${orderId}`, 'client')).body;
+  // The refund is recorded on the order right after the provider booked it.
+  const order = await waitFor(async () => {
+    const body = (await t.api.get(`/api/v1/orders/${orderId}`, 'client')).body;
+    return body.payment?.status === 'refunded' ? body : undefined;
+  }, 2_000, 'the refund on the order');
   expect(order.payment).toMatchObject({ status: 'refunded', reference: charge.id });
   // Only once, however many looks come after.
   await Bun.sleep(1200);
