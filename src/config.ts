@@ -79,7 +79,8 @@ export type Config = {
   rateLimits: Record<Role | 'anonymous', RatePolicy | undefined>;
 };
 
-export const DEFAULT_BODY_READ_TIMEOUT_MS = 10_000;
+/** Below REQUEST_TIMEOUT_MS's default: a stalled upload is a 408, not the request deadline's 503. */
+export const DEFAULT_BODY_READ_TIMEOUT_MS = 3_000;
 
 class ConfigError extends Error {
   override name = 'ConfigError';
@@ -268,6 +269,9 @@ export function loadConfig(env: Env = process.env): Config {
     errors.push('ADMIN_TOKEN and CLIENT_TOKEN are required when NODE_ENV=production');
   }
   if (config.heartbeatTtlMs <= config.heartbeatMs) errors.push('HEARTBEAT_TTL_MS must be longer than HEARTBEAT_MS');
+  if (config.bodyReadTimeoutMs >= config.requestTimeoutMs) {
+    errors.push('BODY_READ_TIMEOUT_MS must be shorter than REQUEST_TIMEOUT_MS (a stalled upload is a 408, before the request deadline)');
+  }
   for (const name of ['WAREHOUSE_SYNC_CRON', 'RETRY_SWEEP_CRON', 'LEASE_RESCUE_CRON', 'STUCK_SWEEP_CRON', 'RECONCILE_CRON', 'PRUNE_CRON'] as const) {
     const pattern = env[name];
     if (pattern) {

@@ -89,7 +89,7 @@ describe('the service when its database goes away', () => {
   beforeAll(async () => {
     proxy = await PgProxy.start(db.url);
     const viaProxy = connect(proxy.urlFor(db.url), { max: 8, connectTimeoutMs: 1000, statementTimeoutMs: 5000 });
-    t = await startTestService({ ...quietJobs, REQUEST_TIMEOUT_MS: '1000' }, { db: { ...viaProxy, name: db.name, drop: async () => {} } });
+    t = await startTestService({ ...quietJobs, REQUEST_TIMEOUT_MS: '1000', BODY_READ_TIMEOUT_MS: '500' }, { db: { ...viaProxy, name: db.name, drop: async () => {} } });
   });
   afterAll(async () => {
     proxy.resume();

@@ -2,7 +2,8 @@ import { Elysia, ValidationError } from 'elysia';
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '../db/client.ts';
 import { AppError, problem, problemResponse, toError, type Problem } from './errors.ts';
-import { checkText, decodeJson, readBody } from './input.ts';
+import { DeadlineQueue } from '../lib/deadline-queue.ts';
+import { checkText, decodeBody, readBody } from './input.ts';
 import { fieldErrors } from './validation.ts';
 
 export type HttpOptions = { bodyLimitBytes: number; bodyReadTimeoutMs: number; logger: Logger };
@@ -44,6 +45,9 @@ const CLOSES_CONNECTION = new Set([408, 413]);
  * the text rules of input.ts), and one place where every error becomes RFC 9457 problem+json.
  */
 export function httpBase(options: HttpOptions) {
+  const bodyDeadlines = new DeadlineQueue(options.bodyReadTimeoutMs);
+  /** Bodies whose text had no `\u` escape: no string in them can hold what `checkText` looks for. */
+  const plainBodies = new WeakSet<Request>();
   return new Elysia({ name: 'http-base' })
     .onRequest(({ request, set }) => {
       const incoming = request.headers.get('x-request-id');
@@ -67,11 +71,15 @@ export function httpBase(options: HttpOptions) {
         }
       }
     })
-    .onParse({ as: 'global' }, async ({ request }) =>
-      decodeJson(await readBody(request, { limitBytes: options.bodyLimitBytes, timeoutMs: options.bodyReadTimeoutMs })),
-    )
+    .onParse({ as: 'global' }, async ({ request }) => {
+      const { value, escaped } = decodeBody(await readBody(request, { limitBytes: options.bodyLimitBytes, deadlines: bodyDeadlines }));
+      if (!escaped) plainBodies.add(request);
+      return value;
+    })
     // After authentication and the schemas, before any handler: text PostgreSQL would refuse or alter.
-    .onBeforeHandle({ as: 'global' }, ({ body, query, params, request }) => checkText({ body, query, params }, request.url))
+    .onBeforeHandle({ as: 'global' }, ({ body, query, params, request }) =>
+      checkText({ body: plainBodies.has(request) ? undefined : body, query, params }, request.url),
+    )
     .onError({ as: 'global' }, ({ code, error, set }) => {
       const cause = code === 'PARSE' && error instanceof Error && error.cause instanceof AppError ? error.cause : error;
       const requestId = set.headers['x-request-id'];

@@ -1,3 +1,4 @@
+import type { Deadline, DeadlineQueue } from '../lib/deadline-queue.ts';
 import { AppError, type FieldError } from './errors.ts';
 
 /**
@@ -9,7 +10,7 @@ import { AppError, type FieldError } from './errors.ts';
 /** Deeper JSON is refused before it is parsed: parsing and validating it is what froze the process. */
 export const MAX_JSON_DEPTH = 32;
 
-export type BodyLimits = { limitBytes: number; timeoutMs: number };
+export type BodyLimits = { limitBytes: number; deadlines: DeadlineQueue };
 
 const tooLarge = (limit: number) => new AppError('payload_too_large', `the body is larger than the ${limit}-byte limit`);
 
@@ -22,9 +23,9 @@ const tooLarge = (limit: number) => new AppError('payload_too_large', `the body 
  */
 export async function readBody(request: Request, limits: BodyLimits): Promise<Uint8Array> {
   if (request.body === null) return new Uint8Array();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Deadline | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AppError('request_timeout', `the body did not arrive within ${limits.timeoutMs} ms`)), limits.timeoutMs);
+    timer = limits.deadlines.add(() => reject(new AppError('request_timeout', `the body did not arrive within ${limits.deadlines.ms} ms`)));
   });
   try {
     if (request.headers.has('content-length')) {
@@ -34,7 +35,7 @@ export async function readBody(request: Request, limits: BodyLimits): Promise<Ui
     }
     return await readChunked(request.body, limits.limitBytes, deadline);
   } finally {
-    clearTimeout(timer);
+    limits.deadlines.remove(timer!);
   }
 }
 
@@ -59,14 +60,24 @@ async function readChunked(body: ReadableStream<Uint8Array>, limitBytes: number,
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Bytes → JSON value, refusing what is not UTF-8, nests too deep or does not parse (all 400). */
-export function decodeJson(bytes: Uint8Array): unknown {
+/**
+ * Bytes → JSON value, refusing what is not UTF-8, nests too deep or does not parse (all 400).
+ * `escaped`: whether the text has any `\u` escape. Only through one can a string hold a NUL or a
+ * lone surrogate (a raw NUL is invalid JSON, a raw lone surrogate invalid UTF-8), so a body
+ * without one needs no walk for them (see `checkText`).
+ */
+export function decodeBody(bytes: Uint8Array): { value: unknown; escaped: boolean } {
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
     throw new AppError('bad_request', 'the body is not valid UTF-8');
   }
+  return { value: parseJson(text), escaped: text.includes('\\u') };
+}
+
+
+function parseJson(text: string): unknown {
   if (text.trim() === '') return undefined;
   if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
     throw new AppError('bad_request', `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
@@ -163,6 +174,6 @@ function safeKey(key: string): string {
 /** One 422 naming the field, for the first input that breaks the text rules. */
 export function checkText(parts: Record<string, unknown>, url: string): void {
   let found = findBadQueryEncoding(url);
-  for (const [name, value] of Object.entries(parts)) found ??= findBadText(value, name);
+  for (const name in parts) found ??= findBadText(parts[name], name);
   if (found) throw new AppError('validation', `${found.path} ${found.message}`, [found]);
 }
