@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/client.ts';
-import type { OrderItem, OrderStatus } from './order-state.ts';
+import type { OrderRow } from './orders.queries.ts';
 
 /** The prices of the products that can be ordered now (archived ones have none), read under their stock locks. */
 export function readPrices(tx: Executor, productIds: string[]) {
@@ -8,19 +8,10 @@ export function readPrices(tx: Executor, productIds: string[]) {
 }
 
 /** An order stored under an idempotency key: enough to answer its acceptance again. */
-export type KeyedOrder = {
-  id: string;
+export type KeyedOrder = Pick<OrderRow, 'id' | 'customerId' | 'status' | 'items' | 'total' | 'attempts' | 'lastError' | 'createdAt' | 'updatedAt'> & {
   scope: string;
   key: string;
   requestHash: string;
-  customerId: string;
-  status: OrderStatus;
-  items: OrderItem[];
-  total: string;
-  attempts: number;
-  lastError: string | null;
-  createdAt: string;
-  updatedAt: string;
   reservedAt: string | null;
 };
 

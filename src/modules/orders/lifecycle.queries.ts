@@ -1,19 +1,13 @@
 import type { Executor } from '../../db/client.ts';
-import type { OrderItem, OrderStatus, PaymentStatus } from './order-state.ts';
+import type { OrderStatus, PaymentStatus } from './order-state.ts';
+import type { OrderRow } from './orders.queries.ts';
 
 /**
  * Every statement that writes an order in a stock transaction: the batch's new orders in one
  * INSERT, its changed orders in one UPDATE (fenced on the version read under the stock lock).
  */
 
-export type NewOrderRow = {
-  id: string;
-  customerId: string;
-  status: OrderStatus;
-  items: OrderItem[];
-  total: string;
-  attempts: number;
-  lastError: string | null;
+export type NewOrderRow = Pick<OrderRow, 'id' | 'customerId' | 'status' | 'items' | 'total' | 'attempts' | 'lastError'> & {
   /** Delay until the order is due (a pending order's retry); 0: now. */
   nextDelayMs: number;
   leaseOwner: string | null;
@@ -56,20 +50,7 @@ export async function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogR
 }
 
 /** An order as a stock transaction reads it, under its products' locks. */
-export type OrderState = {
-  id: string;
-  version: number;
-  status: OrderStatus;
-  customerId: string;
-  items: OrderItem[];
-  total: string;
-  createdAt: string;
-  attempts: number;
-  lastError: string | null;
-  paymentStatus: PaymentStatus | null;
-  paymentReference: string | null;
-  paymentAttempts: number;
-};
+export type OrderState = Omit<OrderRow, 'nextAttemptAt' | 'updatedAt'>;
 
 export function readOrderStates(tx: Executor, ids: string[]) {
   if (ids.length === 0) return Promise.resolve([] as OrderState[]);
