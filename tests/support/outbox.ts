@@ -30,9 +30,19 @@ export function inventoryRecord(productId: string, previousAvailable: number, av
   return { productId, onHand: available, reserved: 0, awaitingShipment: 0, previousAvailable, ...(lowStockThreshold === undefined ? {} : { lowStockThreshold }) };
 }
 
-/** An order's life, one record per transaction: accepted pending, reserved, processed. */
+const LIFE = [
+  ['pending', null],
+  ['reserved', 'pending'],
+  ['processed', 'reserved'],
+] as const;
+
+/** Step `step` (0..2) of an order's life, as its own transaction writes it: accepted pending, reserved, processed. */
+export async function writeOrderStep(sql: Sql, id: string, step: number): Promise<void> {
+  const [status, previous] = LIFE[step]!;
+  await writeRecord(sql, { v: 2, orders: [orderRecord(id, status, previous, step + 1)] });
+}
+
+/** An order's whole life, one record per transaction. */
 export async function writeOrderLife(sql: Sql, id: string): Promise<void> {
-  await writeRecord(sql, { v: 2, orders: [orderRecord(id, 'pending', null, 1)] });
-  await writeRecord(sql, { v: 2, orders: [orderRecord(id, 'reserved', 'pending', 2)] });
-  await writeRecord(sql, { v: 2, orders: [orderRecord(id, 'processed', 'reserved', 3)] });
+  for (let step = 0; step < LIFE.length; step++) await writeOrderStep(sql, id, step);
 }
