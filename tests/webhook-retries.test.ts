@@ -89,7 +89,7 @@ describe('the outbox keeps what a subscription has not taken', () => {
     const prune = () => t.service.scheduler.tick('outbox-prune', new Date(clockMs), new Date(clockMs));
     const paused = (await t.api.post('/api/v1/webhooks', { url: watcher.url, events: ['order.created'], enabled: false })).body;
     await writeRecord(t.db.sql, { v: 2, orders: [orderRecord('01900000-0000-7000-8000-00000000e001', 'pending', null, 1)] });
-    const [{ id }] = await t.db.sql`SELECT max(id)::text AS id FROM events`;
+    const id = (await t.db.sql<{ id: string }[]>`SELECT max(id)::text AS id FROM events`)[0]!.id;
     const aged = async (ms: number) => t.db.sql`UPDATE events SET created_at = ${new Date(clockMs - ms).toISOString()}::timestamptz WHERE id = ${id}`;
     const kept = async () => (await t.db.sql`SELECT 1 FROM events WHERE id = ${id}`).length === 1;
     await aged(4 * 24 * HOUR); // past the 3 days of EVENTS_RETENTION_MS

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { spawn } from 'bun';
 import { createWebhookReceiver } from '../src/modules/webhooks/receiver.ts';
+import { orderRecord, writeRecord } from './support/outbox.ts';
+import { freePort, ROOT } from './support/process.ts';
 import { createProduct, orderReaches, placeOrder, quietJobs, startTestService, type TestService } from './support/service.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -69,5 +72,29 @@ describe('over HTTP', () => {
       return found.length > 0 ? found : undefined;
     }, 10_000, 'warehouse.sync.completed');
     expect(got!.payload!.data).toEqual(run.body);
+  });
+});
+
+describe('bun run webhook-receiver', () => {
+  test('prints what it gets and verifies it with WEBHOOK_SECRET (the README\'s two-command loop)', async () => {
+    const port = await freePort();
+    const created = await t.api.post('/api/v1/webhooks', { url: `http://127.0.0.1:${port}/hooks`, events: ['order.created'] });
+    const proc = spawn(['bun', 'run', 'webhook-receiver'], { cwd: ROOT, env: { ...process.env, WEBHOOK_SECRET: created.body.secret, RECEIVER_PORT: String(port) }, stdout: 'pipe' });
+    let output = '';
+    void (async () => {
+      const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) output += new TextDecoder().decode(chunk.value);
+    })();
+    try {
+      await waitFor(() => output.includes('webhook receiver on'), 10_000, 'the receiver to listen');
+      await writeRecord(t.db.sql, { v: 2, orders: [orderRecord('01900000-0000-7000-8000-0000000e2e01', 'pending', null, 1)] });
+      await waitFor(() => output.includes('signature ok'), 10_000, 'a verified delivery');
+      expect(output).toMatch(/order\.created {2}webhook-id \d+-\d+-0\.order\.created {2}\(signature ok\)/);
+      expect(output).toContain('"id":"01900000-0000-7000-8000-0000000e2e01"');
+    } finally {
+      proc.kill();
+      await proc.exited;
+      await t.api.delete(`/api/v1/webhooks/${created.body.id}`);
+    }
   });
 });
