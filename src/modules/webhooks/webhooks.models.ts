@@ -1,21 +1,8 @@
 import { t } from 'elysia';
 import { Int, PageQuery, Timestamp, Uuid } from '../../http/models.ts';
+import { webhookEventTypes, type WebhookEventType } from './event-types.ts';
 
-/** Every event a subscription can ask for (API.md, "Webhooks"). */
-export const webhookEventTypes = [
-  'order.created',
-  'order.reserved',
-  'order.processed',
-  'order.failed',
-  'order.cancelled',
-  'order.shipped',
-  'inventory.changed',
-  'inventory.low',
-  'inventory.out_of_stock',
-  'warehouse.sync.completed',
-  'webhook.disabled',
-] as const;
-export type WebhookEventType = (typeof webhookEventTypes)[number];
+export { webhookEventTypes, type WebhookEventType };
 
 export const WebhookEventTypeModel = t.UnionEnum(webhookEventTypes, { default: undefined });
 
