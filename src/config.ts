@@ -222,7 +222,7 @@ function webhookConfig(env: Env, errors: string[]): WebhookConfig {
     retryMaxMs: int(env, 'WEBHOOK_RETRY_MAX_MS', 3_600_000, 1_000, DAY_MS, errors),
     // API.md promises retries for at least 24 h.
     retryWindowMs: int(env, 'WEBHOOK_RETRY_WINDOW_MS', DAY_MS, DAY_MS, 30 * DAY_MS, errors),
-    maxInFlight: int(env, 'WEBHOOK_MAX_IN_FLIGHT', 16, 1, 1_000, errors),
+    maxInFlight: int(env, 'WEBHOOK_MAX_IN_FLIGHT', 256, 1, 10_000, errors),
     pollMs: int(env, 'WEBHOOK_POLL_MS', 100, 10, 60_000, errors),
     enqueueBatch: int(env, 'WEBHOOK_ENQUEUE_BATCH', 200, 1, 10_000, errors),
     excerptBytes: int(env, 'WEBHOOK_RESPONSE_EXCERPT_BYTES', 1_024, 0, 65_536, errors),

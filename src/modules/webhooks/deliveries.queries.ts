@@ -105,9 +105,11 @@ export function claimDeliveries(sql: Executor, options: ClaimOptions) {
         WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= ${now}::timestamptz
           AND (d.lease_owner IS NULL OR d.lease_until < ${now}::timestamptz OR NOT EXISTS (
             SELECT 1 FROM nodes n WHERE n.incarnation = d.lease_owner AND n.heartbeat_at > now() - ${options.heartbeatTtlMs} * interval '1 millisecond'))
-          AND NOT EXISTS (
-            SELECT 1 FROM webhook_deliveries e
-            WHERE e.webhook_id = d.webhook_id AND e.ordering_key = d.ordering_key AND e.status = 'pending' AND e.id < d.id)
+          -- The first pending delivery of its key (LIMIT 1 in id order stops at the first match, whichever index serves it).
+          AND d.id = (
+            SELECT e.id FROM webhook_deliveries e
+            WHERE e.webhook_id = d.webhook_id AND e.ordering_key = d.ordering_key AND e.status = 'pending'
+            ORDER BY e.webhook_id, e.ordering_key, e.id LIMIT 1)
         ORDER BY d.id
         LIMIT greatest(${options.room}::int - coalesce(busy.n, 0), 0)
         FOR UPDATE OF d SKIP LOCKED

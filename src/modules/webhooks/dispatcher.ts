@@ -76,8 +76,11 @@ export class WebhookDispatcher {
     this.filling ??= (async () => {
       try {
         const now = () => new Date(this.options.clock.now());
-        while (!this.stopped && (await fillStep(this.sql, this.options.config.enqueueBatch, now))) {
-          // more to read
+        for (let more = true; more && !this.stopped; ) {
+          const step = await fillStep(this.sql, this.options.config.enqueueBatch, now);
+          // Sending starts with the first step: a busy outbox must not keep deliveries waiting for the enqueuer to catch up.
+          if (step.written > 0) void this.claim();
+          more = step.more;
         }
       } catch (error) {
         this.options.logger.warn({ err: toError(error) }, 'webhook enqueue failed');
@@ -123,6 +126,8 @@ export class WebhookDispatcher {
       if (left > 0) this.inFlight.set(delivery.webhookId, left);
       else this.inFlight.delete(delivery.webhookId);
       this.sends.delete(send);
+      // Its outcome is recorded: the next event of its order or product may go now, and its slot is free.
+      if (!this.stopped) void this.claim();
     });
     this.sends.add(send);
   }
@@ -166,7 +171,7 @@ export class WebhookDispatcher {
     }
   }
 
-  /** One batch of outcomes; then subscriptions failing for the whole window are disabled, and the next events may go. */
+  /** One batch of outcomes; then subscriptions failing for the whole window are disabled. */
   private async record(outcomes: Outcome[]): Promise<void[]> {
     const { config, clock } = this.options;
     await recordOutcomes(this.sql, outcomes);
@@ -176,7 +181,6 @@ export class WebhookDispatcher {
       this.options.logger.warn({ webhook: id }, 'webhook disabled: no delivery succeeded within the retry window');
       this.onDisabled(id);
     }
-    void this.claim();
     return outcomes.map(() => undefined);
   }
 

@@ -19,12 +19,12 @@ const isAfter = (cursor: Cursor, row: EventRow, index: number) => compare({ tx: 
  * is filling, read the outbox from the earliest of their cursors, turn each row into webhook events
  * (once, for all of them), write the deliveries each subscription asked for and move each cursor
  * to the end of what was read. A crash rolls the step back whole. Stops after about `limit` rows
- * or deliveries; true when there may be more to read.
+ * or deliveries. Says how many deliveries it wrote and whether there may be more to read.
  */
-export async function fillStep(sql: Sql, limit: number, now: () => Date): Promise<boolean> {
+export async function fillStep(sql: Sql, limit: number, now: () => Date): Promise<{ written: number; more: boolean }> {
   return sql.begin(async (tx) => {
     const subscriptions = await lockSubscriptionsToFill(tx);
-    if (subscriptions.length === 0) return false;
+    if (subscriptions.length === 0) return { written: 0, more: false };
     const from = subscriptions.map((s) => s.cursor).reduce((a, b) => (compare(a, b) <= 0 ? a : b));
     const rows = await outboxFrom(tx, from, limit);
     const expanded = rows.map((row) => ({ row, events: expandRow(row) }));
@@ -36,12 +36,12 @@ export async function fillStep(sql: Sql, limit: number, now: () => Date): Promis
       last = row;
       if (deliveries.length >= limit) break;
     }
-    if (!last) return false;
+    if (!last) return { written: 0, more: false };
     const end: Cursor = { tx: last.tx, row: last.id, index: WHOLE_ROW };
     const moves = subscriptions.filter((s) => compare(s.cursor, end) < 0).map((s) => ({ id: s.id, cursor: end }));
     await insertDeliveries(tx, deliveries, now());
     await moveCursors(tx, moves);
-    return moves.length > 0 && (rows.length >= limit || deliveries.length >= limit);
+    return { written: deliveries.length, more: moves.length > 0 && (rows.length >= limit || deliveries.length >= limit) };
   });
 }
 
