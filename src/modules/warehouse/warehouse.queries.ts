@@ -1,4 +1,4 @@
-import type { Executor } from '../../db/client.ts';
+import { isoSql, type Executor } from '../../db/client.ts';
 
 export type SyncError = { sku: string | null; message: string };
 export type SyncRunRow = {
@@ -21,7 +21,6 @@ export async function startSyncRun(sql: Executor, id: string, trigger: string): 
   return row!;
 }
 
-const isoText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
  * Ends a run and, in the same statement, writes its outbox record (`syncRun`, format 2 of
@@ -37,8 +36,8 @@ export async function finishSyncRun(sql: Executor, run: Pick<SyncRunRow, 'id' | 
     ), e AS (
       INSERT INTO events (changes)
       SELECT jsonb_build_object('v', 2, 'syncRun', jsonb_build_object(
-        'id', id, 'status', status, 'trigger', trigger, 'startedAt', ${sql.unsafe(isoText('started_at'))},
-        'finishedAt', ${sql.unsafe(isoText('finished_at'))}, 'itemsChecked', items_checked, 'itemsAdjusted', items_adjusted, 'errors', errors))
+        'id', id, 'status', status, 'trigger', trigger, 'startedAt', ${sql.unsafe(isoSql('started_at'))},
+        'finishedAt', ${sql.unsafe(isoSql('finished_at'))}, 'itemsChecked', items_checked, 'itemsAdjusted', items_adjusted, 'errors', errors))
       FROM r
     )
     SELECT ${columns(sql)} FROM r`;

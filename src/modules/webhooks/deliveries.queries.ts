@@ -1,9 +1,8 @@
-import { at, type Executor, type Sql } from '../../db/client.ts';
+import { at, isoSql, type Executor } from '../../db/client.ts';
 import type { EventRow } from '../events/records.ts';
 import type { WebhookEventType } from './webhooks.models.ts';
 
 const ts = (date: Date) => date.toISOString();
-const isoText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** A subscription's place in the outbox: the event `<tx>-<row>-<index>` it has written deliveries up to. */
 export type Cursor = { tx: string; row: string; index: number };
@@ -177,14 +176,14 @@ export async function disableFailing(sql: Executor, ids: string[], before: Date,
   const rows = await sql<{ id: string }[]>`
     WITH d AS (
       UPDATE webhooks SET enabled = false, updated_at = now(),
-        disabled_reason = 'no delivery succeeded for ' || ${windowHours}::text || ' h (failing since ' || ${sql.unsafe(isoText('failing_since'))} || ')'
+        disabled_reason = 'no delivery succeeded for ' || ${windowHours}::text || ' h (failing since ' || ${sql.unsafe(isoSql('failing_since'))} || ')'
       WHERE id = ANY(${ids}::uuid[]) AND enabled AND failing_since <= ${ts(before)}::timestamptz
       RETURNING *
     ), e AS (
       INSERT INTO events (changes)
       SELECT jsonb_build_object('v', 2, 'webhookDisabled', jsonb_build_object(
         'id', id, 'url', url, 'events', to_jsonb(events), 'description', description, 'enabled', enabled,
-        'disabledReason', disabled_reason, 'createdAt', ${sql.unsafe(isoText('created_at'))}))
+        'disabledReason', disabled_reason, 'createdAt', ${sql.unsafe(isoSql('created_at'))}))
       FROM d
     )
     SELECT id::text FROM d`;

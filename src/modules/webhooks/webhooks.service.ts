@@ -1,6 +1,6 @@
 import { iso, type Sql } from '../../db/client.ts';
 import { AppError, notFound } from '../../http/errors.ts';
-import { decodeCursor, encodeCursor, isUuidKey, PG_BIGINT_MAX } from '../../http/models.ts';
+import { decodeCursor, isUuidKey, pageOf, PG_BIGINT_MAX } from '../../http/models.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { parseEventId } from '../events/event-hub.ts';
@@ -70,9 +70,7 @@ export class WebhooksService {
     this.capabilities.require('webhooks');
     const limit = query.limit ?? 50;
     const before = decodeCursor(query.cursor, isUuidKey);
-    const rows = await q.listWebhooks(this.sql, before?.[0], limit + 1);
-    const page = rows.slice(0, limit);
-    return { items: page.map(toWebhook), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
+    return pageOf(await q.listWebhooks(this.sql, before?.[0], limit + 1), limit, toWebhook, (row) => [row.id]);
   }
 
   async get(id: string): Promise<WebhookWithHealth> {
@@ -107,9 +105,7 @@ export class WebhooksService {
     await this.get(id);
     const limit = query.limit ?? 50;
     const before = decodeCursor(query.cursor, isIdKey);
-    const rows = await dq.listDeliveries(this.sql, id, { beforeId: before?.[0], limit: limit + 1, status: query.status });
-    const page = rows.slice(0, limit);
-    return { items: page.map(toDelivery), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
+    return pageOf(await dq.listDeliveries(this.sql, id, { beforeId: before?.[0], limit: limit + 1, status: query.status }), limit, toDelivery, (row) => [row.id]);
   }
 
   /** The event of a delivery, sent again as a new delivery (same `webhook-id`), due now. */

@@ -5,7 +5,7 @@ import { dateTime, relative } from '../format.ts';
 import { useAction, useLoad, usePages } from '../hooks.ts';
 import { href, navigate } from '../router.ts';
 import type { Delivery, Page, Webhook } from '../types.ts';
-import { ConfirmButton, Loading, ProblemBox } from '../ui.tsx';
+import { ConfirmButton, Loading, ProblemBox, ShownOnce } from '../ui.tsx';
 import { PagedTable } from './PagedTable.tsx';
 import { HealthBadge, HealthText } from './webhook-health.tsx';
 
@@ -45,13 +45,9 @@ function Actions({ hook, onChanged }: { hook: Webhook; onChanged: () => void }) 
       {action.problem && <ProblemBox problem={action.problem} />}
       <div aria-live="polite">
         {secret && (
-          <div class="notice new-key">
-            <p>
-              <strong>Copy the new secret now:</strong> it is not shown again. For 24 h deliveries carry signatures by both.
-            </p>
-            <label for="rotated-secret">The new signing secret</label>
-            <input id="rotated-secret" class="secret" readOnly value={secret} onFocus={(e) => e.currentTarget.select()} />
-          </div>
+          <ShownOnce id="rotated-secret" label="The new signing secret" value={secret}>
+            <strong>Copy the new secret now:</strong> it is not shown again. For 24 h deliveries carry signatures by both.
+          </ShownOnce>
         )}
       </div>
     </div>

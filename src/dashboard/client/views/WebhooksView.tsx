@@ -4,7 +4,7 @@ import { get, post, query } from '../api.ts';
 import { useAction, usePages } from '../hooks.ts';
 import { href } from '../router.ts';
 import { webhookEventTypes, type Page, type Webhook, type WebhookCreated } from '../types.ts';
-import { ProblemBox } from '../ui.tsx';
+import { ProblemBox, ShownOnce } from '../ui.tsx';
 import { PagedTable } from './PagedTable.tsx';
 import { HealthBadge, HealthText } from './webhook-health.tsx';
 
@@ -55,13 +55,9 @@ function CreateForm({ onCreated }: { onCreated: () => void }) {
       </div>
       <div aria-live="polite">
         {created && (
-          <div class="notice new-key">
-            <p>
-              <strong>Copy the signing secret now:</strong> it is not shown again. Receivers verify deliveries with it (Standard Webhooks).
-            </p>
-            <label for="created-secret">The signing secret</label>
-            <input id="created-secret" class="secret" readOnly value={created.secret} onFocus={(e) => e.currentTarget.select()} />
-          </div>
+          <ShownOnce id="created-secret" label="The signing secret" value={created.secret}>
+            <strong>Copy the signing secret now:</strong> it is not shown again. Receivers verify deliveries with it (Standard Webhooks).
+          </ShownOnce>
         )}
       </div>
     </form>
