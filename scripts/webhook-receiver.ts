@@ -27,7 +27,9 @@ const receiver = createWebhookReceiver({
   },
 });
 console.log(`webhook receiver on ${receiver.url}, answering ${status}; ${secrets.length > 0 ? `verifying with ${secrets.length} secret(s)` : 'WEBHOOK_SECRET unset: signatures are not checked'}`);
-process.on('SIGINT', () => {
+const stop = () => {
   receiver.stop();
   process.exit(0);
-});
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

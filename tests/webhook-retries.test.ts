@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createWebhookReceiver } from '../src/modules/webhooks/receiver.ts';
 import { freePort } from './support/process.ts';
 import { orderRecord, writeRecord } from './support/outbox.ts';
-import { quietJobs, startTestService, type TestService } from './support/service.ts';
+import { collectEvents } from './support/events.ts';
+import { quietJobs, startTestService, tokens, type TestService } from './support/service.ts';
 import { waitFor } from './support/wait.ts';
 
 /**
@@ -69,11 +70,16 @@ describe('a receiver down for the whole test', () => {
     await Bun.sleep(100);
     expect((await t.api.get(`/api/v1/webhooks/${hook.id}/deliveries`)).body.items[0].attempts).toBe(log[0].attempts);
 
-    // Other subscriptions hear of it (and the event stream does not carry it).
+    // Other subscriptions hear of it; the event stream, open to storefront credentials, does not carry it (it has the URL).
     const [record] = await t.db.sql`SELECT changes FROM events WHERE changes ? 'webhookDisabled'`;
     expect(record!.changes.webhookDisabled).toMatchObject({ id: hook.id, url: down, enabled: false });
     await waitFor(() => watcher.received.length > 0, 5_000, 'webhook.disabled at the watching subscription');
     expect(watcher.received[0]!.payload).toMatchObject({ type: 'webhook.disabled', data: { id: hook.id, url: down, enabled: false, disabledReason: last.body.disabledReason } });
+    const marker = '01900000-0000-7000-8000-00000000d0ff';
+    await writeRecord(t.db.sql, { v: 2, orders: [orderRecord(marker, 'pending', null, 1)] });
+    const streamed = await collectEvents(t.service.app, tokens.admin, (events) => events.some((e) => e.data.id === marker), { 'last-event-id': '0-0-0' });
+    expect(streamed.filter((e) => e.event === 'order.status')).toHaveLength(3);
+    expect(streamed.some((e) => e.event.startsWith('webhook.'))).toBe(false);
 
     // Enabled again: the waiting delivery is due at once, with a fresh window.
     const enabled = await t.api.patch(`/api/v1/webhooks/${hook.id}`, { enabled: true });

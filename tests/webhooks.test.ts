@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Webhook } from 'standardwebhooks';
+import { loadConfig } from '../src/config.ts';
 import { createWebhookReceiver, type WebhookReceiver } from '../src/modules/webhooks/receiver.ts';
 import { orderRecord, writeOrderLife, writeRecord } from './support/outbox.ts';
 import { quietJobs, startTestService, type TestService } from './support/service.ts';
@@ -147,5 +148,25 @@ describe('deliveries', () => {
     expect(mine().slice(4).map((r) => r.payload!.type)).toEqual(['order.reserved', 'order.processed']);
     expect(mine()).toHaveLength(6);
     await t.api.delete(`/api/v1/webhooks/${hook.id}`);
+  });
+});
+
+describe('configuration', () => {
+  test('webhook variables are checked at start, every problem in one message', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ NODE_ENV: 'test', ...env });
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    const message = problems({ WEBHOOK_ALLOW_PRIVATE: 'yes', WEBHOOK_RETRY_WINDOW_MS: '3600000', WEBHOOK_TIMEOUT_MS: '0', WEBHOOK_EVENT_HOLD_MAX_MS: '60000' });
+    expect(message).toContain('WEBHOOK_ALLOW_PRIVATE must be "true" or "false", got "yes"');
+    expect(message).toContain('WEBHOOK_RETRY_WINDOW_MS must be an integer between 86400000');
+    expect(message).toContain('WEBHOOK_TIMEOUT_MS must be an integer between 100');
+    expect(message).toContain('WEBHOOK_EVENT_HOLD_MAX_MS must not be below EVENTS_RETENTION_MS');
+    expect(problems({ WEBHOOK_RETRY_BASE_MS: '600000', WEBHOOK_RETRY_MAX_MS: '60000' })).toContain('WEBHOOK_RETRY_MAX_MS must not be below WEBHOOK_RETRY_BASE_MS');
+    expect(loadConfig({ NODE_ENV: 'test' }).webhooks).toMatchObject({ allowPrivate: false, retryWindowMs: 86_400_000, maxInFlight: 256 });
   });
 });
