@@ -1,5 +1,4 @@
 import { at, isoSql, type Executor } from '../../db/client.ts';
-import type { EventRow } from '../events/records.ts';
 import type { WebhookEventType } from './webhooks.models.ts';
 
 const ts = (date: Date) => date.toISOString();
@@ -16,17 +15,6 @@ export function lockSubscriptionsToFill(tx: Executor) {
   return tx<Subscription[]>`
     SELECT id, events, json_build_object('tx', cursor_tx::text, 'row', cursor_row::text, 'index', cursor_index) AS cursor
     FROM webhooks WHERE enabled ORDER BY id FOR UPDATE SKIP LOCKED`;
-}
-
-/**
- * Outbox rows from `from` on (that row included: a replay may start inside it), limited to
- * transactions older than every one still running, as the event stream reads them (events.queries.ts).
- */
-export function outboxFrom(tx: Executor, from: Cursor, limit: number) {
-  return tx<EventRow[]>`
-    SELECT tx::text, id::text, changes, created_at::text AS "createdAt" FROM events
-    WHERE (tx, id) >= (${from.tx}::xid8, ${from.row}::bigint) AND tx < pg_snapshot_xmin(pg_current_snapshot())
-    ORDER BY tx, id LIMIT ${limit}`;
 }
 
 /** Thresholds of products whose inventory records did not carry one (rows before the stock engine fills it). */

@@ -1,7 +1,8 @@
-import type { Sql } from '../../db/client.ts';
+import type { Executor, Sql } from '../../db/client.ts';
 import { expandRow, type EventRow, type StreamEvent } from '../events/records.ts';
 import { deliveryBody, thresholdsToLookUp, webhookEvents } from './event-map.ts';
-import { insertDeliveries, lockSubscriptionsToFill, lowStockThresholds, moveCursors, outboxFrom, type Cursor, type NewDelivery, type Subscription } from './deliveries.queries.ts';
+import { readEvents } from '../events/events.queries.ts';
+import { insertDeliveries, lockSubscriptionsToFill, lowStockThresholds, moveCursors, type Cursor, type NewDelivery, type Subscription } from './deliveries.queries.ts';
 
 /** A cursor past every event of its row. */
 const WHOLE_ROW = 2_147_483_647;
@@ -10,6 +11,15 @@ const compare = (a: Cursor, b: Cursor) => {
   const [ta, tb, ra, rb] = [BigInt(a.tx), BigInt(b.tx), BigInt(a.row), BigInt(b.row)];
   return ta !== tb ? (ta < tb ? -1 : 1) : ra !== rb ? (ra < rb ? -1 : 1) : a.index - b.index;
 };
+
+/**
+ * The outbox from a cursor on, read as the event stream reads it (`readEvents`: only rows no
+ * running transaction can still precede). A cursor inside a row (a replay) reads that row again.
+ */
+function outboxFrom(sql: Executor, from: Cursor, limit: number): Promise<EventRow[]> {
+  const row = from.index >= WHOLE_ROW ? from.row : (BigInt(from.row) - 1n).toString();
+  return readEvents(sql, { tx: from.tx, id: row }, limit);
+}
 
 /** True when the event at (row, index) is after the subscription's cursor: not yet written for it. */
 const isAfter = (cursor: Cursor, row: EventRow, index: number) => compare({ tx: row.tx, row: row.id, index }, cursor) > 0;
