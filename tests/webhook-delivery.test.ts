@@ -123,6 +123,23 @@ describe('order per order and per product, several in flight', () => {
   });
 });
 
+describe('redirects', () => {
+  test('are not followed: a 3xx is a failed attempt, and the place it points at gets nothing', async () => {
+    const elsewhere = receiver();
+    const redirecting = receiver({ respond: () => new Response(null, { status: 307, headers: { location: elsewhere.url } }) });
+    const hook = await subscribe(redirecting.url, ['order.created']);
+    await writeOrderLife(t.db.sql, newOrderId());
+    const delivery = await waitFor(async () => {
+      const [d] = (await t.api.get(`/api/v1/webhooks/${hook.id}/deliveries`)).body.items;
+      return d?.attempts >= 1 ? d : undefined;
+    }, 10_000, 'the attempt');
+    expect(delivery).toMatchObject({ status: 'pending', responseStatus: 307, lastError: 'answered 307' });
+    expect(redirecting.received.length).toBeGreaterThanOrEqual(1);
+    expect(elsewhere.received).toHaveLength(0);
+    await t.api.delete(`/api/v1/webhooks/${hook.id}`);
+  });
+});
+
 describe('isolation', () => {
   test('a subscription whose endpoint hangs does not hold up another one', async () => {
     const hanging = receiver({ respond: () => Bun.sleep(5_000).then(() => new Response(null, { status: 204 })) });

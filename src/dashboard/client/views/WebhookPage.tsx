@@ -54,7 +54,8 @@ function Actions({ hook, onChanged }: { hook: Webhook; onChanged: () => void }) 
   );
 }
 
-function Deliveries({ hook }: { hook: Webhook }) {
+/** The log, newest first; refreshing it reads the subscription's health again too (`onRefresh`). */
+function Deliveries({ hook, onRefresh }: { hook: Webhook; onRefresh: () => void }) {
   const can = useCan();
   const deliveries = usePages((cursor) => get<Page<Delivery>>(`/api/v1/webhooks/${hook.id}/deliveries${query({ limit: 25, cursor })}`), [hook.id]);
   const redelivering = useAction();
@@ -64,13 +65,20 @@ function Deliveries({ hook }: { hook: Webhook }) {
     if (created) {
       setQueued(created.eventId);
       await deliveries.refresh();
+      onRefresh();
     }
   };
   return (
     <section aria-labelledby="deliveries-title">
       <div class="heading">
         <h2 id="deliveries-title">Latest deliveries</h2>
-        <button type="button" onClick={() => void deliveries.refresh()}>
+        <button
+          type="button"
+          onClick={() => {
+            void deliveries.refresh();
+            onRefresh();
+          }}
+        >
           Refresh
         </button>
       </div>
@@ -140,7 +148,7 @@ export function WebhookPage({ id }: { id: string }) {
             {state.value.description && ` · ${state.value.description}`}
           </p>
           <Actions hook={state.value} onChanged={() => void hook.refresh()} />
-          <Deliveries hook={state.value} />
+          <Deliveries hook={state.value} onRefresh={() => void hook.refresh()} />
         </>
       )}
     </>
