@@ -171,12 +171,18 @@ export class WebhookDispatcher {
     }
   }
 
-  /** One batch of outcomes; then subscriptions failing for the whole window are disabled. */
+  /**
+   * One batch of outcomes, and the subscriptions failing for the whole window disabled, in one
+   * transaction: a delivery that gives up lets the next one of its order go, and no claim may see
+   * that before it sees its subscription disabled.
+   */
   private async record(outcomes: Outcome[]): Promise<void[]> {
     const { config, clock } = this.options;
-    await recordOutcomes(this.sql, outcomes);
     const failing = [...new Set(outcomes.filter((o) => o.status !== 'succeeded').map((o) => o.webhookId))];
-    const disabled = await disableFailing(this.sql, failing, new Date(clock.now() - config.retryWindowMs), Math.round(config.retryWindowMs / 3_600_000));
+    const disabled = await this.sql.begin(async (tx) => {
+      await recordOutcomes(tx, outcomes);
+      return disableFailing(tx, failing, new Date(clock.now() - config.retryWindowMs), Math.round(config.retryWindowMs / 3_600_000));
+    });
     for (const id of disabled) {
       this.options.logger.warn({ webhook: id }, 'webhook disabled: no delivery succeeded within the retry window');
       this.onDisabled(id);
