@@ -77,6 +77,30 @@ export type Config = {
   trustedProxies: Cidr[];
   /** Per role, and `anonymous` per client IP; `undefined`: not limited. */
   rateLimits: Record<Role | 'anonymous', RatePolicy | undefined>;
+  webhooks: WebhookConfig;
+};
+
+/** Webhook delivery (README, "Webhooks"). */
+export type WebhookConfig = {
+  /** Deliveries to loopback, private, link-local and other special addresses: only for local development and tests. */
+  allowPrivate: boolean;
+  /** One attempt, answer included. */
+  timeoutMs: number;
+  dnsTimeoutMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How long a delivery is retried, and how long a subscription may fail without a success before it is disabled. */
+  retryWindowMs: number;
+  /** Deliveries one process sends at once to one subscription. */
+  maxInFlight: number;
+  pollMs: number;
+  /** Outbox rows read per step of the enqueuer. */
+  enqueueBatch: number;
+  /** How much of an answer's body is read and kept in the delivery log. */
+  excerptBytes: number;
+  deliveryRetentionMs: number;
+  /** The longest the outbox keeps an event for a subscription that has not taken it (a disabled one). */
+  eventHoldMaxMs: number;
 };
 
 /** Below REQUEST_TIMEOUT_MS's default: a stalled upload is a 408, not the request deadline's 503. */
@@ -184,6 +208,34 @@ function ratePolicy(env: Env, name: string, policy: string, fallback: string, er
   return { name: policy, quota: Number(match[1]), windowSeconds: Number(match[2]) };
 }
 
+function bool(env: Env, name: string, fallback: boolean, errors: string[]): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  errors.push(`${name} must be "true" or "false", got "${raw}"`);
+  return fallback;
+}
+
+const DAY_MS = 86_400_000;
+
+function webhookConfig(env: Env, errors: string[]): WebhookConfig {
+  return {
+    allowPrivate: bool(env, 'WEBHOOK_ALLOW_PRIVATE', false, errors),
+    timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000, errors),
+    dnsTimeoutMs: int(env, 'WEBHOOK_DNS_TIMEOUT_MS', 2_000, 100, 60_000, errors),
+    retryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 5_000, 10, 3_600_000, errors),
+    retryMaxMs: int(env, 'WEBHOOK_RETRY_MAX_MS', 3_600_000, 1_000, DAY_MS, errors),
+    // API.md promises retries for at least 24 h.
+    retryWindowMs: int(env, 'WEBHOOK_RETRY_WINDOW_MS', DAY_MS, DAY_MS, 30 * DAY_MS, errors),
+    maxInFlight: int(env, 'WEBHOOK_MAX_IN_FLIGHT', 256, 1, 10_000, errors),
+    pollMs: int(env, 'WEBHOOK_POLL_MS', 100, 10, 60_000, errors),
+    enqueueBatch: int(env, 'WEBHOOK_ENQUEUE_BATCH', 200, 1, 10_000, errors),
+    excerptBytes: int(env, 'WEBHOOK_RESPONSE_EXCERPT_BYTES', 1_024, 0, 65_536, errors),
+    deliveryRetentionMs: int(env, 'WEBHOOK_DELIVERY_RETENTION_MS', 3 * DAY_MS, 60_000, 365 * DAY_MS, errors),
+    eventHoldMaxMs: int(env, 'WEBHOOK_EVENT_HOLD_MAX_MS', 7 * DAY_MS, 60_000, 365 * DAY_MS, errors),
+  };
+}
+
 function secret(env: Env, name: string, errors: string[]): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -264,6 +316,7 @@ export function loadConfig(env: Env = process.env): Config {
       customer: ratePolicy(env, 'RATE_LIMIT_CUSTOMER', 'customer', '20/1s', errors),
       anonymous: ratePolicy(env, 'RATE_LIMIT_ANONYMOUS', 'anonymous', '1000/1s', errors),
     },
+    webhooks: webhookConfig(env, errors),
   };
   if (nodeEnv === 'production' && (!config.adminToken || !config.clientToken)) {
     errors.push('ADMIN_TOKEN and CLIENT_TOKEN are required when NODE_ENV=production');
@@ -284,6 +337,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (nodeEnv === 'production' && config.customerJwksUrl?.startsWith('http:')) {
     errors.push('CUSTOMER_JWKS_URL must be https when NODE_ENV=production (the keys decide who is a customer)');
+  }
+  if (config.webhooks.retryMaxMs < config.webhooks.retryBaseMs) errors.push('WEBHOOK_RETRY_MAX_MS must not be below WEBHOOK_RETRY_BASE_MS');
+  if (config.webhooks.eventHoldMaxMs < config.eventsRetentionMs) {
+    errors.push('WEBHOOK_EVENT_HOLD_MAX_MS must not be below EVENTS_RETENTION_MS (it only ever keeps events longer)');
   }
   if (config.adminToken && config.adminToken === config.clientToken) {
     errors.push('ADMIN_TOKEN and CLIENT_TOKEN must differ');

@@ -29,6 +29,9 @@ import { HttpWarehouseClient } from './modules/warehouse/http-client.ts';
 import { SimulatedWarehouse, WarehouseStock } from './modules/warehouse/simulator.ts';
 import { catalogCounts } from './modules/warehouse/warehouse.queries.ts';
 import { WarehouseSync } from './modules/warehouse/warehouse.service.ts';
+import { pendingCount } from './modules/webhooks/deliveries.queries.ts';
+import type { Resolver } from './modules/webhooks/outbound.ts';
+import { createWebhooksModule } from './modules/webhooks/webhooks.module.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 export type ServiceOptions = {
@@ -37,6 +40,8 @@ export type ServiceOptions = {
   paymentGateway?: PaymentGateway;
   /** Replaces the warehouse chosen from the configuration. */
   warehouse?: WarehouseClient;
+  /** Replaces DNS for webhook deliveries (tests: a name that resolves somewhere else later). */
+  resolve?: Resolver;
 };
 
 export type Service = Awaited<ReturnType<typeof buildService>>;
@@ -64,13 +69,29 @@ export async function buildService(config: Config, database: Database, tokens: T
   const warehouseClientInUse = options.warehouse ?? warehouseClient(config, database, clock);
   const warehouse = new WarehouseSync(sql, actors, warehouseClientInUse, { pageSize: config.warehousePageSize, logger });
   const events = new EventHub(sql, { pollMs: 250, batch: 500, logger });
+  const metrics = createMetrics({
+    sql,
+    mailboxDepth: () => actors.depth(),
+    mailboxes: () => actors.stats().mailboxes,
+    pipelineInFlight: () => orders.worker.size,
+    webhookPending: capabilities.webhooks ? () => pendingCount(sql) : undefined,
+  });
+  const webhooks = createWebhooksModule({ sql, capabilities, config, clock, owner: node.incarnation, logger, metrics, version: pkg.version, resolve: options.resolve });
 
   const scheduler = new Scheduler(
     sql,
     [
       ...orders.jobs,
-      outboxPruneJob(sql, { schedule: config.pruneCron, eventsOlderThanMs: config.eventsRetentionMs, jobRunsOlderThanMs: config.jobHistoryRetentionMs, limit: 10_000 }),
+      outboxPruneJob(sql, {
+        schedule: config.pruneCron,
+        eventsOlderThanMs: config.eventsRetentionMs,
+        // Events a subscription has not taken yet stay, up to this bound (before migration 0004: no subscriptions).
+        webhookHoldMaxMs: capabilities.webhooks ? config.webhooks.eventHoldMaxMs : undefined,
+        jobRunsOlderThanMs: config.jobHistoryRetentionMs,
+        limit: 10_000,
+      }),
       warehouseSyncJob(warehouse, config.warehouseSyncCron, config.syncRequestTimeoutMs),
+      ...webhooks.jobs,
     ],
     {
       node: node.incarnation,
@@ -81,12 +102,6 @@ export async function buildService(config: Config, database: Database, tokens: T
     },
   );
 
-  const metrics = createMetrics({
-    sql,
-    mailboxDepth: () => actors.depth(),
-    mailboxes: () => actors.stats().mailboxes,
-    pipelineInFlight: () => orders.worker.size,
-  });
   actors.onBatch = (size) => metrics.stockBatchSize.observe(size);
   orders.intake.onStored = (stored) => {
     metrics.ordersAccepted.inc(stored);
@@ -147,6 +162,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     warehouse,
     metrics,
     apiKeys: new ApiKeysService(sql, keyStore, capabilities),
+    webhooks: webhooks.service,
   };
   const app = createApp(services, appOptions);
 
@@ -164,6 +180,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     scheduler,
     metrics,
     node,
+    webhooks,
     /** Joins the cluster, resumes what previous runs left, then runs the periodic jobs. */
     async start({ background = true }: { background?: boolean } = {}) {
       await node.register(config.heartbeatMs);
@@ -171,6 +188,7 @@ export async function buildService(config: Config, database: Database, tokens: T
       if (!background) return;
       scheduler.start();
       orders.start();
+      webhooks.start();
     },
     /**
      * Stops background work, lets work under way finish (up to SHUTDOWN_TIMEOUT_MS) and hands
@@ -182,6 +200,7 @@ export async function buildService(config: Config, database: Database, tokens: T
       events.close();
       await keyStore.stop().catch((error: unknown) => logger.warn({ err: error }, 'could not record API key use'));
       await scheduler.stop();
+      await webhooks.stop(timeoutMs);
       await orders.stop(timeoutMs);
       actors.close();
       await node.deregister().catch((error: unknown) => logger.warn({ err: error }, 'could not deregister'));

@@ -6,6 +6,8 @@ import { freshDatabase, type TestDatabase } from './support/cluster.ts';
 import { hasChromium, launchBrowser, CHROMIUM, type TestBrowser } from './support/browser.ts';
 import { ROOT, spawnService, type ServiceProcess } from './support/process.ts';
 import { Api, createProduct, orderReaches, placeOrder, startTestService, testEnv, tokens } from './support/service.ts';
+import { createWebhookReceiver } from '../src/modules/webhooks/receiver.ts';
+import { waitFor } from './support/wait.ts';
 
 /**
  * The dashboard in headless Chromium against a real service process on a real port: sign in,
@@ -23,7 +25,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
   let page: Page;
   let api: Api;
   const requests: { url: string; headers: Record<string, string> }[] = [];
-  const env = () => ({ ...testEnv, DATABASE_URL: db.url, NODE_ID: 'dashboard-e2e', DATA_DIR: '.test-data/dashboard-e2e' });
+  const env = () => ({ ...testEnv, DATABASE_URL: db.url, NODE_ID: 'dashboard-e2e', DATA_DIR: '.test-data/dashboard-e2e', WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_POLL_MS: '50' });
 
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
   const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
@@ -275,6 +277,49 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await page.getByRole('button', { name: 'Yes, revoke e2e warehouse' }).click();
     await page.locator('tbody tr', { hasText: 'e2e warehouse' }).waitFor({ state: 'detached' });
     expect((await api.get('/api/v1/me', key)).status).toBe(401);
+  }, 30_000);
+
+  test('products show their low-stock threshold, and the list filters to low stock', async () => {
+    const low = await createProduct(api, { sku: 'LOW-SHELF', name: 'Nearly gone', initialStock: 2, lowStockThreshold: 5 });
+    const fine = await createProduct(api, { sku: 'LOW-FINE', name: 'Plenty', initialStock: 50, lowStockThreshold: 5 });
+    await go('#/products?q=LOW-');
+    await rowsAre('product', [low.id, fine.id].sort());
+    expect(await page.locator(`tr[data-product="${low.id}"] [data-field="lowStockThreshold"]`).textContent()).toBe('5');
+    await page.getByLabel('Low stock only').check();
+    await rowsAre('product', [low.id]);
+    expect(page.url()).toContain('low=1');
+    await shot('products-low-stock');
+  }, 30_000);
+
+  test('webhooks: adds a subscription (secret shown once), sees its deliveries and health, redelivers one', async () => {
+    const receiver = createWebhookReceiver();
+    try {
+      await nav('Webhooks').click();
+      await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+      await page.getByLabel('URL').fill(receiver.url);
+      await page.getByLabel('Description').fill('e2e receiver');
+      await page.getByRole('button', { name: 'Add subscription' }).click();
+      await seeText('.new-key', 'it is not shown again');
+      const secret = await page.getByLabel('The signing secret').inputValue();
+      expect(secret).toMatch(/^whsec_/);
+      const product = await createProduct(api, { initialStock: 5 });
+      const order = (await placeOrder(api, [{ productId: product.id, quantity: 1 }], { customerId: 'hooked-e2e' })).body;
+      await page.getByRole('link', { name: receiver.url }).click();
+      await page.getByRole('heading', { name: receiver.url, level: 1 }).waitFor();
+      await waitFor(() => receiver.received.some((r) => r.payload?.data.id === order.id), 10_000, 'order.created at the receiver');
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await seeText('tbody tr[data-delivery]', 'order.created');
+      await seeText('tbody tr[data-delivery]', 'succeeded');
+      const first = receiver.received.find((r) => r.payload?.data.id === order.id)!;
+      await page.getByRole('button', { name: `Redeliver ${first.id}` }).click();
+      await seeText('[aria-live]', 'Sent again');
+      await waitFor(() => receiver.received.filter((r) => r.id === first.id).length === 2, 10_000, 'the redelivery');
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await seeText('.badge', 'Delivering');
+      await shot('webhook');
+    } finally {
+      receiver.stop();
+    }
   }, 30_000);
 
   test('the page made no request outside the service', () => {

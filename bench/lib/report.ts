@@ -123,6 +123,15 @@ export function renderTable(options: BenchOptions, machine: Machine & { loadAver
   if (cpuRows.length > 1) lines.push('', table(cpuRows, new Set([1, 2, 3, 4, 5])));
   const shared = [...results.values()].filter((r) => (r.load?.cpu?.other ?? 0) >= 0.25).map((r) => `${r.name} (${num(r.load!.cpu!.other, 2)})`);
   if (shared.length > 0) lines.push(`other work on the machine took ≥ 0.25 cores during: ${shared.join(', ')}; those figures are lower than a quiet machine gives.`);
+  for (const result of results.values()) {
+    const w = result.webhooks;
+    if (!w) continue;
+    lines.push(
+      '',
+      `webhooks (${result.name}): ${num(w.delivered)} events delivered to a local receiver; ${num(w.duringLoadPerS)}/s while the load ran, ${num(w.overallPerS)}/s overall;`,
+      `  lag commit → delivered p50 ${num(w.lagMs.p50)} ms, p95 ${num(w.lagMs.p95)} ms, p99 ${num(w.lagMs.p99)} ms, max ${num(w.lagMs.max)} ms; last delivery ${num(w.drainS, 1)} s after the load stopped`,
+    );
+  }
   const ratioText = [
     r.intakeOverNaive !== null ? `hot-sku intake ÷ naive ${num(r.intakeOverNaive, 1)}×` : null,
     r.endToEndOverNaive !== null ? `hot-sku end to end ÷ naive ${num(r.endToEndOverNaive, 1)}×` : null,

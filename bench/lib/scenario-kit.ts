@@ -29,6 +29,18 @@ export type E2E = {
   drained: boolean;
 };
 
+export type WebhookFigures = {
+  delivered: number;
+  /** Deliveries that succeeded while the load ran, per second of it. */
+  duringLoadPerS: number;
+  /** Every delivery ÷ (first event committed → last delivery). */
+  overallPerS: number;
+  /** Commit of an event → its successful delivery. */
+  lagMs: { p50: number; p95: number; p99: number; max: number };
+  /** Load stopped → last delivery. */
+  drainS: number;
+};
+
 export type ScenarioResult = {
   name: ScenarioName;
   title: string;
@@ -42,6 +54,8 @@ export type ScenarioResult = {
   /** Spawn → healthy, healthy → every order final, and the rate of that resumption. */
   recovery: { orders: number; startS: number; resumeS: number; totalS: number; processedPerS: number } | null;
   memory: { idleRssMb: number; peakRssMb: number; endRssMb: number };
+  /** The webhook scenario: what its local receiver got, and how late. */
+  webhooks?: WebhookFigures;
   stats: unknown;
   checks: Record<string, Check>;
   notes: string[];

@@ -4,6 +4,7 @@ import type { ScenarioDatabase } from './database.ts';
 import type { CpuShare } from './cpu.ts';
 import type { LoadResult } from './load.ts';
 import type { ScenarioName } from './options.ts';
+import { webhooksScenario } from './webhooks-scenario.ts';
 import {
   allFinalCheck,
   createProduct,
@@ -23,8 +24,8 @@ import {
   type ScenarioResult,
 } from './scenario-kit.ts';
 
-const ORDERS = '/api/v1/orders';
-const AMPLE = 1_000_000_000;
+export const ORDERS = '/api/v1/orders';
+export const AMPLE = 1_000_000_000;
 
 function result(ctx: Context, harness: Harness, fields: Partial<ScenarioResult> & Pick<ScenarioResult, 'name' | 'title' | 'route'>): ScenarioResult {
   const memory = harness.service.memory();
@@ -48,7 +49,7 @@ const rate = (load: LoadResult) => load.ok / load.durationS;
 const stats = (harness: Harness) => harness.service.api('GET', '/bench/stats');
 
 /** A measured load on the order intake, then the wait until every accepted order is final. */
-async function ordersUnderLoad(ctx: Context, harness: Harness, bodies: string[]) {
+export async function ordersUnderLoad(ctx: Context, harness: Harness, bodies: string[]) {
   const since = await databaseNow(harness.db);
   const loadResult = await load(ctx, harness.service, ORDERS, bodies);
   const loadEnd = await databaseNow(harness.db);
@@ -63,10 +64,10 @@ async function ordersUnderLoad(ctx: Context, harness: Harness, bodies: string[])
   return { loadResult, stored, e2e, checks };
 }
 
-type LoadRun = Awaited<ReturnType<typeof ordersUnderLoad>>;
+export type LoadRun = Awaited<ReturnType<typeof ordersUnderLoad>>;
 
 /** The result of a scenario built on `ordersUnderLoad`: its figures, the service's counters, its checks. */
-async function orderScenario(
+export async function orderScenario(
   ctx: Context,
   harness: Harness,
   run: LoadRun,
@@ -305,4 +306,5 @@ export const scenarios: Record<ScenarioName, (ctx: Context) => Promise<ScenarioR
   scarcity,
   recovery,
   million,
+  webhooks: webhooksScenario,
 };

@@ -13,7 +13,14 @@ export type InventoryLevel = {
 };
 
 /** What changed at one product in a batch, for the outbox (see src/modules/events/records.ts). */
-export type InventoryChange = { productId: string; onHand: number; reserved: number; awaitingShipment: number; previousAvailable: number };
+export type InventoryChange = {
+  productId: string;
+  onHand: number;
+  reserved: number;
+  awaitingShipment: number;
+  previousAvailable: number;
+  lowStockThreshold: number | null;
+};
 
 /** Stock counts are PostgreSQL `integer`s. */
 const MAX_STOCK = 2_147_483_647;
@@ -162,6 +169,7 @@ export class StockPlan implements StockDesk {
         reserved: l.reserved,
         awaitingShipment: l.awaitingShipment,
         previousAvailable: l.start.onHand - l.start.reserved,
+        lowStockThreshold: l.lowStockThreshold,
       }));
   }
 

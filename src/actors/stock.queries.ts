@@ -19,12 +19,22 @@ export async function lockProducts(tx: Executor, productIds: readonly string[]):
   await tx`SELECT pg_advisory_xact_lock(k) FROM unnest(${keys.map(String)}::bigint[]) AS u(k)`;
 }
 
-export type LevelRow = { productId: string; onHand: number; reserved: number; awaitingShipment: number; updatedAt: string };
+export type LevelRow = {
+  productId: string;
+  onHand: number;
+  reserved: number;
+  awaitingShipment: number;
+  updatedAt: string;
+  /** The product's alert level (`inventory.low`), carried into the outbox with the change. */
+  lowStockThreshold: number | null;
+};
 
 export function readLevels(tx: Executor, productIds: readonly string[]) {
   return tx<LevelRow[]>`
-    SELECT product_id AS "productId", on_hand AS "onHand", reserved, awaiting_shipment AS "awaitingShipment", updated_at AS "updatedAt"
-    FROM inventory_levels WHERE product_id = ANY(${productIds as string[]}::uuid[])`;
+    SELECT l.product_id AS "productId", l.on_hand AS "onHand", l.reserved, l.awaiting_shipment AS "awaitingShipment",
+           l.updated_at AS "updatedAt", p.low_stock_threshold AS "lowStockThreshold"
+    FROM inventory_levels l JOIN products p ON p.id = l.product_id
+    WHERE l.product_id = ANY(${productIds as string[]}::uuid[])`;
 }
 
 export type LevelDelta = { productId: string; onHand: number; reserved: number; awaitingShipment: number; ordersPlaced: number };

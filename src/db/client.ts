@@ -74,6 +74,9 @@ export function connect(url: string, options: ConnectOptions = {}): Database {
 /** "Now" in SQL: the database clock, unless a test injects a time. */
 export const at = (sql: Executor, asOf: Date | undefined) => (asOf ? sql`${asOf.toISOString()}::timestamptz` : sql`now()`);
 
+/** A timestamptz column as ISO-8601 text in SQL (`…Z`), for JSON built by a statement (outbox records). */
+export const isoSql = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 /** Postgres timestamptz text (UTC session) → ISO-8601. */
 export function iso(value: string): string;
 export function iso(value: string | null): string | null;

@@ -17,6 +17,8 @@ import { warehouseRoutes } from '../modules/warehouse/warehouse.routes.ts';
 import type { WarehouseSync } from '../modules/warehouse/warehouse.service.ts';
 import { apiKeysRoutes } from '../modules/api-keys/api-keys.routes.ts';
 import type { ApiKeysService } from '../modules/api-keys/api-keys.service.ts';
+import { webhooksRoutes } from '../modules/webhooks/webhooks.routes.ts';
+import type { WebhooksService } from '../modules/webhooks/webhooks.service.ts';
 import { checkAccess } from './access.ts';
 import { deadlines } from './deadlines.ts';
 import { DEFAULT_BODY_READ_TIMEOUT_MS } from '../config.ts';
@@ -40,6 +42,7 @@ export type AppServices = {
   warehouse: WarehouseSync;
   metrics: Metrics;
   apiKeys: ApiKeysService;
+  webhooks: WebhooksService;
 };
 
 export type AppOptions = {
@@ -104,6 +107,7 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(warehouseRoutes(services.warehouse))
     .use(metricsRoutes(services.metrics))
     .use(apiKeysRoutes(services.apiKeys))
+    .use(webhooksRoutes(services.webhooks))
     .use(dashboardRoutes());
   checkAccess(app.routes);
   return app;

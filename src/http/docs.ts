@@ -68,6 +68,7 @@ export function docs(version: string) {
             { name: 'Orders', description: 'Order intake and life cycle' },
             { name: 'Operations', description: 'Health, metrics, events, warehouse' },
             { name: 'Credentials', description: 'API keys and the caller\'s own credential' },
+            { name: 'Webhooks', description: 'Signed, retried deliveries of order, inventory and sync events (Standard Webhooks)' },
           ],
         },
       }),

@@ -81,6 +81,15 @@ export function normalizeMoney(value: string): string {
   return `${whole}.${fraction.padEnd(2, '0')}`;
 }
 
+/**
+ * One page of a list read with `limit + 1` rows: the extra row only says there is more, and the
+ * cursor is the key of the last row shown.
+ */
+export function pageOf<R, T>(rows: R[], limit: number, view: (row: R) => T, key: (row: R) => unknown[]): { items: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  return { items: page.map(view), nextCursor: rows.length > limit ? encodeCursor(key(page.at(-1)!)) : null };
+}
+
 export function encodeCursor(key: unknown[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }

@@ -11,12 +11,24 @@ export const idempotencyPruneJob = (sql: Sql, options: { schedule: string; older
   run: async (asOf) => ({ deleted: await pruneIdempotencyKeys(sql, { ...options, asOf }) }),
 });
 
-/** Outbox events past their retention (streams resume within it) and old schedule-slot records. */
-export const outboxPruneJob = (sql: Sql, options: { schedule: string; eventsOlderThanMs: number; jobRunsOlderThanMs: number; limit: number }): Job => ({
+export type OutboxPruneOptions = {
+  schedule: string;
+  eventsOlderThanMs: number;
+  /** Events a webhook subscription has not taken yet are kept up to this age (undefined: no subscriptions to wait for). */
+  webhookHoldMaxMs: number | undefined;
+  jobRunsOlderThanMs: number;
+  limit: number;
+};
+
+/**
+ * Outbox events past their retention (streams resume within it), except those a webhook
+ * subscription has not taken yet, which stay up to `webhookHoldMaxMs`; and old schedule-slot records.
+ */
+export const outboxPruneJob = (sql: Sql, options: OutboxPruneOptions): Job => ({
   name: 'outbox-prune',
   schedule: options.schedule,
   run: async (asOf) => ({
-    events: await pruneEvents(sql, { olderThanMs: options.eventsOlderThanMs, limit: options.limit, asOf }),
+    events: await pruneEvents(sql, { olderThanMs: options.eventsOlderThanMs, holdMaxMs: options.webhookHoldMaxMs, limit: options.limit, asOf }),
     jobRuns: await pruneJobRuns(sql, { olderThanMs: options.jobRunsOlderThanMs, limit: options.limit, asOf }),
   }),
 });

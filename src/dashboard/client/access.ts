@@ -27,6 +27,7 @@ export function useMe(): Me {
 export function pageNeeds(path: string[]): string[] {
   const [section, id] = path;
   if (section === 'api-keys') return ['GET /api/v1/api-keys'];
+  if (section === 'webhooks') return [id ? 'GET /api/v1/webhooks/:id' : 'GET /api/v1/webhooks'];
   if (section === 'orders') return [id === 'new' ? 'POST /api/v1/orders' : 'GET /api/v1/orders'];
   if (section === 'products') return [id === 'new' ? 'POST /api/v1/products' : 'GET /api/v1/products'];
   return ['GET /api/v1/events', 'POST /api/v1/warehouse/sync'];

@@ -15,6 +15,8 @@ import { ProductPage } from './views/ProductPage.tsx';
 import { ProductsView } from './views/ProductsView.tsx';
 import { SignIn } from './views/SignIn.tsx';
 import { ApiKeysView } from './views/ApiKeysView.tsx';
+import { WebhookPage } from './views/WebhookPage.tsx';
+import { WebhooksView } from './views/WebhooksView.tsx';
 import type { Me } from './types.ts';
 import { Loading, ProblemBox } from './ui.tsx';
 
@@ -41,6 +43,8 @@ function View({ route }: { route: Route }) {
   if (section === 'orders' && id) return <OrderPage id={id} />;
   if (section === 'orders') return <OrdersView params={route.params} />;
   if (section === 'api-keys') return <ApiKeysView />;
+  if (section === 'webhooks' && id) return <WebhookPage id={id} />;
+  if (section === 'webhooks') return <WebhooksView />;
   return <LiveView />;
 }
 

@@ -6,6 +6,8 @@ import type { Product } from '../../modules/products/products.models.ts';
 import type { SyncRun as SyncRunModel } from '../../modules/warehouse/warehouse.models.ts';
 import type { ApiKey, ApiKeyCreated } from '../../modules/api-keys/api-keys.models.ts';
 import type { Me as MeModel } from '../../http/me.routes.ts';
+import type { Delivery, WebhookCreated, WebhookWithHealth } from '../../modules/webhooks/webhooks.models.ts';
+import { webhookEventTypes } from '../../modules/webhooks/event-types.ts';
 
 /**
  * The shapes the dashboard reads, taken from the server's own models (type-only imports: nothing
@@ -17,6 +19,10 @@ export type Me = typeof MeModel.static;
 export type Inventory = typeof InventoryModel.static;
 
 export type Page<T> = { items: T[]; nextCursor: string | null };
+
+export type Webhook = WebhookWithHealth;
+export type { Delivery, WebhookCreated };
+export { webhookEventTypes };
 
 export type SyncRun = typeof SyncRunModel.static;
 

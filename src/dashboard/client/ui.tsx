@@ -79,3 +79,14 @@ export function ConfirmButton(props: { label: string; confirm: string; busy: boo
     </span>
   );
 }
+
+/** A secret the API answers once (a key, a signing secret): shown until the page is left, selected on focus to copy. */
+export function ShownOnce(props: { id: string; label: string; value: string; children: ComponentChildren }) {
+  return (
+    <div class="notice new-key">
+      <p>{props.children}</p>
+      <label for={props.id}>{props.label}</label>
+      <input id={props.id} class="secret" readOnly value={props.value} onFocus={(e) => e.currentTarget.select()} />
+    </div>
+  );
+}

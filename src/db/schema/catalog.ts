@@ -13,12 +13,15 @@ export const products = pgTable(
     description: text('description').notNull().default(''),
     price: numeric('price', { precision: 12, scale: 2 }).notNull(),
     archivedAt: timestamp('archived_at', { withTimezone: true, mode: 'string' }),
+    /** `inventory.low` fires when `available` falls to this or below (migration 0004; null: no alert). */
+    lowStockThreshold: integer('low_stock_threshold'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     uniqueIndex('products_sku_lower_key').on(sql`lower(${t.sku})`),
     check('products_price_not_negative', sql`${t.price} >= 0`),
+    check('products_low_stock_threshold_not_negative', sql`${t.lowStockThreshold} >= 0`),
   ],
 );
 

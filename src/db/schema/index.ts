@@ -3,3 +3,4 @@ export * from './categories.ts';
 export * from './orders.ts';
 export * from './ops.ts';
 export * from './api-keys.ts';
+export * from './webhooks.ts';

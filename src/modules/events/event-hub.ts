@@ -98,7 +98,9 @@ export class EventHub {
           events.push(...(sameRow ? expanded.slice(subscriber.cursor.index + 1) : expanded));
           subscriber.cursor = { tx: row.tx, id: row.id, index: expanded.length - 1 };
         }
-        const visible = subscriber.customerId === undefined ? events : await this.forCustomer(subscriber, events);
+        // Subscriptions' own events (`webhook.disabled`) carry their URLs: for admins, through webhooks only.
+        const shared = events.filter((event) => !event.type.startsWith('webhook.'));
+        const visible = subscriber.customerId === undefined ? shared : await this.forCustomer(subscriber, shared);
         if (visible.length > 0 && this.subscribers.has(subscriber)) subscriber.send(visible);
         if (rows.length < this.options.batch) break;
       }

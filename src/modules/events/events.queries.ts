@@ -40,12 +40,21 @@ export function orderCustomers(sql: Executor, orderIds: string[]) {
 
 /**
  * Outbox rows older than the retention go, a capped batch at a time. A stream that resumes from
- * an id older than that starts at the oldest event still kept.
+ * an id older than that starts at the oldest event still kept. With `holdMaxMs`, a row that a
+ * webhook subscription has not taken yet (its cursor is not past it) stays until it is that old:
+ * events are kept until every subscription has them, but a subscription disabled for weeks does
+ * not keep the outbox growing for ever.
  */
-export async function pruneEvents(sql: Executor, options: { olderThanMs: number; limit: number; asOf?: Date }): Promise<number> {
+export async function pruneEvents(sql: Executor, options: { olderThanMs: number; holdMaxMs?: number; limit: number; asOf?: Date }): Promise<number> {
+  const now = at(sql, options.asOf);
+  const held =
+    options.holdMaxMs === undefined
+      ? sql``
+      : sql`AND (e.created_at < ${now} - ${options.holdMaxMs} * interval '1 millisecond'
+                 OR NOT EXISTS (SELECT 1 FROM webhooks w WHERE (e.tx, e.id) >= (w.cursor_tx, w.cursor_row)))`;
   const rows = await sql`
     DELETE FROM events WHERE id IN (
-      SELECT id FROM events WHERE created_at < ${at(sql, options.asOf)} - ${options.olderThanMs} * interval '1 millisecond'
+      SELECT id FROM events e WHERE e.created_at < ${now} - ${options.olderThanMs} * interval '1 millisecond' ${held}
       ORDER BY id LIMIT ${options.limit})
     RETURNING 1`;
   return rows.length;

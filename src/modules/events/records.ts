@@ -2,6 +2,7 @@ import { iso } from '../../db/client.ts';
 import type { OrderFacts, OrderStatus } from '../orders/order-state.ts';
 import type { Order } from '../orders/orders.models.ts';
 import type { SyncRun } from '../warehouse/warehouse.service.ts';
+import type { Webhook } from '../webhooks/webhooks.models.ts';
 
 /**
  * The outbox record: what one committed transaction changed, with a snapshot of each thing as of
@@ -42,9 +43,15 @@ export type InventoryRecord = {
   awaitingShipment: number;
   /** `available` before this transaction (thresholds are crossings: compare the two). */
   previousAvailable: number;
+  /**
+   * The product's `lowStockThreshold` as of this transaction (null: no alert). The stock engine
+   * reads it with the level, under the product's lock; absent, readers look it up.
+   */
+  lowStockThreshold?: number | null;
 };
 
-export type EventRecord = { v: 2; orders?: OrderRecord[]; inventory?: InventoryRecord[]; syncRun?: SyncRun };
+/** `webhookDisabled`: a subscription the delivery engine turned off after failing for too long. */
+export type EventRecord = { v: 2; orders?: OrderRecord[]; inventory?: InventoryRecord[]; syncRun?: SyncRun; webhookDisabled?: Webhook };
 
 /** One change, as a reader sees it. Its id `<tx>-<row>-<index>` orders all events. */
 export type StreamEvent = { id: string; type: string; data: Record<string, unknown> };
@@ -82,7 +89,7 @@ export function orderAt(record: OrderRecord, at: string, facts?: OrderFacts): Or
 }
 
 /**
- * The events of one outbox row, in a fixed order (orders, then inventory, then the sync run), so
+ * The events of one outbox row, in a fixed order (orders, inventory, the sync run, a webhook), so
  * that an index names the same event on every read. Rows written before format 2 (a plain array
  * of changes) are expanded as they are.
  */
@@ -114,5 +121,7 @@ export function expandRow(row: EventRow): StreamEvent[] {
   }
   const syncRun = row.changes.syncRun;
   if (syncRun) events.push({ id: id(events.length), type: 'warehouse.sync.completed', data: { ...syncRun, at } });
+  const webhook = row.changes.webhookDisabled;
+  if (webhook) events.push({ id: id(events.length), type: 'webhook.disabled', data: { ...webhook, at } });
   return events;
 }

@@ -6,6 +6,8 @@ export type MetricsSources = {
   mailboxDepth(): number;
   mailboxes(): number;
   pipelineInFlight(): number;
+  /** Webhook deliveries waiting to be sent or retried (undefined before migration 0004). */
+  webhookPending?(): Promise<number>;
 };
 
 const ORDER_COUNT_TTL_MS = 5_000;
@@ -37,6 +39,17 @@ export function createMetrics(sources: MetricsSources) {
   new Gauge({ name: 'stock_mailbox_depth', help: 'Stock commands queued in all product mailboxes', registers, collect() { this.set(sources.mailboxDepth()); } });
   new Gauge({ name: 'stock_mailboxes', help: 'Product mailboxes alive', registers, collect() { this.set(sources.mailboxes()); } });
   new Gauge({ name: 'order_pipeline_in_flight', help: 'Orders this process is working on', registers, collect() { this.set(sources.pipelineInFlight()); } });
+  let webhookPending: { at: number; n: number } | undefined;
+  new Gauge({
+    name: 'webhook_deliveries_pending',
+    help: 'Webhook deliveries waiting to be sent or retried, all subscriptions (counted at most every 5 s)',
+    registers,
+    async collect() {
+      if (!sources.webhookPending) return;
+      if (!webhookPending || Date.now() - webhookPending.at > ORDER_COUNT_TTL_MS) webhookPending = { at: Date.now(), n: await sources.webhookPending() };
+      this.set(webhookPending.n);
+    },
+  });
 
   return {
     registry,
@@ -69,6 +82,26 @@ export function createMetrics(sources: MetricsSources) {
       registers,
     }),
     syncErrors: new Counter({ name: 'warehouse_sync_errors_total', help: 'Problems reported by sync runs (unknown SKUs, shortfalls, failed pages)', registers }),
+    webhookAttempts: new Counter({
+      name: 'webhook_delivery_attempts_total',
+      help: 'Webhook delivery attempts by outcome: succeeded, retry (failed, tried again later), failed (gave up after the retry window)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    webhookAttemptDuration: new Histogram({
+      name: 'webhook_delivery_duration_seconds',
+      help: 'One webhook delivery attempt, DNS to answer, by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    webhookLag: new Histogram({
+      name: 'webhook_delivery_lag_seconds',
+      help: 'From the commit of an event to its successful delivery',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+      registers,
+    }),
+    webhooksDisabled: new Counter({ name: 'webhooks_disabled_total', help: 'Subscriptions disabled after failing for the whole retry window', registers }),
   };
 }
 

@@ -18,6 +18,7 @@ export const Product = t.Object({
   archived: t.Boolean(),
   categories: t.Array(CategoryRef),
   inventory: InventorySummary,
+  lowStockThreshold: t.Union([Int({ minimum: 0 }), t.Null()], { description: '`inventory.low` fires when `available` falls to this or below; null: no alert' }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -32,6 +33,9 @@ const Sku = t.String({
 });
 const Name = t.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
 const Description = t.String({ maxLength: 5000 });
+const LowStockThreshold = t.Union([Int({ minimum: 0, maximum: 1_000_000_000 }), t.Null()], {
+  description: 'Alert (`inventory.low`) when `available` falls to this or below; null: no alert',
+});
 
 export const ProductCreate = t.Object({
   sku: Sku,
@@ -40,12 +44,13 @@ export const ProductCreate = t.Object({
   price: Money,
   categoryIds: t.Optional(t.Array(Uuid, { maxItems: 50, uniqueItems: true })),
   initialStock: t.Optional(Int({ minimum: 0, maximum: 1_000_000_000 })),
+  lowStockThreshold: t.Optional(LowStockThreshold),
 });
 export type ProductCreate = typeof ProductCreate.static;
 
 export const ProductPatch = t.Object(
-  { name: t.Optional(Name), description: t.Optional(Description), price: t.Optional(Money) },
-  { minProperties: 1, description: 'At least one of name, description, price' },
+  { name: t.Optional(Name), description: t.Optional(Description), price: t.Optional(Money), lowStockThreshold: t.Optional(LowStockThreshold) },
+  { minProperties: 1, description: 'At least one of name, description, price, lowStockThreshold' },
 );
 export type ProductPatch = typeof ProductPatch.static;
 
@@ -54,6 +59,7 @@ export const ProductListQuery = t.Object({
   q: t.Optional(t.String({ minLength: 1, maxLength: 200, description: 'Part of the name or SKU, any case' })),
   categoryId: t.Optional(Uuid),
   includeArchived: t.Optional(t.Boolean({ default: false, description: 'Also list archived products' })),
+  lowStock: t.Optional(t.Boolean({ description: 'Only products whose `available` is at or below their `lowStockThreshold`' })),
 });
 export type ProductListQuery = typeof ProductListQuery.static;
 

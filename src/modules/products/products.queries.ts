@@ -14,14 +14,18 @@ export type ProductRow = {
   updatedAt: string;
   onHand: number;
   reserved: number;
+  lowStockThreshold: number | null;
   categories: { id: string; name: string }[];
 };
 
+/** What the schema has (see README, expand/contract): migration 0001 brings categories, 0004 low-stock thresholds. */
+export type ProductSchema = { categories: boolean; webhooks: boolean };
+
 /**
- * `withCategories` is false while the schema predates migration 0001 (see README, expand/contract):
- * the same code then serves products without touching the tables that do not exist yet.
+ * The same code serves products on a schema before migration 0001 or 0004, without touching the
+ * tables and columns that do not exist yet.
  */
-function productColumns(withCategories: boolean) {
+function productColumns({ categories: withCategories, webhooks: withThresholds }: ProductSchema) {
   return {
     id: products.id,
     sku: products.sku,
@@ -33,6 +37,7 @@ function productColumns(withCategories: boolean) {
     updatedAt: products.updatedAt,
     onHand: inventoryLevels.onHand,
     reserved: inventoryLevels.reserved,
+    lowStockThreshold: withThresholds ? products.lowStockThreshold : sql<number | null>`NULL::int`,
     categories: withCategories
       ? sql<ProductRow['categories']>`coalesce((
           SELECT json_agg(json_build_object('id', c.id, 'name', c.name) ORDER BY lower(c.name))
@@ -42,20 +47,20 @@ function productColumns(withCategories: boolean) {
   };
 }
 
-export async function findProduct(db: DbOrTx, id: string, withCategories: boolean): Promise<ProductRow | undefined> {
+export async function findProduct(db: DbOrTx, id: string, schema: ProductSchema): Promise<ProductRow | undefined> {
   const [row] = await db
-    .select(productColumns(withCategories))
+    .select(productColumns(schema))
     .from(products)
     .innerJoin(inventoryLevels, eq(inventoryLevels.productId, products.id))
     .where(eq(products.id, id));
   return row;
 }
 
-export type ProductFilter = { q?: string; categoryId?: string; includeArchived?: boolean; afterId?: string; limit: number };
+export type ProductFilter = { q?: string; categoryId?: string; includeArchived?: boolean; lowStock?: boolean; afterId?: string; limit: number };
 
 const escapeLike = (value: string) => value.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export function listProducts(db: DbOrTx, filter: ProductFilter, withCategories: boolean): Promise<ProductRow[]> {
+export function listProducts(db: DbOrTx, filter: ProductFilter, schema: ProductSchema): Promise<ProductRow[]> {
   const conditions: (SQL | undefined)[] = [];
   if (!filter.includeArchived) conditions.push(isNull(products.archivedAt));
   if (filter.afterId) conditions.push(gt(products.id, filter.afterId));
@@ -63,6 +68,7 @@ export function listProducts(db: DbOrTx, filter: ProductFilter, withCategories: 
     const pattern = `%${escapeLike(filter.q)}%`;
     conditions.push(or(ilike(products.name, pattern), ilike(products.sku, pattern)));
   }
+  if (filter.lowStock) conditions.push(sql`${inventoryLevels.onHand} - ${inventoryLevels.reserved} <= ${products.lowStockThreshold}`);
   if (filter.categoryId) {
     conditions.push(
       exists(
@@ -74,7 +80,7 @@ export function listProducts(db: DbOrTx, filter: ProductFilter, withCategories: 
     );
   }
   return db
-    .select(productColumns(withCategories))
+    .select(productColumns(schema))
     .from(products)
     .innerJoin(inventoryLevels, eq(inventoryLevels.productId, products.id))
     .where(and(...conditions))
@@ -82,17 +88,23 @@ export function listProducts(db: DbOrTx, filter: ProductFilter, withCategories: 
     .limit(filter.limit);
 }
 
-export type NewProduct = { id: string; sku: string; name: string; description: string; price: string };
+export type NewProduct = { id: string; sku: string; name: string; description: string; price: string; lowStockThreshold?: number | null };
 
 export async function insertProduct(tx: DbOrTx, product: NewProduct, initialStock: number): Promise<void> {
-  await tx.insert(products).values(product);
+  // Written out rather than `tx.insert(products)`: drizzle names every column of the table, and
+  // `low_stock_threshold` does not exist before migration 0004.
+  const threshold = product.lowStockThreshold === undefined ? sql`` : sql`, low_stock_threshold`;
+  const thresholdValue = product.lowStockThreshold === undefined ? sql`` : sql`, ${product.lowStockThreshold}::int`;
+  await tx.execute(sql`
+    INSERT INTO products (id, sku, name, description, price${threshold})
+    VALUES (${product.id}, ${product.sku}, ${product.name}, ${product.description}, ${product.price}${thresholdValue})`);
   await tx.insert(inventoryLevels).values({ productId: product.id, onHand: initialStock, reserved: 0 });
   if (initialStock > 0) {
     await tx.insert(stockMovements).values({ productId: product.id, delta: initialStock, reason: 'initial', onHandAfter: initialStock });
   }
 }
 
-export async function updateProduct(tx: DbOrTx, id: string, patch: Partial<Pick<NewProduct, 'name' | 'description' | 'price'>>) {
+export async function updateProduct(tx: DbOrTx, id: string, patch: Partial<Pick<NewProduct, 'name' | 'description' | 'price' | 'lowStockThreshold'>>) {
   const rows = await tx
     .update(products)
     .set({ ...patch, updatedAt: sql`now()` })

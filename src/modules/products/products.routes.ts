@@ -8,7 +8,7 @@ export function productsRoutes(products: ProductsService) {
     .post('', async ({ body, status }) => status(201, await products.create(body)), {
       parse: 'json',
       body: ProductCreate,
-      response: { 201: Product, ...errors(400, 401, 403, 409, 413, 422) },
+      response: { 201: Product, ...errors(400, 401, 403, 409, 413, 422, 503) },
       detail: {
         summary: 'Create a product',
         description: 'SKUs are unique regardless of case (409). `initialStock` is recorded in the ledger as an "initial" movement.',
@@ -16,8 +16,12 @@ export function productsRoutes(products: ProductsService) {
     })
     .get('', ({ query }) => products.list(query), {
       query: ProductListQuery,
-      response: { 200: Page(Product), ...errors(422) },
-      detail: { summary: 'List products', description: 'Filter by `q` (name or SKU) and `categoryId`; archived products are left out unless `includeArchived=true`.' },
+      response: { 200: Page(Product), ...errors(422, 503) },
+      detail: {
+        summary: 'List products',
+        description:
+          'Filter by `q` (name or SKU), `categoryId`, and `lowStock=true` (available at or below the product\'s `lowStockThreshold`); archived products are left out unless `includeArchived=true`.',
+      },
     })
     .get('/:id', ({ params }) => products.get(params.id), {
       params: IdParams,
@@ -28,8 +32,11 @@ export function productsRoutes(products: ProductsService) {
       params: IdParams,
       parse: 'json',
       body: ProductPatch,
-      response: { 200: Product, ...errors(400, 401, 403, 404, 413, 422) },
-      detail: { summary: 'Update name, description or price', description: 'Orders keep the unit price they were accepted with.' },
+      response: { 200: Product, ...errors(400, 401, 403, 404, 413, 422, 503) },
+      detail: {
+        summary: 'Update name, description, price or low-stock threshold',
+        description: 'Orders keep the unit price they were accepted with. `lowStockThreshold: null` turns the alert off.',
+      },
     })
     .delete(
       '/:id',

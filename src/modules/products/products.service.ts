@@ -16,6 +16,7 @@ export function toProduct(row: q.ProductRow): Product {
     archived: row.archivedAt !== null,
     categories: row.categories,
     inventory: { onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved },
+    lowStockThreshold: row.lowStockThreshold,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
   };
@@ -28,7 +29,7 @@ export class ProductsService {
   ) {}
 
   async get(id: string): Promise<Product> {
-    const row = await q.findProduct(this.db, id, this.capabilities.categories);
+    const row = await q.findProduct(this.db, id, this.capabilities);
     if (!row) throw notFound(`product ${id}`);
     return toProduct(row);
   }
@@ -37,10 +38,11 @@ export class ProductsService {
     const limit = query.limit ?? 50;
     const after = decodeCursor(query.cursor, isUuidKey);
     if (query.categoryId) this.capabilities.require('categories');
+    if (query.lowStock) this.capabilities.require('webhooks');
     const rows = await q.listProducts(
       this.db,
-      { q: query.q, categoryId: query.categoryId, includeArchived: query.includeArchived, afterId: after?.[0], limit: limit + 1 },
-      this.capabilities.categories,
+      { q: query.q, categoryId: query.categoryId, includeArchived: query.includeArchived, lowStock: query.lowStock, afterId: after?.[0], limit: limit + 1 },
+      this.capabilities,
     );
     const page = rows.slice(0, limit);
     return { items: page.map(toProduct), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
@@ -50,11 +52,12 @@ export class ProductsService {
     const id = Bun.randomUUIDv7();
     const categoryIds = input.categoryIds ?? [];
     if (categoryIds.length > 0) this.capabilities.require('categories');
+    if (input.lowStockThreshold !== undefined) this.capabilities.require('webhooks');
     try {
       await this.db.transaction(async (tx) => {
         await q.insertProduct(
           tx,
-          { id, sku: input.sku, name: input.name, description: input.description ?? '', price: normalizeMoney(input.price) },
+          { id, sku: input.sku, name: input.name, description: input.description ?? '', price: normalizeMoney(input.price), lowStockThreshold: input.lowStockThreshold },
           input.initialStock ?? 0,
         );
         if (categoryIds.length > 0) {
@@ -72,6 +75,7 @@ export class ProductsService {
   }
 
   async update(id: string, patch: ProductPatch): Promise<Product> {
+    if (patch.lowStockThreshold !== undefined) this.capabilities.require('webhooks');
     const changes = { ...patch, ...(patch.price === undefined ? {} : { price: normalizeMoney(patch.price) }) };
     if (!(await q.updateProduct(this.db, id, changes))) throw notFound(`product ${id}`);
     return this.get(id);

@@ -1,4 +1,4 @@
-import type { Executor } from '../../db/client.ts';
+import { isoSql, type Executor } from '../../db/client.ts';
 
 export type SyncError = { sku: string | null; message: string };
 export type SyncRunRow = {
@@ -21,11 +21,26 @@ export async function startSyncRun(sql: Executor, id: string, trigger: string): 
   return row!;
 }
 
+
+/**
+ * Ends a run and, in the same statement, writes its outbox record (`syncRun`, format 2 of
+ * records.ts): readers (webhooks' `warehouse.sync.completed`) see the run exactly when it is
+ * recorded as finished, never one without the other.
+ */
 export async function finishSyncRun(sql: Executor, run: Pick<SyncRunRow, 'id' | 'status' | 'itemsChecked' | 'itemsAdjusted' | 'errors'>) {
   const [row] = await sql<SyncRunRow[]>`
-    UPDATE sync_runs SET status = ${run.status}, finished_at = now(), items_checked = ${run.itemsChecked},
-      items_adjusted = ${run.itemsAdjusted}, errors = ${JSON.stringify(run.errors)}::jsonb
-    WHERE id = ${run.id} RETURNING ${columns(sql)}`;
+    WITH r AS (
+      UPDATE sync_runs SET status = ${run.status}, finished_at = now(), items_checked = ${run.itemsChecked},
+        items_adjusted = ${run.itemsAdjusted}, errors = ${JSON.stringify(run.errors)}::jsonb
+      WHERE id = ${run.id} RETURNING *
+    ), e AS (
+      INSERT INTO events (changes)
+      SELECT jsonb_build_object('v', 2, 'syncRun', jsonb_build_object(
+        'id', id, 'status', status, 'trigger', trigger, 'startedAt', ${sql.unsafe(isoSql('started_at'))},
+        'finishedAt', ${sql.unsafe(isoSql('finished_at'))}, 'itemsChecked', items_checked, 'itemsAdjusted', items_adjusted, 'errors', errors))
+      FROM r
+    )
+    SELECT ${columns(sql)} FROM r`;
   return row!;
 }
 

@@ -3,7 +3,7 @@ import { del, get, post, query } from '../api.ts';
 import { dateTime } from '../format.ts';
 import { useAction, usePages } from '../hooks.ts';
 import type { ApiKey, ApiKeyCreated, Page } from '../types.ts';
-import { ConfirmButton, ProblemBox } from '../ui.tsx';
+import { ConfirmButton, ProblemBox, ShownOnce } from '../ui.tsx';
 import { PagedTable } from './PagedTable.tsx';
 
 const ROLES = [
@@ -50,13 +50,9 @@ function CreateForm({ onCreated }: { onCreated: () => void }) {
       </div>
       <div aria-live="polite">
         {created && (
-          <div class="notice new-key">
-            <p>
-              <strong>Copy the key for “{created.name}” now:</strong> it is not shown again (only its hash is kept).
-            </p>
-            <label for="created-key">The new key</label>
-            <input id="created-key" readOnly value={created.key} onFocus={(e) => e.currentTarget.select()} />
-          </div>
+          <ShownOnce id="created-key" label="The new key" value={created.key}>
+            <strong>Copy the key for “{created.name}” now:</strong> it is not shown again (only its hash is kept).
+          </ShownOnce>
         )}
       </div>
     </form>

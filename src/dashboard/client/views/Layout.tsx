@@ -11,6 +11,7 @@ const NAV = [
   { path: 'orders', label: 'Orders' },
   { path: 'orders/new', label: 'Place order' },
   { path: 'api-keys', label: 'API keys' },
+  { path: 'webhooks', label: 'Webhooks' },
 ];
 
 const STREAM_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', stopped: 'Stopped' };
@@ -42,7 +43,7 @@ export function Layout({ route, onSignOut, children }: { route: Route; onSignOut
         <nav aria-label="Main">
           <ul>
             {NAV.filter((item) => pageNeeds(item.path.split('/')).some(can)).map((item) => {
-              const active = item.path === current || (item.path === 'products' && current.startsWith('products/')) || (item.path === 'orders' && current.startsWith('orders/') && current !== 'orders/new');
+              const active = item.path === current || (item.path === 'products' && current.startsWith('products/')) || (item.path === 'webhooks' && current.startsWith('webhooks/')) || (item.path === 'orders' && current.startsWith('orders/') && current !== 'orders/new');
               return (
                 <li key={item.path}>
                   <a href={`#/${item.path}`} aria-current={active ? 'page' : undefined}>

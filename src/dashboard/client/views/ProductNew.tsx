@@ -7,7 +7,7 @@ import { ProblemBox } from '../ui.tsx';
 
 export function ProductNew() {
   const categories = useLoad(() => get<Page<Category>>('/api/v1/categories?limit=200'), []);
-  const [form, setForm] = useState({ sku: '', name: '', description: '', price: '', initialStock: '0' });
+  const [form, setForm] = useState({ sku: '', name: '', description: '', price: '', initialStock: '0', lowStockThreshold: '' });
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const action = useAction();
   const field = (name: keyof typeof form) => ({
@@ -24,6 +24,7 @@ export function ProductNew() {
         description: form.description,
         price: form.price.trim(),
         initialStock: Number(form.initialStock),
+        ...(form.lowStockThreshold.trim() === '' ? {} : { lowStockThreshold: Number(form.lowStockThreshold) }),
         ...(chosen.size > 0 ? { categoryIds: [...chosen] } : {}),
       }),
     );
@@ -49,6 +50,11 @@ export function ProductNew() {
         <input {...field('price')} required inputMode="decimal" placeholder="19.99" />
         <label for="product-initialStock">Initial stock</label>
         <input {...field('initialStock')} type="number" min={0} step={1} required />
+        <label for="product-lowStockThreshold">Low-stock alert at (optional)</label>
+        <input {...field('lowStockThreshold')} type="number" min={0} step={1} aria-describedby="threshold-hint" />
+        <p id="threshold-hint" class="hint">
+          Webhooks get <code>inventory.low</code> when available stock falls to this or below.
+        </p>
         {categories.state.status === 'ready' && categories.state.value.items.length > 0 && (
           <fieldset>
             <legend>Categories</legend>

@@ -9,13 +9,21 @@ import { Loading, ProblemBox } from '../ui.tsx';
 import { PagedTable } from './PagedTable.tsx';
 
 function EditForm({ product, onSaved }: { product: Product; onSaved: (product: Product) => void }) {
-  const [form, setForm] = useState({ name: product.name, description: product.description, price: product.price });
+  const [form, setForm] = useState({
+    name: product.name,
+    description: product.description,
+    price: product.price,
+    lowStockThreshold: product.lowStockThreshold === null ? '' : String(product.lowStockThreshold),
+  });
   const action = useAction();
   const [saved, setSaved] = useState(false);
   const submit = async (event: Event) => {
     event.preventDefault();
     setSaved(false);
-    const updated = await action.run(() => patch<Product>(`/api/v1/products/${product.id}`, { name: form.name.trim(), description: form.description, price: form.price.trim() }));
+    const lowStockThreshold = form.lowStockThreshold.trim() === '' ? null : Number(form.lowStockThreshold);
+    const updated = await action.run(() =>
+      patch<Product>(`/api/v1/products/${product.id}`, { name: form.name.trim(), description: form.description, price: form.price.trim(), lowStockThreshold }),
+    );
     if (updated) {
       onSaved(updated);
       setSaved(true);
@@ -34,6 +42,8 @@ function EditForm({ product, onSaved }: { product: Product; onSaved: (product: P
       <textarea id="edit-description" value={form.description} onInput={set('description')} rows={3} maxLength={5000} />
       <label for="edit-price">Price</label>
       <input id="edit-price" value={form.price} onInput={set('price')} required inputMode="decimal" />
+      <label for="edit-threshold">Low-stock alert at (empty: none)</label>
+      <input id="edit-threshold" type="number" min={0} step={1} value={form.lowStockThreshold} onInput={set('lowStockThreshold')} />
       {action.problem && <ProblemBox problem={action.problem} />}
       <div class="actions" aria-live="polite">
         <button type="submit" class="primary" disabled={action.busy}>

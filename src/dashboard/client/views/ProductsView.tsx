@@ -15,8 +15,8 @@ function withInventory(products: Product[], data: Record<string, unknown>): Prod
   return products.map((p) => (p.id === productId ? { ...p, inventory: { onHand, reserved, available } } : p));
 }
 
-/** Changing the category keeps what is typed in the search box, submitted or not. */
-function Filters({ q, category }: { q: string; category: string }) {
+/** Changing the category or the low-stock box keeps what is typed in the search box, submitted or not. */
+function Filters({ q, category, low }: { q: string; category: string; low: boolean }) {
   const categories = useLoad(() => get<Page<Category>>('/api/v1/categories?limit=200'), []);
   const [text, setText] = useState(q);
   return (
@@ -25,13 +25,17 @@ function Filters({ q, category }: { q: string; category: string }) {
       role="search"
       onSubmit={(e) => {
         e.preventDefault();
-        navigate('products', { q: text.trim() || undefined, category: category || undefined });
+        navigate('products', { q: text.trim() || undefined, category: category || undefined, low: low ? '1' : undefined });
       }}
     >
       <label for="product-q">Search</label>
       <input id="product-q" type="search" placeholder="Name or SKU" value={text} onInput={(e) => setText(e.currentTarget.value)} />
       <label for="product-category">Category</label>
-      <select id="product-category" value={category} onChange={(e) => navigate('products', { q: text.trim() || undefined, category: e.currentTarget.value || undefined })}>
+      <select
+        id="product-category"
+        value={category}
+        onChange={(e) => navigate('products', { q: text.trim() || undefined, category: e.currentTarget.value || undefined, low: low ? '1' : undefined })}
+      >
         <option value="">All categories</option>
         {categories.state.status === 'ready' &&
           categories.state.value.items.map((c) => (
@@ -40,6 +44,14 @@ function Filters({ q, category }: { q: string; category: string }) {
             </option>
           ))}
       </select>
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={low}
+          onChange={(e) => navigate('products', { q: text.trim() || undefined, category: category || undefined, low: e.currentTarget.checked ? '1' : undefined })}
+        />{' '}
+        Low stock only
+      </label>
       <button type="submit">Search</button>
       {categories.state.status === 'error' && <span class="error-text">Categories: {categories.state.problem.detail}</span>}
     </form>
@@ -49,8 +61,12 @@ function Filters({ q, category }: { q: string; category: string }) {
 export function ProductsView({ params }: { params: URLSearchParams }) {
   const q = params.get('q') ?? '';
   const category = params.get('category') ?? '';
+  const low = params.get('low') === '1';
   const can = useCan();
-  const products = usePages((cursor) => get<Page<Product>>(`/api/v1/products${query({ q, categoryId: category, limit: PAGE, cursor })}`), [q, category]);
+  const products = usePages(
+    (cursor) => get<Page<Product>>(`/api/v1/products${query({ q, categoryId: category, lowStock: low ? 'true' : undefined, limit: PAGE, cursor })}`),
+    [q, category, low],
+  );
   useLiveEvents((events) => {
     for (const event of events) if (event.type === 'inventory.changed') products.update((page) => ({ ...page, items: withInventory(page.items, event.data) }));
   });
@@ -64,11 +80,11 @@ export function ProductsView({ params }: { params: URLSearchParams }) {
           </a>
         )}
       </div>
-      <Filters key={`${q}|${category}`} q={q} category={category} />
+      <Filters key={`${q}|${category}|${low}`} q={q} category={category} low={low} />
       <PagedTable
         pages={products}
         what="products"
-        empty={q || category ? 'No product matches these filters.' : 'No products yet.'}
+        empty={q || category || low ? 'No product matches these filters.' : 'No products yet.'}
         caption="Products"
         head={
           <>
@@ -79,6 +95,7 @@ export function ProductsView({ params }: { params: URLSearchParams }) {
             <th scope="col" class="num">On hand</th>
             <th scope="col" class="num">Reserved</th>
             <th scope="col" class="num">Available</th>
+            <th scope="col" class="num">Low at</th>
           </>
         }
         row={(p) => (
@@ -99,6 +116,10 @@ export function ProductsView({ params }: { params: URLSearchParams }) {
             </td>
             <td class="num" data-field="available">
               {p.inventory.available}
+              {p.lowStockThreshold !== null && p.inventory.available <= p.lowStockThreshold && <span class="badge low"> low</span>}
+            </td>
+            <td class="num" data-field="lowStockThreshold">
+              {p.lowStockThreshold ?? '—'}
             </td>
           </tr>
         )}

@@ -1,0 +1,15 @@
+/** Every event a subscription can ask for (API.md, "Webhooks"). No imports: the dashboard's bundle uses it too. */
+export const webhookEventTypes = [
+  'order.created',
+  'order.reserved',
+  'order.processed',
+  'order.failed',
+  'order.cancelled',
+  'order.shipped',
+  'inventory.changed',
+  'inventory.low',
+  'inventory.out_of_stock',
+  'warehouse.sync.completed',
+  'webhook.disabled',
+] as const;
+export type WebhookEventType = (typeof webhookEventTypes)[number];
