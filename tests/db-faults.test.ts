@@ -81,6 +81,50 @@ describe('the driver when a backend dies (postgres.js, patched: patches/postgres
       await killer.end({ timeout: 1 });
     }
   });
+
+  test('a reservation waiting for a connection gets the one that reconnects after its backend died', async () => {
+    // The stock engine's transactions run on reserved connections. Upstream, a closing connection
+    // took the waiting reservation out of the queue to reconnect with, then dropped it: it waited
+    // for ever, and so did every stock change of its product (seen under kill -9 of PostgreSQL).
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const killer = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const held = await sql.reserve();
+      const [row] = await held<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      const waiting = sql.reserve(); // the pool's only connection is held: this one queues
+      await kill(killer, row!.pid);
+      const next = await Promise.race([waiting, Bun.sleep(3000).then(() => 'still waiting' as const)]);
+      expect(next).not.toBe('still waiting');
+      const reserved = next as Awaited<typeof waiting>;
+      const [fresh] = await reserved<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      expect(fresh!.pid).not.toBe(row!.pid);
+      reserved.release();
+      held.release();
+      expect((await sql`SELECT 1 AS one`)[0]!.one).toBe(1);
+    } finally {
+      await sql.end({ timeout: 1 });
+      await killer.end({ timeout: 1 });
+    }
+  });
+
+  test('a reservation whose connection attempt fails is rejected and takes no connection later', async () => {
+    const proxy = await PgProxy.start(db.url);
+    const sql = postgres(proxy.urlFor(db.url), { max: 1, onnotice: () => {}, connect_timeout: 1, backoff: () => 0.05 });
+    try {
+      proxy.down();
+      const failed = await sql.reserve().then(() => 'reserved', (e: unknown) => e);
+      expect(isDatabaseUnavailable(failed)).toBe(true);
+      proxy.up();
+      // Upstream the failed reservation stayed queued and was later handed the pool's only
+      // connection, which nobody would ever release: every later query waited for ever.
+      const one = await Promise.race([sql`SELECT 1 AS one`.then((r) => r[0]!.one), Bun.sleep(3000).then(() => 'still waiting')]);
+      expect(one).toBe(1);
+    } finally {
+      proxy.up();
+      await sql.end({ timeout: 1 });
+      proxy.stop();
+    }
+  });
 });
 
 describe('the service when its database goes away', () => {
