@@ -111,7 +111,7 @@ export async function buildService(config: Config, database: Database, tokens: T
   const paymentSeries = new Map<string, { attempts: { inc(): void }; duration: { observe(s: number): void } }>();
   orders.worker.onPayment = (outcome, seconds) => {
     let series = paymentSeries.get(outcome);
-    if (!series) paymentSeries.set(outcome, (series = { attempts: metrics.paymentAttempts.labels({ outcome }), duration: metrics.paymentDuration.labels({ outcome }) }));
+    if (!series) paymentSeries.set(outcome, (series = { attempts: metrics.paymentAttempts.child({ outcome }), duration: metrics.paymentDuration.child({ outcome }) }));
     series.attempts.inc();
     series.duration.observe(seconds);
   };

@@ -20,9 +20,8 @@ import type { ApiKeysService } from '../modules/api-keys/api-keys.service.ts';
 import { webhooksRoutes } from '../modules/webhooks/webhooks.routes.ts';
 import type { WebhooksService } from '../modules/webhooks/webhooks.service.ts';
 import { checkAccess } from './access.ts';
-import { deadlines } from './deadlines.ts';
+import { around } from './around.ts';
 import { DEFAULT_BODY_READ_TIMEOUT_MS } from '../config.ts';
-import { observe } from './observe.ts';
 import { httpBase } from './base.ts';
 import { corsPolicy } from './cors.ts';
 import { accessGate, type GateOptions } from './gate.ts';
@@ -68,9 +67,7 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(corsPolicy(options.corsOrigins))
     .use(httpBase({ ...options, bodyReadTimeoutMs: options.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS }))
     .use(docs(options.version))
-    .use(deadlines(options))
-    // After the deadlines: the outermost wrap, so a request answered by its deadline is observed too.
-    .use(observe(options.logger, services.metrics))
+    .use(around({ ...options, metrics: services.metrics }))
     .get(
       '/health',
       async () => {
