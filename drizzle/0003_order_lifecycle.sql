@@ -48,5 +48,14 @@ DROP TABLE "idempotency_keys";--> statement-breakpoint
 DROP TABLE "order_items";--> statement-breakpoint
 -- Listing by status walks the primary key now; no index makes every status change update it.
 DROP INDEX "orders_status_idx";--> statement-breakpoint
+-- A fenced write that wrote fewer rows than it meant to fails its statement (SQLSTATE SR001), so a
+-- stock batch can send COMMIT right behind its writes: a lost race rolls the batch back.
+CREATE FUNCTION "stockroom_fence"(expected integer, written integer) RETURNS integer LANGUAGE plpgsql AS $$
+BEGIN
+  IF written <> expected THEN
+    RAISE EXCEPTION 'a fenced write lost a race: % of % rows written', written, expected USING ERRCODE = 'SR001';
+  END IF;
+  RETURN written;
+END $$;--> statement-breakpoint
 -- Outbox records are written far more than read: json stores the text as given, no re-encoding.
 ALTER TABLE "events" ALTER COLUMN "changes" SET DATA TYPE json USING "changes"::json;

@@ -1,4 +1,4 @@
-import { iso, type Sql, type TxSql } from '../db/client.ts';
+import { iso, pgCode, type Executor, type Sql } from '../db/client.ts';
 import { AppError } from '../http/errors.ts';
 import { StockPlan, type StockDesk } from './stock-plan.ts';
 import { lockProducts, readLevels, writeStock } from './stock.queries.ts';
@@ -24,16 +24,17 @@ export type Applied<W> = { work: W; result: unknown };
  * - `apply` decides one work on the batch's copy of the levels (arrival order); it throws
  *   `AppError` to fail that work alone (its stock changes are rolled back);
  * - `prepare` turns the applied works into its write and its part of the transaction's outbox
- *   record. The write resolves `false` when a row it fenced on changed meanwhile: the batch is
- *   rolled back and run again on fresh rows.
+ *   record. A write that finds a row it fenced on changed meanwhile fails with SR001
+ *   (`stockroom_fence`): the batch is rolled back and run again on fresh rows.
  */
 export interface Participant<W, Ctx> {
-  read(tx: TxSql, works: W[]): Promise<Ctx>;
+  read(tx: Executor, works: W[]): Promise<Ctx>;
   apply(desk: StockDesk, work: W, ctx: Ctx): unknown;
-  prepare(applied: Applied<W>[], ctx: Ctx): { write(tx: TxSql): Promise<boolean>; outbox?: Record<string, unknown[]> };
+  prepare(applied: Applied<W>[], ctx: Ctx): { write(tx: Executor): Promise<void>; outbox?: Record<string, unknown[]> };
 }
 
-class LostRace extends Error {}
+/** SQLSTATE of `stockroom_fence`: a fenced write wrote fewer rows than it meant to (migration 0003). */
+const LOST_RACE = 'SR001';
 
 const MAX_RACES = 5;
 
@@ -51,7 +52,7 @@ export async function runStockBatch(sql: Sql, productIds: readonly string[], wor
     try {
       return await runOnce(sql, productIds, works);
     } catch (error) {
-      if (!(error instanceof LostRace) || attempt >= MAX_RACES) throw error;
+      if (pgCode(error) !== LOST_RACE || attempt >= MAX_RACES) throw error;
     }
   }
 }
@@ -66,7 +67,7 @@ async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork
     group.works.push(work);
     groups.set(work.participant, group);
   }
-  return (await sql.begin(async (tx) => {
+  return pipelined(sql, async (tx) => {
     const [, levels, ...contexts] = await Promise.all([
       lockProducts(tx, productIds),
       readLevels(tx, productIds),
@@ -96,15 +97,41 @@ async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork
     const outbox = outboxRecord(plan, prepared.map((p) => p.outbox));
     const levelDeltas = plan.levelDeltas();
     const writesStock = levelDeltas.length > 0 || outbox !== null;
-    const [at, ...written] = await Promise.all([
-      writesStock ? writeStock(tx, { levels: levelDeltas, movements: plan.movements, outbox }) : Promise.resolve(null),
-      ...prepared.map((p) => p.write(tx)),
-    ]);
-    if (written.some((ok) => !ok)) throw new LostRace();
-    // Stock-only work answers with a level: the time of the write that made it.
-    const stamp = at === null ? undefined : iso(at);
-    return { results: results.map((r, i) => (stamp && !works[i]!.participant ? withTime(r, stamp) : r)), at };
-  })) as BatchOutcome;
+    const writes = [writesStock ? writeStock(tx, { levels: levelDeltas, movements: plan.movements, outbox }) : Promise.resolve(null), ...prepared.map((p) => p.write(tx))];
+    return async () => {
+      const [at] = await Promise.all(writes);
+      // Stock-only work answers with a level: the time of the write that made it.
+      const stamp = at ? iso(at) : undefined;
+      return { results: results.map((r, i) => (stamp && !works[i]!.participant ? withTime(r, stamp) : r)), at: at ?? null };
+    };
+  });
+}
+
+/**
+ * A transaction in two round trips: BEGIN goes out with the first statements (the locks and
+ * reads), and COMMIT right behind the writes. `body` sends its reads, decides, sends its writes
+ * (not awaited) and returns what waits for them. A write that fails aborts the transaction, so the
+ * COMMIT sent behind it rolls back instead; any other failure is rolled back explicitly. The
+ * connection is a reserved one, so nothing else can come between the statements.
+ */
+async function pipelined<T>(sql: Sql, body: (tx: Executor) => Promise<() => Promise<T>>): Promise<T> {
+  const tx = await sql.reserve();
+  let ended = false;
+  try {
+    const [, finish] = await Promise.all([tx`BEGIN`.execute(), body(tx)]);
+    const commit = tx`COMMIT`.execute();
+    try {
+      const result = await finish();
+      await commit;
+      ended = true;
+      return result;
+    } finally {
+      await commit.catch(() => {});
+    }
+  } finally {
+    if (!ended) await tx`ROLLBACK`.execute().catch(() => {});
+    tx.release();
+  }
 }
 
 /** One record per transaction: the levels that changed, and each participant's part. */

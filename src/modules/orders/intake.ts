@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { StockActors } from '../../actors/stock-actors.ts';
 import type { Applied, Participant, StockWork } from '../../actors/stock-engine.ts';
 import type { StockDesk } from '../../actors/stock-plan.ts';
-import { isDatabaseUnavailable, iso, type TxSql } from '../../db/client.ts';
+import { isDatabaseUnavailable, iso, type Executor } from '../../db/client.ts';
 import { AppError, conflict } from '../../http/errors.ts';
 import { fromCents, toCents } from '../../lib/money.ts';
 import type { OrderRecord } from '../events/records.ts';
@@ -26,7 +26,7 @@ export type Born = {
 
 type IntakeWork = StockWork<IntakeResult> & { id: string; input: OrderCreate; scope: string; key: string | null; hash: string | null };
 type IntakeResult = { kind: 'placed'; born: Born; batch: Ctx } | { kind: 'replay'; order: Order };
-type Ctx = { prices: Map<string, string>; keyed: Map<string, KeyedOrder>; rows: NewOrderRow[]; logs: LogRow[]; records: OrderRecord[]; at?: string };
+type Ctx = { prices: Map<string, string>; keyed: Map<string, KeyedOrder>; rows: NewOrderRow[]; logs: LogRow[]; records: OrderRecord[]; at?: string; counted?: boolean };
 
 /** numeric(14, 2): the largest total an order can store, in cents. */
 const MAX_TOTAL_CENTS = 99_999_999_999_999n;
@@ -85,7 +85,12 @@ export class OrderIntake implements Participant<IntakeWork, Ctx> {
     try {
       const result = await this.actors.submit(work);
       if (result.kind === 'replay') return { order: result.order, replayed: true };
-      const born = { ...result.born, facts: { ...result.born.facts, createdAt: iso(result.batch.at!) } };
+      const { batch } = result;
+      if (!batch.counted) {
+        batch.counted = true; // committed: counted once per statement
+        this.onStored(batch.rows.length);
+      }
+      const born = { ...result.born, facts: { ...result.born.facts, createdAt: iso(batch.at!) } };
       this.onBorn(born);
       return { order: acceptanceView(born), replayed: false };
     } catch (error) {
@@ -96,7 +101,7 @@ export class OrderIntake implements Participant<IntakeWork, Ctx> {
     }
   }
 
-  async read(tx: TxSql, works: IntakeWork[]): Promise<Ctx> {
+  async read(tx: Executor, works: IntakeWork[]): Promise<Ctx> {
     const productIds = [...new Set(works.flatMap((w) => w.productIds))];
     const keys = works.flatMap((w) => (w.key === null ? [] : [{ scope: w.scope, key: w.key }]));
     const [prices, keyed] = await Promise.all([readPrices(tx, productIds), findKeyed(tx, keys)]);
@@ -181,13 +186,10 @@ export class OrderIntake implements Participant<IntakeWork, Ctx> {
   prepare(_applied: Applied<IntakeWork>[], ctx: Ctx) {
     return {
       outbox: { orders: ctx.records },
-      write: async (tx: TxSql) => {
-        if (ctx.rows.length === 0) return true;
-        const { stored, at } = await insertOrders(tx, ctx.rows, ctx.logs);
-        ctx.at = at;
-        this.onStored(stored);
-        // Fewer stored: a key was taken by another process since it was read; the batch is redone.
-        return stored === ctx.rows.length;
+      write: async (tx: Executor) => {
+        if (ctx.rows.length === 0) return;
+        // A key taken by another process since it was read fails the statement: the batch is redone.
+        ctx.at = await insertOrders(tx, ctx.rows, ctx.logs);
       },
     };
   }

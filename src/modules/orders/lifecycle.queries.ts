@@ -19,12 +19,12 @@ export type NewOrderRow = Pick<OrderRow, 'id' | 'customerId' | 'status' | 'items
 
 /**
  * Stores the batch's new orders, with the log rows of those whose stock was short. A key taken
- * meanwhile by another process is skipped (`ON CONFLICT`): the count tells the caller, who redoes
- * the batch (the key is then a replay).
- * Returns how many were stored and the transaction's time (their `created_at`).
+ * meanwhile by another process is skipped (`ON CONFLICT`) and the statement then fails with
+ * SR001 (`stockroom_fence`): the batch is redone, and the key is a replay. Returns the
+ * transaction's time (the orders' `created_at`).
  */
-export async function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogRow[]): Promise<{ stored: number; at: string }> {
-  const [row] = await tx<{ stored: number; at: string }[]>`
+export async function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogRow[]): Promise<string> {
+  const [row] = await tx<{ at: string }[]>`
     WITH o AS (
       INSERT INTO orders (id, customer_id, status, items, total, attempts, last_error, next_attempt_at, lease_owner, lease_until,
                           idempotency_scope, idempotency_key, request_hash, reserved_at)
@@ -45,8 +45,8 @@ export async function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogR
                              ${logs.map((l) => l.message)}::text[], ${logs.map((l) => l.errorMessage)}::text[]) AS u(order_id, status, message, error_message)
       WHERE u.order_id IN (SELECT id FROM o)
     )
-    SELECT (SELECT count(*)::int FROM o) AS stored, now()::text AS at`;
-  return row!;
+    SELECT stockroom_fence(${rows.length}, (SELECT count(*)::int FROM o)), now()::text AS at`;
+  return row!.at;
 }
 
 /** An order as a stock transaction reads it, under its products' locks. */
@@ -85,11 +85,11 @@ export type LogRow = { orderId: string; status: OrderStatus; message: string; er
 
 /**
  * The batch's changed orders in one statement, with the log rows of what was not a normal step.
- * Returns how many orders were written: fewer than given means someone changed one meanwhile (a
- * lease claim), and the caller redoes the batch on fresh rows.
+ * Fewer rows written than given means someone changed one meanwhile (a lease claim): the
+ * statement fails with SR001 (`stockroom_fence`) and the caller redoes the batch on fresh rows.
  */
-export async function updateOrders(tx: Executor, changes: OrderChange[], logs: LogRow[], reconcileHorizonMs: number): Promise<number> {
-  const [row] = await tx<{ written: number }[]>`
+export async function updateOrders(tx: Executor, changes: OrderChange[], logs: LogRow[], reconcileHorizonMs: number): Promise<void> {
+  await tx`
     WITH w AS (
       UPDATE orders o
       SET status = u.status, attempts = u.attempts, last_error = u.last_error,
@@ -120,6 +120,5 @@ export async function updateOrders(tx: Executor, changes: OrderChange[], logs: L
                            ${logs.map((l) => l.message)}::text[], ${logs.map((l) => l.errorMessage)}::text[])
       RETURNING 1
     )
-    SELECT count(*)::int AS written FROM w`;
-  return row!.written;
+    SELECT stockroom_fence(${changes.length}, (SELECT count(*)::int FROM w))`;
 }

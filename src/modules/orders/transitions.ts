@@ -1,6 +1,6 @@
 import type { Applied, Participant, StockWork } from '../../actors/stock-engine.ts';
 import type { StockDesk } from '../../actors/stock-plan.ts';
-import type { TxSql } from '../../db/client.ts';
+import type { Executor } from '../../db/client.ts';
 import { conflict, notFound } from '../../http/errors.ts';
 import type { OrderRecord } from '../events/records.ts';
 import { readOrderStates, updateOrders, type LogRow, type OrderChange, type OrderState } from './lifecycle.queries.ts';
@@ -62,7 +62,7 @@ export class OrderSteps implements Participant<StepWork, Ctx> {
     return { productIds: [...new Set(items.map((i) => i.productId))], participant: this as Participant<StockWork<StepOutcome>, unknown>, orderId, items, step };
   }
 
-  async read(tx: TxSql, works: StepWork[]): Promise<Ctx> {
+  async read(tx: Executor, works: StepWork[]): Promise<Ctx> {
     const rows = await readOrderStates(tx, [...new Set(works.map((w) => w.orderId))]);
     return { orders: new Map(rows.map((row) => [row.id, { ...row }])), logs: [], records: [] };
   }
@@ -156,7 +156,9 @@ export class OrderSteps implements Participant<StepWork, Ctx> {
     const changes = [...ctx.orders.values()].flatMap((o) => (o.change ? [o.change] : []));
     return {
       outbox: { orders: ctx.records },
-      write: async (tx: TxSql) => changes.length === 0 || (await updateOrders(tx, changes, ctx.logs, this.policy.reconcileHorizonMs)) === changes.length,
+      write: async (tx: Executor) => {
+        if (changes.length > 0) await updateOrders(tx, changes, ctx.logs, this.policy.reconcileHorizonMs);
+      },
     };
   }
 }
