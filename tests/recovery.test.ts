@@ -94,6 +94,33 @@ describe('leases and fencing', () => {
     expect(row).toEqual({ status: 'reserved', payment_reference: null });
   });
 
+  test('a claim landing between a stock batch\'s read and its write rolls the whole batch back, stock included, and it is run again on fresh rows', async () => {
+    const product = await createProduct(t.api, { initialStock: 5 });
+    const id = await insertOrder(product.id, { leaseOwner: null });
+    const [{ version }] = (await t.db.sql`SELECT version FROM orders WHERE id = ${id}`) as unknown as [{ version: number }];
+    const items = [{ productId: product.id, quantity: 1 }];
+    const steps = t.service.orders.steps;
+    const work = steps.work(id, items, { kind: 'reserve', version });
+    // The real participant, with another process's claim committed right after its first read.
+    let reads = 0;
+    const racing = {
+      read: async (tx: Parameters<typeof steps.read>[0], works: Parameters<typeof steps.read>[1]) => {
+        const ctx = await steps.read(tx, works);
+        if (reads++ === 0) await t.db.sql`UPDATE orders SET version = version + 1, lease_owner = ${other()}, lease_until = now() + interval '30 seconds' WHERE id = ${id}`;
+        return ctx;
+      },
+      apply: steps.apply.bind(steps),
+      prepare: steps.prepare.bind(steps),
+    };
+    const outcome = await t.service.actors.submit({ ...work, participant: racing as unknown as typeof work.participant });
+    expect(reads).toBe(2); // the first batch was rolled back (SR001) and run again
+    expect(outcome.outcome).toBe('stale'); // on fresh rows the step's version is the old one
+    expect((await t.api.get(`/api/v1/products/${product.id}/inventory`)).body).toMatchObject({ onHand: 5, reserved: 0 });
+    const [row] = await t.db.sql`SELECT status, version FROM orders WHERE id = ${id}`;
+    expect(row).toEqual({ status: 'pending', version: version + 1 });
+    await expectStockConsistent(t.db.sql);
+  });
+
   test('two claimers at once get disjoint orders (SKIP LOCKED)', async () => {
     const product = await createProduct(t.api, { initialStock: 0 });
     const ids = new Set<string>();
