@@ -62,7 +62,8 @@ export async function writeStock(tx: Executor, write: { levels: LevelDelta[]; mo
       FROM unnest(${levels.map((l) => l.productId)}::uuid[], ${levels.map((l) => l.onHand)}::int[],
                   ${levels.map((l) => l.reserved)}::int[], ${levels.map((l) => l.awaitingShipment)}::int[], ${levels.map((l) => l.ordersPlaced)}::int[])
         AS u(product_id, d_on_hand, d_reserved, d_awaiting, d_placed)
-      WHERE l.product_id = u.product_id
+      -- Indexable: joined on unnest alone, a generic plan may scan every level.
+      WHERE l.product_id = ANY(${levels.map((l) => l.productId)}::uuid[]) AND l.product_id = u.product_id
       RETURNING 1
     ), mv AS (
       INSERT INTO stock_movements (product_id, delta, reason, order_ids, sync_run_id, on_hand_after)

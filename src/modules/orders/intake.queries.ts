@@ -23,5 +23,7 @@ export function findKeyed(tx: Executor, keys: { scope: string; key: string }[]) 
            o.created_at AS "createdAt", o.updated_at AS "updatedAt", o.reserved_at AS "reservedAt"
     FROM orders o
     JOIN unnest(${keys.map((k) => k.scope)}::text[], ${keys.map((k) => k.key)}::text[]) AS k(scope, key)
-      ON o.idempotency_scope = k.scope AND o.idempotency_key = k.key`;
+      ON o.idempotency_scope = k.scope AND o.idempotency_key = k.key
+    -- Indexable conditions on orders (see updateOrders): the join alone may be planned as a scan of every order.
+    WHERE o.idempotency_key = ANY(${keys.map((k) => k.key)}::text[]) AND o.idempotency_scope = ANY(${keys.map((k) => k.scope)}::text[])`;
 }

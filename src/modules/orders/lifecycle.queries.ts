@@ -112,7 +112,9 @@ export async function updateOrders(tx: Executor, changes: OrderChange[], logs: L
                   ${changes.map((c) => c.reconcileDelayMs)}::int[], ${changes.map((c) => c.stamp)}::text[])
         AS u(id, read_version, status, attempts, last_error, payment_status, payment_reference, payment_attempts,
              delay_ms, lease_owner, lease_ms, reconcile_ms, stamp)
-      WHERE o.id = u.id AND o.version = u.read_version
+      -- The ids again as an indexable condition on orders: joined on unnest alone, the planner (its
+      -- estimates stale on a table that grew fast) hash-joined a sequential scan of every order.
+      WHERE o.id = ANY(${changes.map((c) => c.id)}::uuid[]) AND o.id = u.id AND o.version = u.read_version
       RETURNING 1
     ), l AS (
       INSERT INTO order_logs (order_id, status, message, error_message)

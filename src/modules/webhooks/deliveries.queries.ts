@@ -141,7 +141,8 @@ export async function recordOutcomes(sql: Executor, outcomes: Outcome[]): Promis
                   ${outcomes.map((o) => ts(o.at))}::text[]::timestamptz[], ${outcomes.map((o) => o.responseStatus)}::int[], ${outcomes.map((o) => o.excerpt)}::text[],
                   ${outcomes.map((o) => o.error)}::text[], ${outcomes.map((o) => (o.nextAttemptAt ? ts(o.nextAttemptAt) : null))}::text[]::timestamptz[])
         AS u(id, version, status, at, response_status, excerpt, error, next_at)
-      WHERE d.id = u.id AND d.version = u.version
+      -- Indexable: joined on unnest alone, a generic plan may scan every delivery.
+      WHERE d.id = ANY(${outcomes.map((o) => o.id)}::bigint[]) AND d.id = u.id AND d.version = u.version
       RETURNING d.webhook_id, u.status, u.at
     ), health AS (
       SELECT webhook_id, max(at) FILTER (WHERE status = 'succeeded') AS success, min(at) FILTER (WHERE status <> 'succeeded') AS failure
