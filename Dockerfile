@@ -19,6 +19,9 @@ WORKDIR /app
 # DATA_DIR keeps the generated node id (NODE_ID unset): in the container's own filesystem, so two
 # replicas never share one. No VOLUME on purpose.
 ENV NODE_ENV=production PORT=3000 DATA_DIR=/home/bun/data
+# The garbage collector sizes its heap to this much RAM instead of the machine's (as `bun run start`
+# does): peak RSS under load ~270 MB instead of ~360-570 MB, same throughput (README, Operations).
+ENV BUN_JSC_forceRAMSize=536870912
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY drizzle ./drizzle

@@ -47,6 +47,8 @@ export class BenchService {
         ...process.env,
         NODE_ENV: 'production',
         LOG_LEVEL: 'warn',
+        // As `bun run start` and the image run the service (README, Operations: memory).
+        BUN_JSC_forceRAMSize: process.env.BUN_JSC_forceRAMSize ?? '536870912',
         HOST: '127.0.0.1',
         PORT: String(port),
         ADMIN_TOKEN: tokens.admin,
