@@ -107,6 +107,36 @@ describe('the driver when a backend dies (postgres.js, patched: patches/postgres
     }
   });
 
+  test('a statement sent between a socket error and the close is settled; the next session does not wait for it', async () => {
+    // What the stock engine does when a write fails: ROLLBACK at once. Upstream, a ROLLBACK sent
+    // after the connection's socket error but before its close stayed queued across the
+    // reconnect, waiting for an answer for ever (seen under a frozen PostgreSQL, tests/chaos).
+    const proxy = await PgProxy.start(db.url);
+    const sql = postgres(proxy.urlFor(db.url), { max: 1, onnotice: () => {}, backoff: () => 0.05 });
+    try {
+      const tx = await sql.reserve();
+      await tx`BEGIN`;
+      let rollback: Promise<unknown> | undefined;
+      const slow = tx`SELECT pg_sleep(2)`.execute().then(
+        () => 'answered',
+        (error: unknown) => {
+          rollback = tx`ROLLBACK`.execute().then(() => 'rolled back', (e: unknown) => e);
+          return error;
+        },
+      );
+      await Bun.sleep(200);
+      proxy.reset();
+      expect(isDatabaseUnavailable(await slow)).toBe(true);
+      const settled = await Promise.race([rollback!, Bun.sleep(3000).then(() => 'still waiting')]);
+      expect(isDatabaseUnavailable(settled)).toBe(true);
+      tx.release();
+      expect((await sql`SELECT 1 AS one`)[0]!.one).toBe(1);
+    } finally {
+      await sql.end({ timeout: 1 });
+      proxy.stop();
+    }
+  });
+
   test('a reservation whose connection attempt fails is rejected and takes no connection later', async () => {
     const proxy = await PgProxy.start(db.url);
     const sql = postgres(proxy.urlFor(db.url), { max: 1, onnotice: () => {}, connect_timeout: 1, backoff: () => 0.05 });

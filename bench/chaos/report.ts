@@ -65,6 +65,13 @@ export function summary(results: RoundResult[], failures: Map<RoundResult, strin
         `recovery max ${fmt(Math.max(...recovery), 2)} s; max latency ${fmt(Math.max(...rounds.map((r) => r.maxLatencyMs)), 0)} ms`,
     );
   }
-  for (const [result, problems] of failures) if (problems.length > 0) lines.push(`  ${result.scenario} round ${result.round}: ${problems.join('; ')} (${result.note})`);
+  for (const [result, problems] of failures) {
+    if (problems.length === 0) continue;
+    lines.push(`  ${result.scenario} round ${result.round}: ${problems.join('; ')} (${result.note})`);
+    if (result.diagnosis) {
+      for (const state of result.diagnosis.stuckStates) lines.push(`    stuck: ${JSON.stringify(state)}`);
+      if (result.diagnosis.serviceLog.length > 0) lines.push(`    service log (last lines at warn and above, in the JSON)`);
+    }
+  }
   return lines.join('\n');
 }

@@ -23,6 +23,8 @@ export type RoundResult = {
   /** Seconds until every accepted order was final (or processed) after the last fault. */
   settledS: number | null;
   note: string;
+  /** When orders were stuck: their states, and the last warnings the service processes logged. */
+  diagnosis?: { stuckStates: Record<string, unknown>[]; serviceLog: string[] };
 };
 
 /** What every round needs: its own database, a payment provider outside the service, services. */
@@ -91,7 +93,9 @@ export class RoundKit {
     }
     const [stored] = await this.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM orders WHERE id = ANY(${ids}::uuid[])`;
     const ledger = await ledgerCheck(this.sql);
+    const diagnosis = open > 0 ? await this.diagnose(ids) : undefined;
     return {
+      ...(diagnosis ? { diagnosis } : {}),
       alive: this.alive(),
       accepted: ids.length,
       lost: ids.length - stored!.n,
@@ -102,6 +106,18 @@ export class RoundKit {
       maxLatencyMs: load.maxLatencyMs(),
       settledS,
     };
+  }
+
+  /** What the stuck orders look like, and what the services logged at warn and above (last lines). */
+  private async diagnose(ids: string[]) {
+    const stuckStates = await this.sql<Record<string, unknown>[]>`
+      SELECT status, attempts, payment_status AS "paymentStatus", lease_owner IS NOT NULL AS leased,
+             lease_until > now() AS "leaseLive", next_attempt_at <= now() AS due, count(*)::int AS orders,
+             round(extract(epoch FROM now() - max(updated_at))::numeric, 1)::float8 AS "quietForS", max(last_error) AS "lastError"
+      FROM orders WHERE id = ANY(${ids}::uuid[]) AND status IN ('pending', 'reserved')
+      GROUP BY 1, 2, 3, 4, 5, 6`;
+    const serviceLog = this.services.flatMap((s) => s.output().split('\n').filter((line) => line.trim() !== '')).slice(-30);
+    return { stuckStates, serviceLog };
   }
 
   private async openOrders(ids: string[]): Promise<number> {

@@ -7,6 +7,7 @@ type Side = { pair: Pair };
  * A TCP relay in front of PostgreSQL that a test can break on purpose, without touching the
  * server the other test files share:
  * - `down()`: every connection is cut and new ones are refused (a crashed or stopped server);
+ * - `reset()`: every connection is reset, new ones are accepted;
  * - `pause()`: connections stay open but nothing flows either way (a server frozen by SIGSTOP,
  *   or a network that swallows packets); `resume()` delivers what was held.
  */
@@ -39,6 +40,15 @@ export class PgProxy {
     this.listener?.stop(true);
     this.listener = undefined;
     for (const pair of this.pairs) this.drop(pair);
+  }
+
+  /** Every connection reset (RST to the client): the driver sees a socket error, then the close. */
+  reset() {
+    for (const pair of this.pairs) {
+      this.pairs.delete(pair);
+      pair.client.terminate();
+      pair.server?.end();
+    }
   }
 
   up() {
