@@ -97,7 +97,8 @@ describe('placing an order', () => {
     expect(tooMuch!.status).toBe(422);
     expect(tooMuch!.body.errors).toEqual([{ path: 'body.items', message: 'prices × quantities exceed 999999999999.99' }]);
     expect(innocent.map((r) => r.status)).toEqual(Array.from({ length: 11 }, () => 202));
-    expect((await level(dear.id)).reserved + (await level(dear.id)).awaitingShipment).toBe(100);
+    const held = await level(dear.id); // one read: between two, the order can move from reserved to sold
+    expect(held.reserved + held.awaitingShipment).toBe(100);
     expect(await ordersFor(dear.id)).toBe(1);
   });
 
