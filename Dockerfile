@@ -21,7 +21,7 @@ WORKDIR /app
 ENV NODE_ENV=production PORT=3000 DATA_DIR=/home/bun/data
 # The garbage collector sizes its heap to this much RAM instead of the machine's (as `bun run start`
 # does): peak RSS under load ~270 MB instead of ~360-570 MB, same throughput (README, Operations).
-ENV BUN_JSC_forceRAMSize=536870912
+ENV BUN_JSC_forceRAMSize=268435456
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY drizzle ./drizzle

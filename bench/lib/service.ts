@@ -48,7 +48,7 @@ export class BenchService {
         NODE_ENV: 'production',
         LOG_LEVEL: 'warn',
         // As `bun run start` and the image run the service (README, Operations: memory).
-        BUN_JSC_forceRAMSize: process.env.BUN_JSC_forceRAMSize ?? '536870912',
+        BUN_JSC_forceRAMSize: process.env.BUN_JSC_forceRAMSize ?? '268435456',
         HOST: '127.0.0.1',
         PORT: String(port),
         ADMIN_TOKEN: tokens.admin,
