@@ -67,6 +67,18 @@ describe('subscriptions', () => {
     expect((await t.api.post(`/api/v1/webhooks/${orderId(1)}/deliveries/99999999999999999999/redeliver`)).status).toBe(422);
     expect((await t.api.post(`/api/v1/webhooks/${orderId(1)}/deliveries/9223372036854775807/redeliver`)).status).toBe(404);
   });
+
+  test('a crafted delivery-log cursor is 422, also one beyond bigint', async () => {
+    const { id } = await subscribe({});
+    const b64 = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    for (const cursor of [b64(['9223372036854775808']), b64(['99999999999999999999']), b64(['x']), b64([1]), '!!!']) {
+      const reply = await t.api.get(`/api/v1/webhooks/${id}/deliveries?cursor=${cursor}`);
+      expect(reply.status, cursor).toBe(422);
+      expect(reply.body.errors).toEqual([{ path: 'query.cursor', message: 'is invalid' }]);
+    }
+    expect((await t.api.get(`/api/v1/webhooks/${id}/deliveries?cursor=${b64(['9223372036854775807'])}`)).status).toBe(200);
+    expect((await t.api.delete(`/api/v1/webhooks/${id}`)).status).toBe(204); // the receiver is shared with the tests below
+  });
 });
 
 describe('deliveries', () => {

@@ -108,3 +108,6 @@ export function decodeCursor<T extends unknown[]>(cursor: string | undefined, ch
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID_RE.test(value);
 export const isUuidKey = (key: unknown[]): key is [string] => key.length === 1 && isUuid(key[0]);
+/** A `bigint` id as text (19 digits can still be beyond its range). */
+export const isBigintKey = (key: unknown[]): key is [string] =>
+  key.length === 1 && typeof key[0] === 'string' && /^\d{1,19}$/.test(key[0]) && BigInt(key[0]) <= PG_BIGINT_MAX;

@@ -3,13 +3,9 @@ import { adjustStock, setStock } from '../../actors/stock-commands.ts';
 import type { InventoryLevel } from '../../actors/stock-plan.ts';
 import { iso, type Sql } from '../../db/client.ts';
 import { invalid, notFound } from '../../http/errors.ts';
-import { decodeCursor, encodeCursor, PG_BIGINT_MAX } from '../../http/models.ts';
+import { decodeCursor, encodeCursor, isBigintKey } from '../../http/models.ts';
 import type { Movement } from './inventory.models.ts';
 import * as q from './inventory.queries.ts';
-
-/** A movement id: a positive `bigint`, as text (19 digits can still be beyond its range). */
-const isIdKey = (key: unknown[]): key is [string] =>
-  key.length === 1 && typeof key[0] === 'string' && /^\d{1,19}$/.test(key[0]) && BigInt(key[0]) <= PG_BIGINT_MAX;
 
 /** Reads go straight to the database; every change goes through the product's stock actor. */
 export class InventoryService {
@@ -42,7 +38,7 @@ export class InventoryService {
 
   async movements(productId: string, query: { limit?: number; cursor?: string }): Promise<{ items: Movement[]; nextCursor: string | null }> {
     const limit = query.limit ?? 50;
-    const before = decodeCursor(query.cursor, isIdKey);
+    const before = decodeCursor(query.cursor, isBigintKey);
     if (!(await q.findInventory(this.sql, productId))) throw notFound(`product ${productId}`);
     const rows = await q.listMovements(this.sql, productId, before?.[0], limit + 1);
     // A sale of one order names it in `orderId` too; a batch's sale names all of them in `orderIds`.

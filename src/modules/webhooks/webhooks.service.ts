@@ -1,6 +1,6 @@
 import { iso, type Sql } from '../../db/client.ts';
 import { AppError, notFound } from '../../http/errors.ts';
-import { decodeCursor, isUuidKey, pageOf, PG_BIGINT_MAX } from '../../http/models.ts';
+import { decodeCursor, isBigintKey, isUuidKey, pageOf, PG_BIGINT_MAX } from '../../http/models.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { parseEventId } from '../events/event-hub.ts';
@@ -30,8 +30,6 @@ const toDelivery = (row: dq.DeliveryRow): Delivery => ({
   lastAttemptAt: iso(row.lastAttemptAt),
   createdAt: iso(row.createdAt),
 });
-
-const isIdKey = (key: unknown[]): key is [string] => key.length === 1 && typeof key[0] === 'string' && /^[1-9][0-9]{0,18}$/.test(key[0]);
 
 /** Subscriptions (admin only: access.ts), their delivery log, redelivery and replay. */
 export class WebhooksService {
@@ -104,7 +102,7 @@ export class WebhooksService {
   async deliveries(id: string, query: DeliveryListQuery) {
     await this.get(id);
     const limit = query.limit ?? 50;
-    const before = decodeCursor(query.cursor, isIdKey);
+    const before = decodeCursor(query.cursor, isBigintKey);
     return pageOf(await dq.listDeliveries(this.sql, id, { beforeId: before?.[0], limit: limit + 1, status: query.status }), limit, toDelivery, (row) => [row.id]);
   }
 
