@@ -204,13 +204,16 @@ describe('the service when its database goes away', () => {
     const started = performance.now();
     const replies = await Promise.all([
       placeOrder(t.api, [{ productId: product.id, quantity: 1 }], { key: 'paused-1' }),
-      t.api.get(`/api/v1/products/${product.id}`, 'anonymous'),
-      t.api.post(`/api/v1/products/${product.id}/inventory/adjustments`, { delta: 5, reason: 'paused' }),
+      t.api.request('GET', `/api/v1/products/${product.id}`, { as: 'anonymous', headers: { 'x-request-id': 'not an id: spaces' } }),
+      t.api.post(`/api/v1/products/${product.id}/inventory/adjustments`, { delta: 5, reason: 'paused' }, 'admin', { 'x-request-id': 'adjust-42' }),
     ]);
     const elapsed = performance.now() - started;
     proxy.resume();
     expect(replies.map((r) => r.status)).toEqual([503, 503, 503]);
     for (const reply of replies) expect(reply.headers.get('retry-after')).toBe('1');
+    // The request id of a late answer follows the rules of every other answer: a malformed one is replaced.
+    expect(replies[1]!.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(replies[2]!.headers.get('x-request-id')).toBe('adjust-42');
     expect(elapsed).toBeLessThan(2000);
     // Outcome unknown for the order: the same key gets the order if it was stored, or stores it now.
     const retried = await waitFor(async () => {

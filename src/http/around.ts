@@ -2,6 +2,7 @@ import { Elysia } from 'elysia';
 import { DeadlineQueue } from '../lib/deadline-queue.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../modules/metrics/metrics.ts';
+import { requestIdOf } from './base.ts';
 import { problem, problemResponse } from './errors.ts';
 
 const SYNC_PATH = '/api/v1/warehouse/sync';
@@ -52,7 +53,7 @@ export function around(options: AroundOptions) {
       request.method === 'POST' && path === ORDERS_PATH
         ? `the order could not be confirmed within ${ms} ms; it may have been stored: retry with the same Idempotency-Key`
         : `the request could not be served within ${ms} ms; retry shortly`;
-    return problemResponse(problem(503, detail), { 'retry-after': '1', 'x-request-id': request.headers.get('x-request-id') ?? Bun.randomUUIDv7() });
+    return problemResponse(problem(503, detail), { 'retry-after': '1', 'x-request-id': requestIdOf(request) });
   };
 
   return new Elysia({ name: 'around' })

@@ -40,6 +40,19 @@ function problemFor(code: string | number, error: unknown, logger: Logger): Prob
 /** A refused body may still be arriving: the connection is not reused, so its rest is never read as a request. */
 const CLOSES_CONNECTION = new Set([408, 413]);
 
+const requestIds = new WeakMap<Request, string>();
+
+/** The id of a request: the caller's `X-Request-Id` when it is a well-formed one, else a new one; the same every time it is asked. */
+export function requestIdOf(request: Request): string {
+  let id = requestIds.get(request);
+  if (id === undefined) {
+    const incoming = request.headers.get('x-request-id');
+    id = incoming && REQUEST_ID.test(incoming) ? incoming : Bun.randomUUIDv7();
+    requestIds.set(request, id);
+  }
+  return id;
+}
+
 /**
  * The HTTP shell shared by every module: request ids, body rules (JSON only, size and time limits,
  * the text rules of input.ts), and one place where every error becomes RFC 9457 problem+json.
@@ -50,8 +63,7 @@ export function httpBase(options: HttpOptions) {
   const plainBodies = new WeakSet<Request>();
   return new Elysia({ name: 'http-base' })
     .onRequest(({ request, set }) => {
-      const incoming = request.headers.get('x-request-id');
-      set.headers['x-request-id'] = incoming && REQUEST_ID.test(incoming) ? incoming : Bun.randomUUIDv7();
+      set.headers['x-request-id'] = requestIdOf(request);
       // Any method: Bun's own cap sits out of reach (see server.ts), so every oversized body is answered here.
       const length = request.headers.get('content-length');
       if (length !== null && Number(length) > options.bodyLimitBytes) {
