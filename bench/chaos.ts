@@ -75,7 +75,6 @@ const options = {
   pauseS: number('pause', values.pause, 8),
   settleS: number('settle', values.settle, 30),
   serviceEnv: {},
-  log: (message: string) => console.error(message),
 };
 
 const pg = await chaosPostgres(process.env.DATABASE_URL, {

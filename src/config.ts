@@ -104,7 +104,7 @@ export type WebhookConfig = {
 };
 
 /** Below REQUEST_TIMEOUT_MS's default: a stalled upload is a 408, not the request deadline's 503. */
-export const DEFAULT_BODY_READ_TIMEOUT_MS = 3_000;
+const DEFAULT_BODY_READ_TIMEOUT_MS = 3_000;
 
 class ConfigError extends Error {
   override name = 'ConfigError';

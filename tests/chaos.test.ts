@@ -25,7 +25,6 @@ const options = {
   pauseS: 2.5,
   settleS: 30,
   serviceEnv: { REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), BODY_READ_TIMEOUT_MS: '500' },
-  log: () => {},
 };
 const tokens = { admin: 'chaos-test-admin', client: 'chaos-test-client' };
 

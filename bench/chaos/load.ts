@@ -22,8 +22,6 @@ export class OrderLoad {
   private running = true;
   private readonly loops: Promise<void>[];
   private sequence = 0;
-  /** Keys whose outcome is still unknown (asked, not yet answered 202 or a definite 4xx). */
-  readonly unsettled = new Set<string>();
 
   constructor(private readonly options: LoadOptions) {
     this.loops = Array.from({ length: options.clients }, (_, i) => this.client(i));
@@ -55,14 +53,12 @@ export class OrderLoad {
       const key = `chaos-${process.pid}-${index}-${++this.sequence}`;
       const productId = this.options.productIds[Math.floor(Math.random() * this.options.productIds.length)]!;
       const body = JSON.stringify({ customerId: `chaos-${index}`, items: [{ productId, quantity: 1 }] });
-      this.unsettled.add(key);
       for (;;) {
         const status = await this.place(base, key, body);
         if (status !== 0 && status !== 503 && status !== 502 && status !== 504 && status !== 409) break;
         if (!this.running && performance.now() > this.graceUntil) return;
         await Bun.sleep(status === 0 ? 100 : 200); // Retry-After is 1 s; a chaos client retries sooner
       }
-      this.unsettled.delete(key);
     }
   }
 

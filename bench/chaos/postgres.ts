@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.ts';
+import { processTree } from '../lib/cpu.ts';
 
 /** The faults a chaos run can inflict on PostgreSQL. */
 export type Faults = {
@@ -36,19 +36,7 @@ function shell(command: string) {
 
 /** The postmaster and its children (each PostgreSQL backend runs in a session of its own). */
 function signalServer(postmaster: number, signal: NodeJS.Signals) {
-  const children = readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after ')'.
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-  for (const pid of [postmaster, ...children]) {
+  for (const pid of processTree(postmaster)) {
     try {
       process.kill(pid, signal);
     } catch {

@@ -1,3 +1,4 @@
+import { waitFor } from '../../tests/support/wait.ts';
 import type { ChaosPostgres } from './postgres.ts';
 import { OrderLoad } from './load.ts';
 import { RoundKit, type RoundResult, type Tokens } from './round.ts';
@@ -17,7 +18,6 @@ export type ChaosOptions = {
   settleS: number;
   /** Environment for the service processes (e.g. a shorter REQUEST_TIMEOUT_MS in tests). */
   serviceEnv: Record<string, string>;
-  log: (message: string) => void;
 };
 
 type Run = (pg: ChaosPostgres, kit: RoundKit, options: ChaosOptions) => Promise<{ recoveryS: number | null; note: string; load: OrderLoad; from: number }>;
@@ -41,8 +41,7 @@ const pgKill: Run = async (pg, kit, options) => {
     await Bun.sleep(options.downS * 1000);
     await pg.faults!.start();
     const back = performance.now();
-    await waitUntil(() => load.firstAcceptedAfter(back) !== undefined, 30_000);
-    const first = load.firstAcceptedAfter(back);
+    const first = await waitFor(() => load.firstAcceptedAfter(back), 30_000).catch(() => undefined);
     recoveries.push(first === undefined ? Number.POSITIVE_INFINITY : seconds(first - back));
   }
   await Bun.sleep(options.loadS * 1000);
@@ -62,8 +61,7 @@ const pgPause: Run = async (pg, kit, options) => {
   const back = performance.now();
   const during = load.answers.filter((a) => a.at >= paused && a.at <= back + 100);
   const unavailable = during.filter((a) => a.status === 503).length;
-  await waitUntil(() => load.firstAcceptedAfter(back) !== undefined, 30_000);
-  const first = load.firstAcceptedAfter(back);
+  const first = await waitFor(() => load.firstAcceptedAfter(back), 30_000).catch(() => undefined);
   await Bun.sleep(options.loadS * 1000);
   await load.stop(30_000);
   return {
@@ -88,7 +86,7 @@ const frozenNode: Run = async (_pg, kit, options) => {
     RETRY_SWEEP_CRON: '* * * * * *',
   };
   const frozen = await kit.startService({ ...env, NODE_ID: 'chaos-frozen' });
-  const healthy = await kit.startService({ ...env, NODE_ID: 'chaos-healthy' });
+  await kit.startService({ ...env, NODE_ID: 'chaos-healthy' });
   // Slow payments keep orders in the frozen process's hands when it stops.
   kit.payments.behaviour.settings = { ...kit.payments.behaviour.settings, latencyMs: { min: 300, max: 900 } };
   const load = await startLoad(kit, [frozen.base], options);
@@ -116,7 +114,6 @@ const frozenNode: Run = async (_pg, kit, options) => {
   kit.payments.behaviour.settings = { ...kit.payments.behaviour.settings, latencyMs: { min: 10, max: 60 } };
   await Bun.sleep(options.loadS * 1000);
   await load.stop(30_000);
-  void healthy;
   return { recoveryS: worst, note: `taken over: ${takeovers.join(', ')}`, load, from: performance.now() };
 };
 
@@ -148,9 +145,4 @@ async function migrateDatabase(url: string) {
   } finally {
     await database.close();
   }
-}
-
-async function waitUntil(check: () => boolean, timeoutMs: number) {
-  const deadline = performance.now() + timeoutMs;
-  while (!check() && performance.now() < deadline) await Bun.sleep(20);
 }

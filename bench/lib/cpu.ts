@@ -17,13 +17,15 @@ function cpuSecondsOf(pids: number[]): number {
   return ticks / TICKS_PER_S;
 }
 
-/** The server and its backends: the postmaster and its direct children. */
-function processTree(rootPid: number): number[] {
+/** The server and its backends: the postmaster and its direct children, the postmaster first. */
+export function processTree(rootPid: number): number[] {
   const pids = [rootPid];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (ppid === rootPid) pids.push(Number(entry));
     } catch {
       // exited meanwhile

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,12 +48,7 @@ export class BenchPostgres {
 
   /** The embedded server's postmaster (for CPU accounting); null for a server elsewhere. */
   postmasterPid(): number | null {
-    if (!this.tempDir) return null;
-    try {
-      return Number(readFileSync(path.join(this.tempDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]) || null;
-    } catch {
-      return null;
-    }
+    return this.embedded?.pid ?? null;
   }
 
   urlOf(name: string): string {

@@ -21,7 +21,6 @@ import { webhooksRoutes } from '../modules/webhooks/webhooks.routes.ts';
 import type { WebhooksService } from '../modules/webhooks/webhooks.service.ts';
 import { checkAccess } from './access.ts';
 import { around } from './around.ts';
-import { DEFAULT_BODY_READ_TIMEOUT_MS } from '../config.ts';
 import { httpBase } from './base.ts';
 import { corsPolicy } from './cors.ts';
 import { accessGate, type GateOptions } from './gate.ts';
@@ -48,7 +47,7 @@ export type AppOptions = {
   access: GateOptions;
   corsOrigins: string[];
   bodyLimitBytes: number;
-  bodyReadTimeoutMs?: number;
+  bodyReadTimeoutMs: number;
   logger: Logger;
   version: string;
   /** Deadlines of a request (see `deadlines`); the warehouse sync runs a whole synchronisation. */
@@ -65,7 +64,7 @@ export function createApp(services: AppServices, options: AppOptions) {
     // First: its parse hook decides before the HTTP shell's body parser reads anything (gate.ts).
     .use(gate)
     .use(corsPolicy(options.corsOrigins))
-    .use(httpBase({ ...options, bodyReadTimeoutMs: options.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS }))
+    .use(httpBase(options))
     .use(docs(options.version))
     .use(around({ ...options, metrics: services.metrics }))
     .get(

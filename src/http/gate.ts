@@ -30,9 +30,7 @@ export function accessGate(options: GateOptions) {
     const earlier = decided.get(request);
     if (earlier !== undefined) return earlier ?? undefined;
     const credential = await options.authenticator.authenticate(request.headers.get('authorization') ?? undefined).catch((error: unknown) => {
-      if (error instanceof AppError && error.status !== 503) throw error;
-      // A database or JWKS that cannot be asked is our failure, not the caller's: 503, try again soon.
-      headers['retry-after'] = String((error instanceof AppError && error.extra?.retryAfterSeconds) || 1);
+      // A database or JWKS that cannot be asked is our failure, not the caller's: 503 (the shell adds Retry-After).
       throw error instanceof AppError ? error : new AppError('unavailable', `credentials cannot be checked right now: ${toError(error).message}`);
     });
     const method = request.method === 'HEAD' ? 'GET' : request.method; // Elysia answers HEAD with the GET route

@@ -8,7 +8,7 @@ import { AppError, type FieldError } from './errors.ts';
  */
 
 /** Deeper JSON is refused before it is parsed: parsing and validating it is what froze the process. */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 export type BodyLimits = { limitBytes: number; deadlines: DeadlineQueue };
 
@@ -96,7 +96,7 @@ const BACKSLASH = 0x5c;
  * The deepest nesting of `[`/`{` outside strings, stopping as soon as it passes `stopAbove`.
  * Malformed text may give a wrong figure; JSON.parse refuses it afterwards anyway.
  */
-export function jsonDepth(text: string, stopAbove: number): number {
+function jsonDepth(text: string, stopAbove: number): number {
   let depth = 0;
   let deepest = 0;
   let inString = false;
@@ -121,7 +121,7 @@ export function textProblem(value: string): string | undefined {
 }
 
 /** The first string (value or field name) in `value` that breaks the text rules, with its path. */
-export function findBadText(value: unknown, path: string): FieldError | undefined {
+function findBadText(value: unknown, path: string): FieldError | undefined {
   if (typeof value === 'string') {
     const problem = textProblem(value);
     return problem ? { path, message: `must not contain ${problem}` } : undefined;
@@ -147,7 +147,7 @@ export function findBadText(value: unknown, path: string): FieldError | undefine
  * Query values whose percent-encoding is not UTF-8 (`%ED%A0%80`, `%FF`): Elysia keeps such a
  * value undecoded, so the service would silently work on text the client did not mean.
  */
-export function findBadQueryEncoding(url: string): FieldError | undefined {
+function findBadQueryEncoding(url: string): FieldError | undefined {
   const start = url.indexOf('?');
   if (start === -1 || !url.includes('%', start)) return undefined;
   for (const pair of url.slice(start + 1).split('&')) {

@@ -4,7 +4,7 @@ import { withDeadline } from '../lib/deadline.ts';
 /** Advisory-lock namespace of the scheduler ("JOB"), with one key per job name. */
 const LOCK_NAMESPACE = 0x4a4f42;
 
-export function jobLockKey(name: string): number {
+function jobLockKey(name: string): number {
   let hash = 0;
   for (const char of name) hash = (Math.imul(hash, 31) + char.charCodeAt(0)) | 0;
   return hash;

@@ -2,7 +2,8 @@ import { sql } from 'drizzle-orm';
 import { bigint, customType, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { createdAt } from './catalog.ts';
 
-const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
+/** PostgreSQL's 64-bit transaction id (the outbox's `tx`, a subscription's cursor). */
+export const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
 
 /**
  * Transactional outbox. Each row holds the changes of one committed transaction; `tx` lets the

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, customType, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, updatedAt } from './catalog.ts';
+import { xid8 } from './ops.ts';
 
-const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
 const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
 
 /**

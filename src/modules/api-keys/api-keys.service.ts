@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { iso, type Sql } from '../../db/client.ts';
 import { notFound } from '../../http/errors.ts';
-import { decodeCursor, encodeCursor, isUuidKey } from '../../http/models.ts';
+import { decodeCursor, isUuidKey, pageOf } from '../../http/models.ts';
 import type { ApiKey, ApiKeyCreate, ApiKeyCreated } from './api-keys.models.ts';
 import * as q from './api-keys.queries.ts';
 import type { Capabilities } from '../capabilities.ts';
@@ -40,9 +40,7 @@ export class ApiKeysService {
     this.capabilities.require('apiKeys');
     const limit = query.limit ?? 50;
     const before = decodeCursor(query.cursor, isUuidKey);
-    const rows = await q.listKeys(this.sql, before?.[0], limit + 1);
-    const page = rows.slice(0, limit);
-    return { items: page.map(toApiKey), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
+    return pageOf(await q.listKeys(this.sql, before?.[0], limit + 1), limit, toApiKey, (row) => [row.id]);
   }
 
   /** Refused here at once, by every other process within the store's refresh interval. Revoking twice is fine. */

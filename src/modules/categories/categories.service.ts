@@ -1,6 +1,6 @@
 import { iso, PgCode, pgCode, type Db } from '../../db/client.ts';
 import { conflict, notFound } from '../../http/errors.ts';
-import { decodeCursor, encodeCursor, isUuid } from '../../http/models.ts';
+import { decodeCursor, isUuid, pageOf } from '../../http/models.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Category } from './categories.models.ts';
 import * as q from './categories.queries.ts';
@@ -25,9 +25,7 @@ export class CategoriesService {
     this.capabilities.require('categories');
     const limit = query.limit ?? 50;
     const rows = await q.listCategories(this.db, decodeCursor(query.cursor, isNameIdKey), limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return { items: page.map(toCategory), nextCursor: rows.length > limit && last ? encodeCursor([last.name.toLowerCase(), last.id]) : null };
+    return pageOf(rows, limit, toCategory, (row) => [row.name.toLowerCase(), row.id]);
   }
 
   async create(name: string): Promise<Category> {

@@ -113,9 +113,9 @@ export class EventHub {
 
   /**
    * A customer token's stream: inventory events (catalog data) and the order events of its own
-   * customer, nothing else. customerId: order events do not carry the customer yet, so it is looked
-   * up (one query per batch, remembered per stream); once they carry `data.customerId` that is
-   * used and the lookup goes unused.
+   * customer, nothing else. Order events carry `data.customerId`; only rows written before they did
+   * (the outbox's first format) need the customer looked up (one query per batch, remembered per
+   * stream).
    */
   private async forCustomer(subscriber: Subscriber, events: StreamEvent[]): Promise<StreamEvent[]> {
     const isOrder = (event: StreamEvent) => event.type.startsWith('order.');

@@ -1,4 +1,5 @@
 import { at, iso, type Executor } from '../../db/client.ts';
+import { PG_BIGINT_MAX } from '../../http/models.ts';
 import type { OrderFacts } from '../orders/order-state.ts';
 
 import { orderIdsOf, type EventRow } from './records.ts';
@@ -27,10 +28,13 @@ function orderFacts(sql: Executor, ids: string[]) {
     SELECT id, customer_id AS "customerId", items, total::text AS total, created_at AS "createdAt" FROM orders WHERE id = ANY(${ids}::uuid[])`;
 }
 
-/** The position "now": everything from transactions still running or yet to come is after it. */
+/** SQL for the transaction part of the position "now": everything from transactions still running or yet to come is after it. */
+export const positionTxNow = (sql: Executor) => sql`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1)`;
+
+/** The position "now" (past every row of that transaction). */
 export async function currentPosition(sql: Executor): Promise<{ tx: string; id: string }> {
-  const [row] = await sql<{ tx: string }[]>`SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1)::text AS tx`;
-  return { tx: row!.tx, id: '9223372036854775807' };
+  const [row] = await sql<{ tx: string }[]>`SELECT ${positionTxNow(sql)}::text AS tx`;
+  return { tx: row!.tx, id: String(PG_BIGINT_MAX) };
 }
 
 /** The customer of each order (for customer tokens' streams, until order events carry it). */

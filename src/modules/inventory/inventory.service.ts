@@ -3,7 +3,7 @@ import { adjustStock, setStock } from '../../actors/stock-commands.ts';
 import type { InventoryLevel } from '../../actors/stock-plan.ts';
 import { iso, type Sql } from '../../db/client.ts';
 import { invalid, notFound } from '../../http/errors.ts';
-import { decodeCursor, encodeCursor, isBigintKey } from '../../http/models.ts';
+import { decodeCursor, isBigintKey, pageOf } from '../../http/models.ts';
 import type { Movement } from './inventory.models.ts';
 import * as q from './inventory.queries.ts';
 
@@ -42,12 +42,12 @@ export class InventoryService {
     if (!(await q.findInventory(this.sql, productId))) throw notFound(`product ${productId}`);
     const rows = await q.listMovements(this.sql, productId, before?.[0], limit + 1);
     // A sale of one order names it in `orderId` too; a batch's sale names all of them in `orderIds`.
-    const page = rows.slice(0, limit).map(({ orderIds, ...row }) => ({
+    const view = ({ orderIds, ...row }: (typeof rows)[number]): Movement => ({
       ...row,
       orderId: orderIds?.length === 1 ? orderIds[0]! : null,
       orderIds: orderIds ?? [],
       createdAt: iso(row.createdAt),
-    }));
-    return { items: page, nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
+    });
+    return pageOf(rows, limit, view, (row) => [row.id]);
   }
 }

@@ -10,7 +10,7 @@ import { findKeyed, readPrices, type KeyedOrder } from './intake.queries.ts';
 import { insertOrders, type LogRow, type NewOrderRow } from './lifecycle.queries.ts';
 import type { OrderFacts, OrderStatus } from './order-state.ts';
 import type { Order, OrderCreate } from './orders.models.ts';
-import type { OrderPolicy } from './transitions.ts';
+import { missedReservation, shortage, type OrderPolicy } from './transitions.ts';
 import { acceptanceView } from './views.ts';
 
 /** An order as it was born: what the worker needs to carry on with it. */
@@ -135,32 +135,25 @@ export class OrderIntake implements Participant<IntakeWork, Ctx> {
         { path: 'body.items', message: 'prices × quantities exceed 999999999999.99' },
       ]);
     }
-    const total = fromCents(cents);
     for (const item of items) desk.notePlaced(item.productId);
-    const short = items.find((item) => desk.available(item.productId) < item.quantity);
+    const facts: OrderFacts = { id: work.id, customerId: work.input.customerId, items: priced, total: fromCents(cents), createdAt: '' };
+    const error = shortage(desk, items);
     let born: Born;
-    if (!short) {
+    if (error === null) {
       for (const item of items) desk.hold(item.productId, item.quantity);
-      born = { facts: { id: work.id, customerId: work.input.customerId, items: priced, total, createdAt: '' }, status: 'reserved', version: 1, attempts: 0, lastError: null, nextAttemptInMs: null };
+      born = { facts, status: 'reserved', version: 1, attempts: 0, lastError: null, nextAttemptInMs: null };
     } else {
-      const error = `insufficient stock for product ${short.productId}: ${short.quantity} wanted, ${Math.max(0, desk.available(short.productId))} available`;
       // Intake is the first reservation attempt.
-      const failed = this.policy.maxAttempts <= 1;
-      const delay = failed ? null : this.policy.retryDelayMs(1);
-      born = { facts: { id: work.id, customerId: work.input.customerId, items: priced, total, createdAt: '' }, status: failed ? 'failed' : 'pending', version: 1, attempts: 1, lastError: error, nextAttemptInMs: delay };
-      ctx.logs.push({
-        orderId: work.id,
-        status: born.status,
-        message: failed ? 'gave up after 1 reservation attempts' : `reservation attempt 1 of ${this.policy.maxAttempts} failed; retrying in ${delay} ms`,
-        errorMessage: error,
-      });
+      const missed = missedReservation(this.policy, 1);
+      born = { facts, status: missed.status, version: 1, attempts: 1, lastError: error, nextAttemptInMs: missed.delayMs };
+      ctx.logs.push({ orderId: work.id, status: born.status, message: missed.log, errorMessage: error });
     }
     ctx.rows.push({
       id: work.id,
       customerId: born.facts.customerId,
       status: born.status,
       items: priced,
-      total,
+      total: facts.total,
       attempts: born.attempts,
       lastError: born.lastError,
       nextDelayMs: born.nextAttemptInMs ?? 0,

@@ -101,5 +101,3 @@ export function createOrdersModule({ sql, actors, gateway, config, owner, clock,
     },
   };
 }
-
-export type OrdersModule = ReturnType<typeof createOrdersModule>;

@@ -1,7 +1,7 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
 import type { Sql } from '../../db/client.ts';
 import { conflict, notFound } from '../../http/errors.ts';
-import { decodeCursor, encodeCursor, isUuidKey } from '../../http/models.ts';
+import { decodeCursor, isUuidKey, pageOf } from '../../http/models.ts';
 import type { OrderIntake } from './intake.ts';
 import type { Order, OrderCounts, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';
 import { orderStatuses } from './order-state.ts';
@@ -39,8 +39,7 @@ export class OrdersService {
     const limit = query.limit ?? 50;
     const before = decodeCursor(query.cursor, isUuidKey);
     const rows = await q.listOrders(this.sql, { status: query.status, customerId: query.customerId, beforeId: before?.[0], limit: limit + 1 });
-    const page = rows.slice(0, limit);
-    return { items: page.map(orderView), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
+    return pageOf(rows, limit, orderView, (row) => [row.id]);
   }
 
   async counts(): Promise<OrderCounts> {

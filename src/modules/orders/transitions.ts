@@ -50,6 +50,20 @@ type Ctx = { orders: Map<string, Working>; logs: LogRow[]; records: OrderRecord[
 
 const describe = (items: StepWork['items']) => items.map((i) => `${i.quantity} × ${i.productId}`).join(', ');
 
+/** Why the stock cannot be held for these lines (the first one short), or null when it can. */
+export function shortage(desk: StockDesk, items: StepWork['items']): string | null {
+  const short = items.find((item) => desk.available(item.productId) < item.quantity);
+  if (!short) return null;
+  return `insufficient stock for product ${short.productId}: ${short.quantity} wanted, ${Math.max(0, desk.available(short.productId))} available`;
+}
+
+/** Reservation attempt `attempts` found too little stock: the order fails, or tries again after `delayMs`. */
+export function missedReservation(policy: OrderPolicy, attempts: number): { status: 'failed' | 'pending'; delayMs: number | null; log: string } {
+  if (attempts >= policy.maxAttempts) return { status: 'failed', delayMs: null, log: `gave up after ${attempts} reservation attempts` };
+  const delayMs = policy.retryDelayMs(attempts);
+  return { status: 'pending', delayMs, log: `reservation attempt ${attempts} of ${policy.maxAttempts} failed; retrying in ${delayMs} ms` };
+}
+
 /**
  * The order side of stock transactions for orders that exist: this is where the state machine is
  * applied. It is the only code that changes an order's status after its intake.
@@ -80,23 +94,14 @@ export class OrderSteps implements Participant<StepWork, Ctx> {
     switch (step.kind) {
       case 'reserve': {
         if (!current('pending', step.version)) return { outcome: 'stale' };
-        const short = work.items.find((item) => desk.available(item.productId) < item.quantity);
-        if (!short) {
+        const error = shortage(desk, work.items);
+        if (error === null) {
           for (const item of work.items) desk.hold(item.productId, item.quantity);
           return apply.move('reserved', { lastError: null, lease: true, stamp: 'reserved' });
         }
         const attempts = order.attempts + 1;
-        const error = `insufficient stock for product ${short.productId}: ${short.quantity} wanted, ${Math.max(0, desk.available(short.productId))} available`;
-        if (attempts >= this.policy.maxAttempts) {
-          return apply.move('failed', { attempts, lastError: error, log: `gave up after ${attempts} reservation attempts` });
-        }
-        const delayMs = this.policy.retryDelayMs(attempts);
-        return apply.move('pending', {
-          attempts,
-          lastError: error,
-          nextDelayMs: delayMs,
-          log: `reservation attempt ${attempts} of ${this.policy.maxAttempts} failed; retrying in ${delayMs} ms`,
-        });
+        const missed = missedReservation(this.policy, attempts);
+        return apply.move(missed.status, { attempts, lastError: error, nextDelayMs: missed.delayMs ?? undefined, log: missed.log });
       }
       case 'sell': {
         if (!current('reserved', step.version)) return { outcome: 'stale' };

@@ -187,12 +187,9 @@ export async function finishReconcile(sql: Executor, result: ReconcileResult): P
  * sweep takes them up. Returns how many.
  */
 export async function releaseLost(sql: Executor, owner: string, working: ReadonlySet<string>): Promise<number> {
-  const held = await sql<{ id: string }[]>`SELECT id FROM orders WHERE status IN ('pending', 'reserved') AND lease_owner = ${owner}`;
-  const lost = held.map((r) => r.id).filter((id) => !working.has(id));
-  if (lost.length === 0) return 0;
   const rows = await sql`
     UPDATE orders SET lease_owner = NULL, lease_until = NULL, next_attempt_at = least(next_attempt_at, now())
-    WHERE id = ANY(${lost}::uuid[]) AND lease_owner = ${owner} AND status IN ('pending', 'reserved')
+    WHERE lease_owner = ${owner} AND status IN ('pending', 'reserved') AND id <> ALL(${[...working]}::uuid[])
     RETURNING 1`;
   return rows.length;
 }

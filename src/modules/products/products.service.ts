@@ -1,6 +1,6 @@
 import { iso, PgCode, pgCode, pgConstraint, type Db } from '../../db/client.ts';
 import { AppError, conflict, notFound } from '../../http/errors.ts';
-import { decodeCursor, encodeCursor, isUuidKey, normalizeMoney } from '../../http/models.ts';
+import { decodeCursor, isUuidKey, normalizeMoney, pageOf } from '../../http/models.ts';
 import { existingCategoryIds } from '../categories/categories.queries.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Product, ProductCreate, ProductListQuery, ProductPatch } from './products.models.ts';
@@ -44,8 +44,7 @@ export class ProductsService {
       { q: query.q, categoryId: query.categoryId, includeArchived: query.includeArchived, lowStock: query.lowStock, afterId: after?.[0], limit: limit + 1 },
       this.capabilities,
     );
-    const page = rows.slice(0, limit);
-    return { items: page.map(toProduct), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
+    return pageOf(rows, limit, toProduct, (row) => [row.id]);
   }
 
   async create(input: ProductCreate): Promise<Product> {

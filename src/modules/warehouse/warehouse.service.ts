@@ -2,7 +2,7 @@ import type { StockActors } from '../../actors/stock-actors.ts';
 import { syncStock, type SyncOutcome } from '../../actors/stock-commands.ts';
 import { iso, type Sql } from '../../db/client.ts';
 import { toError } from '../../http/errors.ts';
-import { decodeCursor, encodeCursor, isUuidKey } from '../../http/models.ts';
+import { decodeCursor, isUuidKey, pageOf } from '../../http/models.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { WarehouseClient } from './client.ts';
 import * as q from './warehouse.queries.ts';
@@ -47,9 +47,7 @@ export class WarehouseSync {
   async list(query: { limit?: number; cursor?: string }) {
     const limit = query.limit ?? 50;
     const before = decodeCursor(query.cursor, isUuidKey);
-    const rows = await q.listSyncRuns(this.sql, before?.[0], limit + 1);
-    const page = rows.slice(0, limit);
-    return { items: page.map(view), nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.id]) : null };
+    return pageOf(await q.listSyncRuns(this.sql, before?.[0], limit + 1), limit, view, (row) => [row.id]);
   }
 
   private async sync(trigger: string): Promise<SyncRun> {

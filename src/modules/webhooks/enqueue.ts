@@ -1,11 +1,12 @@
 import type { Executor, Sql } from '../../db/client.ts';
-import { expandRow, type EventRow, type StreamEvent } from '../events/records.ts';
-import { deliveryBody, thresholdsToLookUp, webhookEvents } from './event-map.ts';
+import { PG_INT_MAX } from '../../http/models.ts';
+import { expandRow, type EventRow } from '../events/records.ts';
+import { deliveryBody, thresholdsToLookUp, webhookEvents, type WebhookEvent } from './event-map.ts';
 import { readEvents } from '../events/events.queries.ts';
 import { insertDeliveries, lockSubscriptionsToFill, lowStockThresholds, moveCursors, type Cursor, type NewDelivery, type Subscription } from './deliveries.queries.ts';
 
 /** A cursor past every event of its row. */
-const WHOLE_ROW = 2_147_483_647;
+const WHOLE_ROW = PG_INT_MAX;
 
 const compare = (a: Cursor, b: Cursor) => {
   const [ta, tb, ra, rb] = [BigInt(a.tx), BigInt(b.tx), BigInt(a.row), BigInt(b.row)];
@@ -39,10 +40,14 @@ export async function fillStep(sql: Sql, limit: number, now: () => Date): Promis
     const rows = await outboxFrom(tx, from, limit);
     const expanded = rows.map((row) => ({ row, events: expandRow(row) }));
     const thresholds = await lowStockThresholds(tx, thresholdsToLookUp(expanded.flatMap((e) => e.events)));
+    const wanted = new Map(subscriptions.map((s) => [s, new Set<string>(s.events)]));
+    const bodies = new Map<WebhookEvent, string>();
+    const bodyOf = (event: WebhookEvent) => bodies.get(event) ?? bodies.set(event, deliveryBody(event)).get(event)!;
     const deliveries: NewDelivery[] = [];
     let last: EventRow | undefined;
     for (const { row, events } of expanded) {
-      for (const subscription of subscriptions) deliveries.push(...deliveriesFor(subscription, row, events, thresholds));
+      const outgoing = events.map((event) => webhookEvents(event, thresholds));
+      for (const subscription of subscriptions) deliveries.push(...deliveriesFor(subscription, wanted.get(subscription)!, row, outgoing, bodyOf));
       last = row;
       if (deliveries.length >= limit) break;
     }
@@ -55,13 +60,19 @@ export async function fillStep(sql: Sql, limit: number, now: () => Date): Promis
   });
 }
 
-function deliveriesFor(subscription: Subscription, row: EventRow, events: StreamEvent[], thresholds: ReadonlyMap<string, number | null>): NewDelivery[] {
-  const wanted = new Set<string>(subscription.events);
-  return events.flatMap((event, index) => {
+/** `outgoing[i]`: the webhook events of the row's stream event `i`, mapped once for every subscription. */
+function deliveriesFor(
+  subscription: Subscription,
+  wanted: ReadonlySet<string>,
+  row: EventRow,
+  outgoing: WebhookEvent[][],
+  bodyOf: (event: WebhookEvent) => string,
+): NewDelivery[] {
+  return outgoing.flatMap((events, index) => {
     if (!isAfter(subscription.cursor, row, index)) return [];
-    return webhookEvents(event, thresholds)
+    return events
       .filter((e) => wanted.has(e.type))
-      .map((e) => ({ webhookId: subscription.id, eventId: e.id, type: e.type, key: e.key, occurredAt: e.occurredAt, body: deliveryBody(e) }));
+      .map((e) => ({ webhookId: subscription.id, eventId: e.id, type: e.type, key: e.key, occurredAt: e.occurredAt, body: bodyOf(e) }));
   });
 }
 

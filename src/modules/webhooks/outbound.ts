@@ -84,7 +84,7 @@ export class OutboundRefused extends Error {
 }
 
 /** The host as the socket wants it: an IPv6 literal without its brackets. */
-const bareHost = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1');
+export const bareHost = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1');
 
 /** A URL a subscription may have: http or https, a host, no credentials. The problem, or the parsed URL. */
 export function parseWebhookUrl(text: string): URL | string {

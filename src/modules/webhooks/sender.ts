@@ -1,5 +1,5 @@
 import { toError } from '../../http/errors.ts';
-import { OutboundRefused, pinnedUrl, type OutboundPolicy } from './outbound.ts';
+import { bareHost, OutboundRefused, pinnedUrl, type OutboundPolicy } from './outbound.ts';
 
 export type SendOptions = { timeoutMs: number; excerptBytes: number; userAgent: string };
 
@@ -58,7 +58,7 @@ export async function sendDelivery(policy: OutboundPolicy, target: string, heade
       redirect: 'manual',
       proxy: false,
       signal,
-      tls: { serverName: url.hostname.replace(/^\[(.*)\]$/, '$1') },
+      tls: { serverName: bareHost(url) },
     } as BunFetchRequestInit);
     const text = await excerpt(response, options.excerptBytes);
     const ok = response.status >= 200 && response.status < 300;

@@ -64,5 +64,3 @@ export function createWebhooksModule(deps: WebhooksDeps) {
     stop: (timeoutMs: number) => (enabled ? dispatcher.stop(timeoutMs) : Promise.resolve()),
   };
 }
-
-export type WebhooksModule = ReturnType<typeof createWebhooksModule>;

@@ -1,4 +1,6 @@
 import type { Executor, Sql } from '../../db/client.ts';
+import { PG_BIGINT_MAX, PG_INT_MAX } from '../../http/models.ts';
+import { positionTxNow } from '../events/events.queries.ts';
 import type { WebhookEventType } from './webhooks.models.ts';
 
 export type WebhookRow = {
@@ -25,7 +27,7 @@ export async function insertWebhook(sql: Executor, hook: { id: string; url: stri
     WITH w AS (
       INSERT INTO webhooks (id, url, events, description, enabled, secret, cursor_tx, cursor_row, cursor_index)
       VALUES (${hook.id}, ${hook.url}, ${hook.events}::text[], ${hook.description}, ${hook.enabled}, ${hook.secret},
-              (pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1)::text::xid8, 9223372036854775807, 2147483647)
+              ${positionTxNow(sql)}::text::xid8, ${String(PG_BIGINT_MAX)}::bigint, ${PG_INT_MAX}::int)
       RETURNING *
     )
     SELECT ${columns(sql)} FROM w`;
@@ -35,6 +37,11 @@ export async function insertWebhook(sql: Executor, hook: { id: string; url: stri
 export async function findWebhook(sql: Executor, id: string): Promise<WebhookRow | undefined> {
   const [row] = await sql<WebhookRow[]>`SELECT ${columns(sql)} FROM webhooks w WHERE w.id = ${id}`;
   return row;
+}
+
+export async function webhookExists(sql: Executor, id: string): Promise<boolean> {
+  const rows = await sql`SELECT 1 FROM webhooks WHERE id = ${id}`;
+  return rows.length > 0;
 }
 
 /** Newest first; the cursor is the last id (UUIDv7, time-ordered). */

@@ -1,5 +1,5 @@
 import { iso, type Sql } from '../../db/client.ts';
-import { AppError, notFound } from '../../http/errors.ts';
+import { invalid, notFound } from '../../http/errors.ts';
 import { decodeCursor, isBigintKey, isUuidKey, pageOf, PG_BIGINT_MAX } from '../../http/models.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Capabilities } from '../capabilities.ts';
@@ -45,13 +45,12 @@ export class WebhooksService {
   /** 422 for a URL the service may not call: its form, and the addresses its host resolves to now. */
   private async checkUrl(text: string): Promise<string> {
     const url = parseWebhookUrl(text);
-    if (typeof url === 'string') throw new AppError('validation', `body.url ${url}`, [{ path: 'body.url', message: url }]);
+    if (typeof url === 'string') throw invalid('body.url', url);
     try {
       await this.policy.pin(url);
     } catch (error) {
       if (!(error instanceof OutboundRefused)) throw error;
-      const message = `may not be called: ${error.message}`;
-      throw new AppError('validation', `body.url ${message}`, [{ path: 'body.url', message }]);
+      throw invalid('body.url', `may not be called: ${error.message}`);
     }
     return url.toString();
   }
@@ -100,7 +99,9 @@ export class WebhooksService {
   }
 
   async deliveries(id: string, query: DeliveryListQuery) {
-    await this.get(id);
+    this.capabilities.require('webhooks');
+    // Whether it exists, without counting its backlog (which `get` does, for its health).
+    if (!(await q.webhookExists(this.sql, id))) throw notFound(`webhook ${id}`);
     const limit = query.limit ?? 50;
     const before = decodeCursor(query.cursor, isBigintKey);
     return pageOf(await dq.listDeliveries(this.sql, id, { beforeId: before?.[0], limit: limit + 1, status: query.status }), limit, toDelivery, (row) => [row.id]);
