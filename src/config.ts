@@ -57,6 +57,8 @@ export type Config = {
   reconcileRetryBaseMs: number;
   reconcileRetryMaxMs: number;
   pruneCron: string;
+  /** How often the tables that grew are analysed (src/db/statistics.ts). */
+  statisticsCron: string;
   idempotencyTtlMs: number;
   eventsRetentionMs: number;
   jobHistoryRetentionMs: number;
@@ -291,6 +293,7 @@ export function loadConfig(env: Env = process.env): Config {
     reconcileRetryBaseMs: int(env, 'RECONCILE_RETRY_BASE_MS', 5_000, 10, 3_600_000, errors),
     reconcileRetryMaxMs: int(env, 'RECONCILE_RETRY_MAX_MS', 3_600_000, 10, 86_400_000, errors),
     pruneCron: env.PRUNE_CRON || '0 */10 * * * *',
+    statisticsCron: env.STATISTICS_CRON || '*/5 * * * * *',
     idempotencyTtlMs: int(env, 'IDEMPOTENCY_TTL_MS', 86_400_000, 86_400_000, 365 * 86_400_000, errors),
     eventsRetentionMs: int(env, 'EVENTS_RETENTION_MS', 3 * 86_400_000, 60_000, 365 * 86_400_000, errors),
     jobHistoryRetentionMs: int(env, 'JOB_HISTORY_RETENTION_MS', 86_400_000, 60_000, 365 * 86_400_000, errors),
@@ -325,7 +328,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.bodyReadTimeoutMs >= config.requestTimeoutMs) {
     errors.push('BODY_READ_TIMEOUT_MS must be shorter than REQUEST_TIMEOUT_MS (a stalled upload is a 408, before the request deadline)');
   }
-  for (const name of ['WAREHOUSE_SYNC_CRON', 'RETRY_SWEEP_CRON', 'LEASE_RESCUE_CRON', 'STUCK_SWEEP_CRON', 'RECONCILE_CRON', 'PRUNE_CRON'] as const) {
+  for (const name of ['WAREHOUSE_SYNC_CRON', 'RETRY_SWEEP_CRON', 'LEASE_RESCUE_CRON', 'STUCK_SWEEP_CRON', 'RECONCILE_CRON', 'PRUNE_CRON', 'STATISTICS_CRON'] as const) {
     const pattern = env[name];
     if (pattern) {
       try {

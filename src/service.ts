@@ -1,6 +1,7 @@
 import { StockActors } from './actors/stock-actors.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
+import { tableStatisticsJob } from './db/statistics.ts';
 import { Authenticator, type Tokens } from './http/auth.ts';
 import { createApp, type AppOptions, type AppServices } from './http/app.ts';
 import { ClientIp } from './http/client-ip.ts';
@@ -93,6 +94,7 @@ export async function buildService(config: Config, database: Database, tokens: T
         limit: 10_000,
       }),
       warehouseSyncJob(warehouse, config.warehouseSyncCron, config.syncRequestTimeoutMs),
+      tableStatisticsJob(sql, config.statisticsCron),
       ...webhooks.jobs,
     ],
     {

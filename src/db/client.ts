@@ -29,6 +29,8 @@ export type ConnectOptions = {
   statementTimeoutMs?: number;
   idleTransactionTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Sees each statement's text and parameters as it is sent (tests read the plans of what the service sends). */
+  onStatement?: (text: string, parameters: unknown[]) => void;
 };
 
 /**
@@ -45,7 +47,12 @@ export function connect(url: string, options: ConnectOptions = {}): Database {
     connect_timeout: Math.ceil((options.connectTimeoutMs ?? 3_000) / 1000),
     backoff: reconnectBackoffSeconds,
     onnotice: () => {},
+    ...(options.onStatement ? { debug: (_connection: number, text: string, parameters: unknown[]) => options.onStatement!(text, parameters) } : {}),
     connection: {
+      // A plan cached for a table that was empty (or analysed while empty) stays a sequential scan
+      // as the table grows: statements are planned for their parameters and the table as it is
+      // now. The stock transactions opt back into cached plans that cannot scan (stock-engine.ts).
+      plan_cache_mode: 'force_custom_plan',
       TimeZone: 'UTC',
       application_name: options.applicationName ?? 'stockroom',
       statement_timeout: options.statementTimeoutMs ?? 30_000,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PgCode, pgCode, type Sql } from './client.ts';
+import { analyseAfterMigrations } from './statistics.ts';
 
 /**
  * Applies drizzle-kit's migrations (drizzle/meta/_journal.json), one transaction per migration, and
@@ -72,6 +73,8 @@ export async function migrate(sql: Sql, options: MigrateOptions = {}): Promise<s
       log(`applied migration ${migration.tag}`);
     }
   }
+  // Plans are made from statistics: none must be made from a schema's or a table's absence of them.
+  await analyseAfterMigrations(sql, applied.length > 0);
   return applied;
 }
 

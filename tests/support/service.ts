@@ -41,6 +41,7 @@ export const quietJobs: Record<string, string> = {
   RECONCILE_CRON: never,
   PRUNE_CRON: never,
   WAREHOUSE_SYNC_CRON: never,
+  STATISTICS_CRON: never,
 };
 
 export async function startTestService(
