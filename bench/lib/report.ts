@@ -5,6 +5,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import type { LoaderName } from './load.ts';
 import type { BenchOptions, ScenarioName } from './options.ts';
 import type { ScenarioResult } from './scenario-kit.ts';
+import { describeStatistics } from './statistics.ts';
 
 export type Machine = { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; bun: string; loader: string; postgres: string };
 
@@ -151,6 +152,11 @@ export function renderTable(options: BenchOptions, machine: Machine & { loadAver
   const goals = targets(results, r);
   if (goals.length > 0) {
     lines.push('', table([['target (issue 9)', 'wanted', 'seen', ''], ...goals.map((g) => [g.what, g.wanted, g.seen, g.met === null ? 'n/a' : g.met ? 'met' : 'NOT met'])], new Set([2])));
+  }
+  const analysed = [...results.values()].filter((result) => result.statistics);
+  if (analysed.length > 0) {
+    lines.push('', 'tables at the end of each scenario: analyses while it ran (BEHIND: the statistics describe less than half of the rows):');
+    for (const result of analysed) lines.push(`  ${result.name}: ${describeStatistics(result.statistics!)}`);
   }
   const failures = [...results.values()].flatMap((result) => Object.entries(result.checks).filter(([, c]) => !c.ok).map(([name, c]) => `${result.name}.${name}: ${c.detail}`));
   if (failures.length > 0) lines.push('', 'FAILED CHECKS:', ...failures.map((f) => `  ${f}`));

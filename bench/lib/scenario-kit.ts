@@ -7,6 +7,7 @@ import type { BenchPostgres, ScenarioDatabase } from './database.ts';
 import { runLoad, type LoadResult, type LoaderName } from './load.ts';
 import type { BenchOptions, ScenarioName } from './options.ts';
 import { BenchService, type BenchTokens } from './service.ts';
+import { analysesBetween, tableCounts, type TableStatistics } from './statistics.ts';
 
 /** Payment simulator settings of a scenario (PAYMENT_* of the service). */
 export const payments = {
@@ -57,6 +58,8 @@ export type ScenarioResult = {
   /** The webhook scenario: what its local receiver got, and how late. */
   webhooks?: WebhookFigures;
   stats: unknown;
+  /** The scenario's tables at its end, and how often each was analysed while it ran (null: not measured). */
+  statistics: TableStatistics[] | null;
   checks: Record<string, Check>;
   notes: string[];
 };
@@ -76,6 +79,7 @@ export function failedScenario(name: ScenarioName, connections: number, error: u
     recovery: null,
     memory: { idleRssMb: 0, peakRssMb: 0, endRssMb: 0 },
     stats: null,
+    statistics: null,
     checks: { ran: { ok: false, detail: `the scenario failed: ${(error as Error).message ?? String(error)}` } },
     notes: [],
   };
@@ -95,13 +99,13 @@ export type Context = {
 export type Harness = { service: BenchService; db: ScenarioDatabase; idleRssMb: number };
 
 /** A fresh database and a service process on it for the length of `work`; both are gone afterwards. */
-export async function withService<T>(
+export async function withService(
   ctx: Context,
   name: ScenarioName,
   env: Record<string, string>,
-  work: (harness: Harness) => Promise<T>,
+  work: (harness: Harness) => Promise<ScenarioResult>,
   prepare?: (db: ScenarioDatabase) => Promise<void>,
-): Promise<T> {
+): Promise<ScenarioResult> {
   const db = await ctx.postgres.fresh(name);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `stockroom-bench-${name}-`));
   let service: BenchService | undefined;
@@ -109,7 +113,9 @@ export async function withService<T>(
     await prepare?.(db);
     const bunArgs = ctx.profileDir ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}`] : [];
     service = await BenchService.start({ DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ID: `bench-${name}`, ...env }, ctx.tokens, { bunArgs });
-    return await work({ service, db, idleRssMb: service.memory().lastRssMb });
+    const before = await tableCounts(db.sql);
+    const result = await work({ service, db, idleRssMb: service.memory().lastRssMb });
+    return { ...result, statistics: analysesBetween(before, await tableCounts(db.sql)) };
   } catch (error) {
     if (service) ctx.log(`service output (tail):\n${service.logTail()}`);
     throw error;

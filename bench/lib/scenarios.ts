@@ -38,6 +38,7 @@ function result(ctx: Context, harness: Harness, fields: Partial<ScenarioResult> 
     e2e: null,
     recovery: null,
     stats: null,
+    statistics: null,
     checks: {},
     notes: [],
     ...fields,
