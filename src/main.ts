@@ -1,6 +1,6 @@
 import { loadConfig, poolOptions } from './config.ts';
 import { openDatabase } from './db/open.ts';
-import { toError } from './http/errors.ts';
+import { toError } from './lib/errors.ts';
 import { serveOptions } from './http/server.ts';
 import { resolveTokens } from './http/tokens.ts';
 import { createLogger } from './lib/logger.ts';

@@ -1,6 +1,7 @@
+import { statusOf } from '../src/http/errors.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { adjustStock } from '../src/actors/stock-commands.ts';
-import { AppError } from '../src/http/errors.ts';
+import { AppError } from '../src/lib/errors.ts';
 import { expectStockConsistent } from './support/invariants.ts';
 import { createProduct, quietJobs, startTestService, type TestService } from './support/service.ts';
 
@@ -28,7 +29,7 @@ describe('a poisoned work in a full batch', () => {
     const poisoned = outcomes[30]!;
     expect(poisoned.status).toBe('rejected');
     expect((poisoned as PromiseRejectedResult).reason).toBeInstanceOf(AppError);
-    expect(((poisoned as PromiseRejectedResult).reason as AppError).status).toBe(422);
+    expect(statusOf((poisoned as PromiseRejectedResult).reason as AppError)).toBe(422);
     const placed = outcomes.filter((o, i) => i !== 30);
     expect(placed.every((o) => o.status === 'fulfilled' && o.value.order.status === 'reserved')).toBe(true);
     const [row] = await t.db.sql`SELECT count(*)::int AS n FROM orders WHERE items @> ${JSON.stringify([{ productId: product.id }])}::jsonb`;
@@ -39,7 +40,7 @@ describe('a poisoned work in a full batch', () => {
   test('stock: the adjustment the database refuses is a 422; the others of its batch apply', async () => {
     const product = await createProduct(t.api, { initialStock: 10 });
     const outcomes = await settled(Array.from({ length: 50 }, (_, i) => t.service.actors.submit(adjustStock(product.id, 1, i === 7 ? 'nul\u0000reason' : `innocent ${i}`))));
-    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => ((o as PromiseRejectedResult).reason as AppError).status)).toEqual([422]);
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => statusOf((o as PromiseRejectedResult).reason as AppError))).toEqual([422]);
     expect((await t.api.get(`/api/v1/products/${product.id}/inventory`)).body.onHand).toBe(10 + 49);
     await expectStockConsistent(t.db.sql);
   });

@@ -1,7 +1,8 @@
+import { statusOf } from '../src/http/errors.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { base64url, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { CustomerTokens } from '../src/http/customer-tokens.ts';
-import { AppError } from '../src/http/errors.ts';
+import { AppError } from '../src/lib/errors.ts';
 import { freePort } from './support/process.ts';
 import { customerSecret, customerToken } from './support/credentials.ts';
 import { collectEvents } from './support/events.ts';
@@ -81,10 +82,10 @@ describe('which customer tokens are accepted', () => {
   test('each key source accepts its own algorithms only; an unreachable JWKS is a 503, not a 401', async () => {
     const rs = await signed({ sub: 'cust-x', exp: now() + 60 }, 'RS256', 'rsa-1').sign(rsa.privateKey);
     const secretOnly = new CustomerTokens({ secret: customerSecret, jwksUrl: undefined, clockSkewSeconds: 30 });
-    expect(await secretOnly.verify(rs).catch((e: AppError) => e.status)).toBe(401);
+    expect(await secretOnly.verify(rs).catch((e: AppError) => statusOf(e))).toBe(401);
     const unreachable = new CustomerTokens({ secret: undefined, jwksUrl: `http://127.0.0.1:${await freePort()}/jwks`, clockSkewSeconds: 30 });
-    expect(await unreachable.verify(await customerToken('cust-x')).catch((e: AppError) => e.status)).toBe(401);
-    expect(await unreachable.verify(rs).catch((e: AppError) => e.status)).toBe(503);
+    expect(await unreachable.verify(await customerToken('cust-x')).catch((e: AppError) => statusOf(e))).toBe(401);
+    expect(await unreachable.verify(rs).catch((e: AppError) => statusOf(e))).toBe(503);
   });
 
   test('over HTTP a token that cannot be verified now is 503 with Retry-After', async () => {

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia';
 import type { Sql, TxSql } from '../../src/db/client.ts';
-import { AppError, conflict } from '../../src/http/errors.ts';
+import { AppError, conflict } from '../../src/lib/errors.ts';
 import { errors } from '../../src/http/models.ts';
 import { fromCents, toCents } from '../../src/lib/money.ts';
 import { Order, OrderCreate } from '../../src/modules/orders/orders.models.ts';

@@ -1,6 +1,6 @@
 import { faker } from '@faker-js/faker';
 import type { Sql } from '../../src/db/client.ts';
-import { AppError } from '../../src/http/errors.ts';
+import { AppError } from '../../src/lib/errors.ts';
 import type { CategoriesService } from '../../src/modules/categories/categories.service.ts';
 import type { ProductsService } from '../../src/modules/products/products.service.ts';
 import { Progress } from './progress.ts';

@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { isDatabaseUnavailable, PgCode, pgCode, type Sql } from '../db/client.ts';
-import { AppError, toError } from '../http/errors.ts';
+import { AppError, toError } from '../lib/errors.ts';
 import { Batcher } from '../lib/batcher.ts';
 import { runStockBatch, type StockWork } from './stock-engine.ts';
 

@@ -1,4 +1,4 @@
-import { conflict } from '../http/errors.ts';
+import { conflict } from '../lib/errors.ts';
 import type { StockWork } from './stock-engine.ts';
 import type { InventoryLevel } from './stock-plan.ts';
 

@@ -1,5 +1,5 @@
 import { iso, pgCode, type Executor, type Sql } from '../db/client.ts';
-import { AppError } from '../http/errors.ts';
+import { AppError } from '../lib/errors.ts';
 import { StockPlan, type StockDesk } from './stock-plan.ts';
 import { lockProducts, readLevels, writeStock } from './stock.queries.ts';
 

@@ -1,5 +1,5 @@
 import { iso } from '../db/client.ts';
-import { conflict, notFound } from '../http/errors.ts';
+import { conflict, notFound } from '../lib/errors.ts';
 import type { LevelRow, NewMovement } from './stock.queries.ts';
 
 /** A product's stock as the API shows it. */

@@ -26,7 +26,7 @@ import { corsPolicy } from './cors.ts';
 import { accessGate, type GateOptions } from './gate.ts';
 import { meRoutes } from './me.routes.ts';
 import { docs } from './docs.ts';
-import { AppError } from './errors.ts';
+import { AppError } from '../lib/errors.ts';
 import { errors } from './models.ts';
 
 export type AppServices = {

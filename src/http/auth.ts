@@ -3,7 +3,7 @@ import { KEY_PREFIX } from '../modules/api-keys/api-keys.service.ts';
 import { hashKey, type KeyStore } from '../modules/api-keys/key-store.ts';
 import { apiKeyCredential, bootstrapCredential, customerCredential, type Credential } from './credentials.ts';
 import { looksLikeJwt, type CustomerTokens } from './customer-tokens.ts';
-import { AppError } from './errors.ts';
+import { AppError } from '../lib/errors.ts';
 
 /** The bootstrap tokens from the environment (ADMIN_TOKEN, CLIENT_TOKEN). */
 export type Tokens = { admin: string; client: string };

@@ -1,7 +1,8 @@
 import { Elysia, ValidationError } from 'elysia';
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '../db/client.ts';
-import { AppError, problem, problemResponse, toError, type Problem } from './errors.ts';
+import { problem, problemResponse, statusOf, type Problem } from './errors.ts';
+import { AppError, toError } from '../lib/errors.ts';
 import { DeadlineQueue } from '../lib/deadline-queue.ts';
 import { checkText, decodeBody, readBody } from './input.ts';
 import { fieldErrors } from './validation.ts';
@@ -16,7 +17,7 @@ function problemFor(code: string | number, error: unknown, logger: Logger): Prob
     const more: Partial<Problem> = {};
     if (error.errors) more.errors = error.errors;
     for (const [key, value] of Object.entries(error.extra ?? {})) if (key !== 'wwwAuthenticate') more[key] = value;
-    return problem(error.status, error.message, more);
+    return problem(statusOf(error), error.message, more);
   }
   if (error instanceof ValidationError) {
     if (error.type === 'response') {

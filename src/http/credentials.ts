@@ -1,9 +1,9 @@
+import type { ApiKeyRole } from '../modules/api-keys/roles.ts';
+
 /**
  * Who is calling. Every authenticated request carries one credential; anonymous requests none.
  * `scope` is stable per credential and namespaces what a caller owns, such as its idempotency keys.
  */
-export const apiKeyRoles = ['admin', 'storefront', 'warehouse', 'read-only'] as const;
-export type ApiKeyRole = (typeof apiKeyRoles)[number];
 /** A customer token acts for one customer; it is a role of its own in the access table. */
 export type Role = ApiKeyRole | 'customer';
 

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
-import { AppError } from './errors.ts';
+import { AppError } from '../lib/errors.ts';
 
 export type CustomerTokenOptions = {
   /** HS256 key: the secret's UTF-8 bytes. */

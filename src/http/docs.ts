@@ -3,8 +3,8 @@ import path from 'node:path';
 import { openapi } from '@elysiajs/openapi';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Elysia } from 'elysia';
-import { notFound } from './errors.ts';
-import { isUuid } from './models.ts';
+import { notFound } from '../lib/errors.ts';
+import { isUuid } from '../lib/paging.ts';
 
 // Importing @elysiajs/openapi replaces TypeBox's "uuid" format check with one that builds and runs a
 // Zod schema on every call (its bundled typemap registers Zod-backed formats globally). That made

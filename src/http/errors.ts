@@ -1,21 +1,6 @@
-/**
- * One error type for the whole service. Services throw `AppError(code)`; the HTTP layer maps the
- * code to a status and renders RFC 9457 problem details. Services never see HTTP.
- */
-export type ErrorCode =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'request_timeout'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'validation'
-  | 'rate_limited'
-  | 'unavailable';
+import type { AppError, ErrorCode, FieldError } from '../lib/errors.ts';
 
-export type FieldError = { path: string; message: string };
-
+/** The HTTP status of each error code (the domain's errors, src/lib/errors.ts, know no HTTP). */
 export const errorStatus: Record<ErrorCode, number> = {
   bad_request: 400,
   unauthorized: 401,
@@ -28,6 +13,8 @@ export const errorStatus: Record<ErrorCode, number> = {
   rate_limited: 429,
   unavailable: 503,
 };
+
+export const statusOf = (error: AppError) => errorStatus[error.code];
 
 const titles: Record<number, string> = {
   400: 'Bad Request',
@@ -43,26 +30,6 @@ const titles: Record<number, string> = {
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
-
-export class AppError extends Error {
-  override name = 'AppError';
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly errors?: FieldError[],
-    /** Extra members for the problem document (e.g. `retryAfterSeconds`). */
-    readonly extra?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-  get status(): number {
-    return errorStatus[this.code];
-  }
-}
-
-export const notFound = (what: string) => new AppError('not_found', `${what} was not found`);
-export const conflict = (message: string, extra?: Record<string, unknown>) => new AppError('conflict', message, undefined, extra);
-export const invalid = (path: string, message: string) => new AppError('validation', `${path} ${message}`, [{ path, message }]);
 
 export type Problem = {
   type: string;
@@ -94,9 +61,4 @@ export function problemResponse(body: Problem, headers: Record<string, string> =
     status: body.status,
     headers: { 'content-type': 'application/problem+json', ...headers },
   });
-}
-
-/** Every `catch` gets an Error, whatever was thrown. */
-export function toError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(typeof value === 'string' ? value : JSON.stringify(value));
 }

@@ -3,7 +3,7 @@ import { allowedFor, operationKey } from './access.ts';
 import type { Authenticator } from './auth.ts';
 import type { ClientIp } from './client-ip.ts';
 import type { Credential, Role } from './credentials.ts';
-import { AppError, toError } from './errors.ts';
+import { AppError, toError } from '../lib/errors.ts';
 import { rateLimitHeaders, type RateLimiter, type RatePolicy } from './rate-limit.ts';
 
 /** Quotas per role, and per IP for requests without a credential; `undefined`: not limited. */

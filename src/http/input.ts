@@ -1,5 +1,6 @@
 import type { Deadline, DeadlineQueue } from '../lib/deadline-queue.ts';
-import { AppError, type FieldError } from './errors.ts';
+import { AppError, type FieldError } from '../lib/errors.ts';
+import { textProblem } from '../lib/text.ts';
 
 /**
  * The rules every piece of client input passes before any module sees it. Each check costs at most
@@ -111,13 +112,6 @@ function jsonDepth(text: string, stopAbove: number): number {
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
   return deepest;
-}
-
-/** Text PostgreSQL cannot store (NUL) or would store as something else (a lone surrogate becomes U+FFFD). */
-export function textProblem(value: string): string | undefined {
-  if (value.includes('\u0000')) return 'NUL (\\u0000)';
-  if (!value.isWellFormed()) return 'a lone surrogate (not well-formed Unicode)';
-  return undefined;
 }
 
 /** The first string (value or field name) in `value` that breaks the text rules, with its path. */

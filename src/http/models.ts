@@ -1,7 +1,5 @@
 import { Kind, Type, TypeRegistry, type IntegerOptions } from '@sinclair/typebox';
 import { t, type TSchema } from 'elysia';
-import { AppError } from './errors.ts';
-import { textProblem } from './input.ts';
 
 /** Shared request/response models; each module keeps its own beside its routes. */
 
@@ -24,11 +22,6 @@ const money = (integerDigits: number) =>
 export const Money = money(10);
 /** Order totals: `numeric(14,2)` (a line is a price times up to 10,000 units). */
 export const TotalMoney = money(12);
-
-/** PostgreSQL `integer`: stock counts and deltas in a request stay inside it. */
-export const PG_INT_MAX = 2_147_483_647;
-/** PostgreSQL `bigint` (ids of movements and events). */
-export const PG_BIGINT_MAX = 9_223_372_036_854_775_807n;
 
 /**
  * An integer in a query string, checked as the client sent it. Elysia's `t.Integer` checks the
@@ -74,40 +67,3 @@ export function Page<T extends TSchema>(item: T) {
 export function errors(...statuses: number[]) {
   return Object.fromEntries(statuses.map((status) => [status, ProblemModel])) as Record<number, typeof ProblemModel>;
 }
-
-/** Always two decimal places: "5" → "5.00", "5.5" → "5.50". */
-export function normalizeMoney(value: string): string {
-  const [whole, fraction = ''] = value.split('.');
-  return `${whole}.${fraction.padEnd(2, '0')}`;
-}
-
-/**
- * One page of a list read with `limit + 1` rows: the extra row only says there is more, and the
- * cursor is the key of the last row shown.
- */
-export function pageOf<R, T>(rows: R[], limit: number, view: (row: R) => T, key: (row: R) => unknown[]): { items: T[]; nextCursor: string | null } {
-  const page = rows.slice(0, limit);
-  return { items: page.map(view), nextCursor: rows.length > limit ? encodeCursor(key(page.at(-1)!)) : null };
-}
-
-export function encodeCursor(key: unknown[]): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-export function decodeCursor<T extends unknown[]>(cursor: string | undefined, check: (key: unknown[]) => key is T): T | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(key) && key.every((part) => typeof part !== 'string' || textProblem(part) === undefined) && check(key)) return key;
-  } catch {
-    // fall through to the validation error
-  }
-  throw new AppError('validation', 'cursor is not one this server handed out', [{ path: 'query.cursor', message: 'is invalid' }]);
-}
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID_RE.test(value);
-export const isUuidKey = (key: unknown[]): key is [string] => key.length === 1 && isUuid(key[0]);
-/** A `bigint` id as text (19 digits can still be beyond its range). */
-export const isBigintKey = (key: unknown[]): key is [string] =>
-  key.length === 1 && typeof key[0] === 'string' && /^\d{1,19}$/.test(key[0]) && BigInt(key[0]) <= PG_BIGINT_MAX;

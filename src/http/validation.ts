@@ -1,5 +1,5 @@
 import type { ValidationError } from 'elysia';
-import type { FieldError } from './errors.ts';
+import type { FieldError } from '../lib/errors.ts';
 
 type Schema = {
   type?: string;

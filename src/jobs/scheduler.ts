@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import type { Sql } from '../db/client.ts';
-import { toError } from '../http/errors.ts';
+import { toError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Job, JobCounts } from './job.ts';
 import { claimSlot, finishSlot } from './job-runs.queries.ts';

@@ -1,4 +1,4 @@
-import { toError } from '../http/errors.ts';
+import { toError } from './errors.ts';
 
 /**
  * Collects concurrent calls for a moment and hands them to `flush` together, so that N callers cost

@@ -1,6 +1,6 @@
 import { t } from 'elysia';
 import { PageQuery, Timestamp, Uuid } from '../../http/models.ts';
-import { apiKeyRoles } from '../../http/credentials.ts';
+import { apiKeyRoles } from './roles.ts';
 
 export const ApiKeyRoleModel = t.UnionEnum(apiKeyRoles, { description: '`admin`; `storefront` (orders and catalog reads, like CLIENT_TOKEN); `warehouse` (inventory writes, warehouse sync, catalog reads); `read-only` (every GET except /metrics, api-keys and webhooks)',
 });

@@ -1,5 +1,5 @@
 import type { Executor, Sql } from '../../db/client.ts';
-import type { ApiKeyRole } from '../../http/credentials.ts';
+import type { ApiKeyRole } from './roles.ts';
 
 export type ApiKeyRow = { id: string; name: string; role: ApiKeyRole; prefix: string; lastUsedAt: string | null; createdAt: string };
 /** What a process keeps in memory to recognise a key: no secret, only its hash. */

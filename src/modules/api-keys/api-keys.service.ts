@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { iso, type Sql } from '../../db/client.ts';
-import { notFound } from '../../http/errors.ts';
-import { decodeCursor, isUuidKey, pageOf } from '../../http/models.ts';
+import { notFound } from '../../lib/errors.ts';
+import { decodeCursor, isUuidKey, pageOf } from '../../lib/paging.ts';
 import type { ApiKey, ApiKeyCreate, ApiKeyCreated } from './api-keys.models.ts';
 import * as q from './api-keys.queries.ts';
 import type { Capabilities } from '../capabilities.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Sql } from '../../db/client.ts';
-import type { ApiKeyRole } from '../../http/credentials.ts';
-import { toError } from '../../http/errors.ts';
+import type { ApiKeyRole } from './roles.ts';
+import { toError } from '../../lib/errors.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Logger } from '../../lib/logger.ts';

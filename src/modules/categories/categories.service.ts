@@ -1,6 +1,6 @@
 import { iso, PgCode, pgCode, type Db } from '../../db/client.ts';
-import { conflict, notFound } from '../../http/errors.ts';
-import { decodeCursor, isUuid, pageOf } from '../../http/models.ts';
+import { conflict, notFound } from '../../lib/errors.ts';
+import { decodeCursor, isUuid, pageOf } from '../../lib/paging.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Category } from './categories.models.ts';
 import * as q from './categories.queries.ts';

@@ -1,6 +1,6 @@
 import type { Sql } from '../../db/client.ts';
-import { AppError, toError } from '../../http/errors.ts';
-import { PG_BIGINT_MAX } from '../../http/models.ts';
+import { AppError, toError } from '../../lib/errors.ts';
+import { PG_BIGINT_MAX } from '../../lib/bounds.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { currentPosition, orderCustomers, readEvents } from './events.queries.ts';
 import { expandRow, type StreamEvent } from './records.ts';

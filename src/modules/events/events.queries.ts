@@ -1,5 +1,5 @@
 import { at, iso, type Executor } from '../../db/client.ts';
-import { PG_BIGINT_MAX } from '../../http/models.ts';
+import { PG_BIGINT_MAX } from '../../lib/bounds.ts';
 import type { OrderFacts } from '../orders/order-state.ts';
 
 import { orderIdsOf, type EventRow } from './records.ts';

@@ -1,5 +1,6 @@
 import { t } from 'elysia';
-import { Int, PageQuery, PG_INT_MAX, Timestamp, Uuid } from '../../http/models.ts';
+import { Int, PageQuery, Timestamp, Uuid } from '../../http/models.ts';
+import { PG_INT_MAX } from '../../lib/bounds.ts';
 
 export const Inventory = t.Object({
   productId: Uuid,

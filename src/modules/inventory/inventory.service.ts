@@ -2,8 +2,8 @@ import type { StockActors } from '../../actors/stock-actors.ts';
 import { adjustStock, setStock } from '../../actors/stock-commands.ts';
 import type { InventoryLevel } from '../../actors/stock-plan.ts';
 import { iso, type Sql } from '../../db/client.ts';
-import { invalid, notFound } from '../../http/errors.ts';
-import { decodeCursor, isBigintKey, pageOf } from '../../http/models.ts';
+import { invalid, notFound } from '../../lib/errors.ts';
+import { decodeCursor, isBigintKey, pageOf } from '../../lib/paging.ts';
 import type { Movement } from './inventory.models.ts';
 import * as q from './inventory.queries.ts';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Sql } from '../../db/client.ts';
-import { toError } from '../../http/errors.ts';
+import { toError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 
 /**

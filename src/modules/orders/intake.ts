@@ -3,7 +3,7 @@ import type { StockActors } from '../../actors/stock-actors.ts';
 import type { Applied, Participant, StockWork } from '../../actors/stock-engine.ts';
 import type { StockDesk } from '../../actors/stock-plan.ts';
 import { isDatabaseUnavailable, iso, type Executor } from '../../db/client.ts';
-import { AppError, conflict } from '../../http/errors.ts';
+import { AppError, conflict } from '../../lib/errors.ts';
 import { fromCents, toCents } from '../../lib/money.ts';
 import type { OrderRecord } from '../events/records.ts';
 import { findKeyed, readPrices, type KeyedOrder } from './intake.queries.ts';

@@ -1,6 +1,6 @@
 import { Elysia, t } from 'elysia';
 import type { Credential } from '../../http/credentials.ts';
-import { AppError } from '../../http/errors.ts';
+import { AppError } from '../../lib/errors.ts';
 import type { AccessGate } from '../../http/gate.ts';
 import { errors, IdParams, Page } from '../../http/models.ts';
 import { IdempotencyHeaders, Order, OrderCounts, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';

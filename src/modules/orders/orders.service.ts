@@ -1,7 +1,7 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
 import type { Sql } from '../../db/client.ts';
-import { conflict, notFound } from '../../http/errors.ts';
-import { decodeCursor, isUuidKey, pageOf } from '../../http/models.ts';
+import { conflict, notFound } from '../../lib/errors.ts';
+import { decodeCursor, isUuidKey, pageOf } from '../../lib/paging.ts';
 import type { OrderIntake } from './intake.ts';
 import type { Order, OrderCounts, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';
 import { orderStatuses } from './order-state.ts';

@@ -1,5 +1,5 @@
 import type { Sql } from '../../db/client.ts';
-import { toError } from '../../http/errors.ts';
+import { toError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { chargeKey, PaymentError, refundKey, type PaymentGateway } from '../payments/gateway.ts';
 import { claimReconcile, finishReconcile, reconcileSoon, type ReconcileItem, type ReconcileResult } from './work.queries.ts';

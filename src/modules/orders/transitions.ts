@@ -1,7 +1,7 @@
 import type { Applied, Participant, StockWork } from '../../actors/stock-engine.ts';
 import type { StockDesk } from '../../actors/stock-plan.ts';
 import type { Executor } from '../../db/client.ts';
-import { conflict, notFound } from '../../http/errors.ts';
+import { conflict, notFound } from '../../lib/errors.ts';
 import type { OrderRecord } from '../events/records.ts';
 import { readOrderStates, updateOrders, type LogRow, type OrderChange, type OrderState } from './lifecycle.queries.ts';
 import { canMove, type OrderStatus, type PaymentStatus } from './order-state.ts';

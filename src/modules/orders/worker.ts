@@ -1,6 +1,6 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
 import { isDatabaseUnavailable, type Sql } from '../../db/client.ts';
-import { toError } from '../../http/errors.ts';
+import { toError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { chargeKey, PaymentError, type Charge, type PaymentGateway } from '../payments/gateway.ts';
 import type { Born } from './intake.ts';

@@ -1,6 +1,7 @@
 import { iso, PgCode, pgCode, pgConstraint, type Db } from '../../db/client.ts';
-import { AppError, conflict, notFound } from '../../http/errors.ts';
-import { decodeCursor, isUuidKey, normalizeMoney, pageOf } from '../../http/models.ts';
+import { AppError, conflict, notFound } from '../../lib/errors.ts';
+import { decodeCursor, isUuidKey, pageOf } from '../../lib/paging.ts';
+import { normalizeMoney } from '../../lib/money.ts';
 import { existingCategoryIds } from '../categories/categories.queries.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Product, ProductCreate, ProductListQuery, ProductPatch } from './products.models.ts';

@@ -1,8 +1,8 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
 import { syncStock, type SyncOutcome } from '../../actors/stock-commands.ts';
 import { iso, type Sql } from '../../db/client.ts';
-import { toError } from '../../http/errors.ts';
-import { decodeCursor, isUuidKey, pageOf } from '../../http/models.ts';
+import { toError } from '../../lib/errors.ts';
+import { decodeCursor, isUuidKey, pageOf } from '../../lib/paging.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { WarehouseClient } from './client.ts';
 import * as q from './warehouse.queries.ts';

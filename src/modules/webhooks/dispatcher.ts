@@ -1,6 +1,6 @@
 import type { Sql } from '../../db/client.ts';
 import type { WebhookConfig } from '../../config.ts';
-import { toError } from '../../http/errors.ts';
+import { toError } from '../../lib/errors.ts';
 import { Batcher } from '../../lib/batcher.ts';
 import { backoffMs, type Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';

@@ -1,5 +1,5 @@
 import type { Executor, Sql } from '../../db/client.ts';
-import { PG_INT_MAX } from '../../http/models.ts';
+import { PG_INT_MAX } from '../../lib/bounds.ts';
 import { expandRow, type EventRow } from '../events/records.ts';
 import { deliveryBody, thresholdsToLookUp, webhookEvents, type WebhookEvent } from './event-map.ts';
 import { readEvents } from '../events/events.queries.ts';

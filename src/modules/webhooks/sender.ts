@@ -1,4 +1,4 @@
-import { toError } from '../../http/errors.ts';
+import { toError } from '../../lib/errors.ts';
 import { bareHost, OutboundRefused, pinnedUrl, type OutboundPolicy } from './outbound.ts';
 
 export type SendOptions = { timeoutMs: number; excerptBytes: number; userAgent: string };

@@ -1,5 +1,5 @@
 import type { Executor, Sql } from '../../db/client.ts';
-import { PG_BIGINT_MAX, PG_INT_MAX } from '../../http/models.ts';
+import { PG_BIGINT_MAX, PG_INT_MAX } from '../../lib/bounds.ts';
 import { positionTxNow } from '../events/events.queries.ts';
 import type { WebhookEventType } from './webhooks.models.ts';
 

@@ -1,6 +1,7 @@
 import { iso, type Sql } from '../../db/client.ts';
-import { invalid, notFound } from '../../http/errors.ts';
-import { decodeCursor, isBigintKey, isUuidKey, pageOf, PG_BIGINT_MAX } from '../../http/models.ts';
+import { invalid, notFound } from '../../lib/errors.ts';
+import { decodeCursor, isBigintKey, isUuidKey, pageOf } from '../../lib/paging.ts';
+import { PG_BIGINT_MAX } from '../../lib/bounds.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { parseEventId } from '../events/event-hub.ts';
