@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { backoffMs } from '../src/lib/clock.ts';
+import { backoffMs } from '../src/lib/backoff.ts';
 import type { SimulatedGateway } from '../src/modules/payments/simulator.ts';
 import { claimDueOrders } from '../src/modules/orders/work.queries.ts';
 import { freshDatabase } from './support/cluster.ts';
@@ -27,13 +27,14 @@ const insertOrder = (productId: string, options: { status?: string; leaseOwner?:
   });
 
 describe('retry timing (injected clock and random source, no sleeping)', () => {
-  test('one backoff formula: doubling from the base, capped, half fixed and half jittered', () => {
-    expect(backoffMs(1, 1000, 60_000, () => 0)).toBe(500);
-    expect(backoffMs(1, 1000, 60_000, () => 1)).toBe(1000);
-    expect(backoffMs(2, 1000, 60_000, () => 0.5)).toBe(1500);
-    expect(backoffMs(3, 1000, 60_000, () => 0.5)).toBe(3000);
-    expect(backoffMs(30, 1000, 60_000, () => 0)).toBe(30_000);
-    expect(backoffMs(30, 1000, 60_000, () => 1)).toBe(60_000);
+  test('one backoff formula: doubling from the base, capped, fully jittered', () => {
+    const schedule = { baseMs: 1000, maxMs: 60_000 };
+    expect(backoffMs(1, schedule, () => 0)).toBe(0);
+    expect(backoffMs(1, schedule, () => 1)).toBe(1000);
+    expect(backoffMs(2, schedule, () => 0.5)).toBe(1000);
+    expect(backoffMs(3, schedule, () => 0.5)).toBe(2000);
+    expect(backoffMs(30, schedule, () => 0)).toBe(0);
+    expect(backoffMs(30, schedule, () => 1)).toBe(60_000);
   });
 
   test('a short order stays pending with next_attempt_at = now + backoff; it is claimable exactly from then', async () => {
@@ -45,12 +46,12 @@ describe('retry timing (injected clock and random source, no sleeping)', () => {
       SELECT attempts, lease_owner, extract(epoch FROM next_attempt_at - updated_at) * 1000 AS delay FROM orders WHERE id = ${reply.body.id}`;
     expect(row!.attempts).toBe(1);
     expect(row!.lease_owner).toBeNull(); // waiting for its retry, any process may take it
-    expect(Math.round(Number(row!.delay))).toBe(7500); // 10000 × 2^0 → 5000 fixed + 5000 × 0.5 jitter
+    expect(Math.round(Number(row!.delay))).toBe(5000); // up to 10000 × 2^0, × 0.5 from the random source
     expect(pending.status).toBe('pending');
 
     const claim = (asOf: Date) => claimDueOrders(t.db.sql, { owner: other(), leaseMs: 30_000, heartbeatTtlMs: 10_000, limit: 10, asOf });
-    expect((await claim(inFuture(7000))).map((o) => o.id)).not.toContain(reply.body.id);
-    const claimed = await claim(inFuture(8000));
+    expect((await claim(inFuture(4500))).map((o) => o.id)).not.toContain(reply.body.id);
+    const claimed = await claim(inFuture(5500));
     expect(claimed.map((o) => o.id)).toContain(reply.body.id);
     expect(claimed.find((o) => o.id === reply.body.id)).toMatchObject({ status: 'pending', items: [{ productId: product.id, quantity: 1 }] });
   });

