@@ -58,14 +58,16 @@ export type TestDatabase = Database & { name: string; drop(): Promise<void> };
 /**
  * A new database for one test file. `upTo` leaves it at an older migration (empty clone of
  * nothing, then migrated to that tag), `tags` with exactly those migrations, for tests of schema
- * changes.
+ * changes; `empty` with no migration at all.
  */
-export async function freshDatabase(options: { upTo?: string; tags?: string[]; poolMax?: number } = {}): Promise<TestDatabase> {
+export async function freshDatabase(
+  options: { upTo?: string; tags?: string[]; empty?: boolean; poolMax?: number } = {},
+): Promise<TestDatabase> {
   const server = serverUrl();
   const name = `t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = postgres(server, { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(options.upTo || options.tags ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
+    await admin.unsafe(options.upTo || options.tags || options.empty ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
   } finally {
     await admin.end();
   }
