@@ -53,7 +53,8 @@ const count = (name: 'products' | 'categories' | 'orders' | 'seed', min: number)
 const sizes = { products: count('products', 2), categories: count('categories', 1), orders: count('orders', 0), seed: count('seed', 0) };
 
 // The seed's own service: no HTTP, no periodic jobs; retries far enough away that pending and
-// reserved orders stay as they are left until a real service takes them up.
+// reserved orders stay as they are left until a real service takes them up (5 to 10 minutes: the
+// random source keeps full jitter's share of a 10-minute delay in its upper half).
 const config = loadConfig({ ...process.env, NODE_ID: 'stockroom-seed', RETRY_BASE_MS: '600000', RETRY_MAX_MS: '3600000', LOG_LEVEL: 'warn' });
 const { database, embedded } = await openDatabase(
   { databaseUrl: config.databaseUrl, dataDir: config.dataDir, pool: poolOptions(config, { max: 8, applicationName: 'stockroom-seed' }) },
@@ -64,6 +65,7 @@ const payments = new Behaviour({ failureRate: 0, timeoutRate: 0, latencyMs: { mi
 const unused = () => randomBytes(24).toString('base64url');
 const service = await buildService(config, database, { admin: unused(), client: unused() }, pino({ level: 'warn' }, pino.destination(2)), {
   paymentGateway: new SimulatedGateway(payments, config.paymentTimeoutMs),
+  clock: { now: () => Date.now(), random: () => 0.5 + Math.random() / 2 },
 });
 
 let failed = false;

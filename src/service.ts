@@ -7,16 +7,15 @@ import { createApp, type AppOptions, type AppServices } from './http/app.ts';
 import { ClientIp } from './http/client-ip.ts';
 import { CustomerTokens } from './http/customer-tokens.ts';
 import { RateLimiter } from './http/rate-limit.ts';
-import { outboxPruneJob } from './jobs/prune.ts';
+import { jobHistoryPruneJob } from './jobs/job-history.ts';
 import { Scheduler } from './jobs/scheduler.ts';
-import { warehouseSyncJob } from './jobs/warehouse-sync.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import type { Logger } from './lib/logger.ts';
 import { ApiKeysService } from './modules/api-keys/api-keys.service.ts';
 import { KeyStore } from './modules/api-keys/key-store.ts';
 import { Capabilities } from './modules/capabilities.ts';
 import { CategoriesService } from './modules/categories/categories.service.ts';
-import { EventHub } from './modules/events/event-hub.ts';
+import { createEventsModule } from './modules/events/events.module.ts';
 import { InventoryService } from './modules/inventory/inventory.service.ts';
 import { createMetrics } from './modules/metrics/metrics.ts';
 import { NodeIdentity, resolveNodeId } from './modules/nodes/nodes.ts';
@@ -26,11 +25,7 @@ import { HttpPaymentGateway } from './modules/payments/http-gateway.ts';
 import { Behaviour, SimulatedGateway } from './modules/payments/simulator.ts';
 import { ProductsService } from './modules/products/products.service.ts';
 import type { WarehouseClient } from './modules/warehouse/client.ts';
-import { HttpWarehouseClient } from './modules/warehouse/http-client.ts';
-import { SimulatedWarehouse, WarehouseStock } from './modules/warehouse/simulator.ts';
-import { catalogCounts } from './modules/warehouse/warehouse.queries.ts';
-import { WarehouseSync } from './modules/warehouse/warehouse.service.ts';
-import { pendingCount } from './modules/webhooks/deliveries.queries.ts';
+import { createWarehouseModule } from './modules/warehouse/warehouse.module.ts';
 import type { Resolver } from './modules/webhooks/outbound.ts';
 import { createWebhooksModule } from './modules/webhooks/webhooks.module.ts';
 import pkg from '../package.json' with { type: 'json' };
@@ -47,15 +42,13 @@ export type ServiceOptions = {
 
 export type Service = Awaited<ReturnType<typeof buildService>>;
 
+/** How often a process records that a key was used (`lastUsedAt`): a minute is exact enough for people. */
+const KEY_LAST_USED_EVERY_MS = 60_000;
+
 function paymentGateway(config: Config, clock: Clock): PaymentGateway {
   if (config.paymentUrl) return new HttpPaymentGateway(config.paymentUrl, config.paymentTimeoutMs);
   const settings = { failureRate: config.paymentFailureRate, timeoutRate: config.paymentTimeoutRate, latencyMs: config.paymentLatencyMs };
   return new SimulatedGateway(new Behaviour(settings, clock), config.paymentTimeoutMs, clock);
-}
-
-function warehouseClient(config: Config, database: Database, clock: Clock): WarehouseClient {
-  if (config.warehouseUrl) return new HttpWarehouseClient(config.warehouseUrl, config.warehouseTimeoutMs);
-  return new SimulatedWarehouse(new WarehouseStock(clock), { timeoutMs: config.warehouseTimeoutMs, catalog: () => catalogCounts(database.sql) });
 }
 
 /** Wires the services of one process on an open, migrated database. Nothing runs until `start()`. */
@@ -63,42 +56,28 @@ export async function buildService(config: Config, database: Database, tokens: T
   const { sql, db } = database;
   const clock = options.clock ?? systemClock;
   const capabilities = await Capabilities.detect(db);
+  const metrics = createMetrics();
   const node = new NodeIdentity(resolveNodeId(config.nodeId, config.dataDir), sql, logger);
-  // Two stock transactions at once: with four, many products' work went out in smaller batches
-  // (bench many-skus 3.7k/s against 4.1-4.4k/s with two; hot-sku unchanged; one was no better).
-  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, maxBatch: 1000, maxConcurrent: 2, idleMs: 60_000 });
+  const owner = node.incarnation;
+  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth }, metrics);
   const gateway = options.paymentGateway ?? paymentGateway(config, clock);
-  const orders = createOrdersModule({ sql, actors, gateway, config, owner: node.incarnation, clock, logger });
-  const warehouseClientInUse = options.warehouse ?? warehouseClient(config, database, clock);
-  const warehouse = new WarehouseSync(sql, actors, warehouseClientInUse, { pageSize: config.warehousePageSize, logger });
-  const events = new EventHub(sql, { pollMs: 250, batch: 500, logger });
-  const metrics = createMetrics({
-    sql,
-    mailboxDepth: () => actors.depth(),
-    mailboxes: () => actors.stats().mailboxes,
-    pipelineInFlight: () => orders.worker.size,
-    webhookPending: capabilities.webhooks ? () => pendingCount(sql) : undefined,
-  });
-  const webhooks = createWebhooksModule({ sql, capabilities, config, clock, owner: node.incarnation, logger, metrics, version: pkg.version, resolve: options.resolve });
-
+  const orders = createOrdersModule({ sql, actors, gateway, config, owner, clock, logger, metrics });
+  const warehouse = createWarehouseModule({ sql, actors, config, clock, logger, metrics, client: options.warehouse });
+  const events = createEventsModule({ sql, config, capabilities, logger });
+  const webhooks = createWebhooksModule({ sql, capabilities, config, clock, owner, logger, metrics, version: pkg.version, resolve: options.resolve });
   const scheduler = new Scheduler(
     sql,
     [
       ...orders.jobs,
-      outboxPruneJob(sql, {
-        schedule: config.pruneCron,
-        eventsOlderThanMs: config.eventsRetentionMs,
-        // Events a subscription has not taken yet stay, up to this bound (before migration 0004: no subscriptions).
-        webhookHoldMaxMs: capabilities.webhooks ? config.webhooks.eventHoldMaxMs : undefined,
-        jobRunsOlderThanMs: config.jobHistoryRetentionMs,
-        limit: 10_000,
-      }),
-      warehouseSyncJob(warehouse, config.warehouseSyncCron, config.syncRequestTimeoutMs),
-      tableStatisticsJob(sql, config.statisticsCron),
+      ...events.jobs,
+      ...warehouse.jobs,
       ...webhooks.jobs,
+      tableStatisticsJob(sql, config.statisticsCron),
+      jobHistoryPruneJob(sql, { schedule: config.pruneCron, olderThanMs: config.jobHistoryRetentionMs }),
     ],
     {
-      node: node.incarnation,
+      node: owner,
+      metrics,
       logger,
       now: () => clock.now(),
       jobTimeoutMs: config.jobTimeoutMs,
@@ -106,39 +85,8 @@ export async function buildService(config: Config, database: Database, tokens: T
     },
   );
 
-  actors.onBatch = (size) => metrics.stockBatchSize.observe(size);
-  orders.intake.onStored = (stored) => {
-    metrics.ordersAccepted.inc(stored);
-    metrics.intakeBatchSize.observe(stored);
-  };
-  // A labelled child per outcome, looked up once: an observation per payment costs no label hashing.
-  const paymentSeries = new Map<string, { attempts: { inc(): void }; duration: { observe(s: number): void } }>();
-  orders.worker.onPayment = (outcome, seconds) => {
-    let series = paymentSeries.get(outcome);
-    if (!series) paymentSeries.set(outcome, (series = { attempts: metrics.paymentAttempts.child({ outcome }), duration: metrics.paymentDuration.child({ outcome }) }));
-    series.attempts.inc();
-    series.duration.observe(seconds);
-  };
-  scheduler.onRun = (outcome) => {
-    metrics.jobRuns.inc({ job: outcome.job, status: outcome.status });
-    for (const [kind, n] of Object.entries(outcome.counts ?? {})) metrics.jobItems.inc({ job: outcome.job, kind }, n);
-  };
-  orders.reconciler.onSettled = (result) => metrics.reconciliations.inc({ result });
-  warehouse.onRun = (run) => {
-    metrics.syncRuns.inc({ status: run.status });
-    metrics.syncAdjusted.inc(run.itemsAdjusted);
-    metrics.syncErrors.inc(run.errors.length);
-  };
-
-  // The simulated warehouse's counts drift on a timer, not per request: two syncs in a row agree.
-  const drift =
-    warehouseClientInUse instanceof SimulatedWarehouse && config.warehouseDriftIntervalMs > 0
-      ? setInterval(() => warehouseClientInUse.stock.drift(config.warehouseDriftRate), config.warehouseDriftIntervalMs)
-      : undefined;
-  drift?.unref();
-
   // Credentials: API keys in memory (refreshed every API_KEY_REFRESH_MS), customer tokens, rate limits.
-  const keyStore = new KeyStore(sql, capabilities, { refreshMs: config.apiKeyRefreshMs, lastUsedEveryMs: 60_000, clock, logger });
+  const keyStore = new KeyStore(sql, capabilities, { refreshMs: config.apiKeyRefreshMs, lastUsedEveryMs: KEY_LAST_USED_EVERY_MS, clock, logger });
   const customerTokens = new CustomerTokens({ secret: config.customerJwtSecret, jwksUrl: config.customerJwksUrl, clockSkewSeconds: config.customerJwtClockSkewSeconds });
   const appOptions: AppOptions = {
     access: {
@@ -162,8 +110,8 @@ export async function buildService(config: Config, database: Database, tokens: T
     categories: new CategoriesService(db, capabilities),
     inventory: new InventoryService(sql, actors),
     orders: orders.service,
-    events,
-    warehouse,
+    events: events.hub,
+    warehouse: warehouse.sync,
     metrics,
     apiKeys: new ApiKeysService(sql, keyStore, capabilities),
     webhooks: webhooks.service,
@@ -179,8 +127,8 @@ export async function buildService(config: Config, database: Database, tokens: T
     actors,
     orders,
     gateway,
-    warehouse,
-    warehouseClient: warehouseClientInUse,
+    warehouse: warehouse.sync,
+    warehouseClient: warehouse.client,
     scheduler,
     metrics,
     node,
@@ -189,6 +137,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     async start({ background = true }: { background?: boolean } = {}) {
       await node.register(config.heartbeatMs);
       await keyStore.start();
+      warehouse.start();
       if (!background) return;
       scheduler.start();
       orders.start();
@@ -200,8 +149,8 @@ export async function buildService(config: Config, database: Database, tokens: T
      * database afterwards. Whatever is cut short is in the orders table for the next start.
      */
     async stop(timeoutMs = config.shutdownTimeoutMs) {
-      clearInterval(drift);
-      events.close();
+      warehouse.stop();
+      events.stop();
       await keyStore.stop().catch((error: unknown) => logger.warn({ err: error }, 'could not record API key use'));
       await scheduler.stop();
       await webhooks.stop(timeoutMs);

@@ -141,7 +141,7 @@ describe('inventory', () => {
   });
 
   test('idle mailboxes are dropped; a product gets a new one when work comes again', async () => {
-    const actors = new StockActors(t.db.sql, { maxDepth: 10, maxBatch: 10, maxConcurrent: 2, idleMs: 100 });
+    const actors = new StockActors(t.db.sql, { maxDepth: 10, maxBatch: 10, maxConcurrent: 2, idleMs: 100 }, t.service.metrics);
     try {
       const product = await createProduct(t.api, { initialStock: 1 });
       await actors.submit(adjustStock(product.id, 1, 'x'));

@@ -26,6 +26,7 @@ const hours = (n: number) => new Date(Date.now() + n * 3_600_000);
 const silent = pino({ level: 'silent' });
 const schedulerOptions = (overrides: Partial<SchedulerOptions> = {}): SchedulerOptions => ({
   node: crypto.randomUUID(),
+  metrics: t.service.metrics,
   logger: silent,
   now: Date.now,
   jobTimeoutMs: 10_000,
@@ -49,7 +50,7 @@ describe('scheduler', () => {
     const rows = await t.db.sql`SELECT node, result FROM job_runs WHERE job = 'outbox-prune' AND slot = ${a.slot.toISOString()}`;
     expect(rows).toHaveLength(1);
     expect([t.service.node.incarnation, peer.service.node.incarnation]).toContain(rows[0]!.node);
-    expect(rows[0]!.result).toEqual({ events: 0, jobRuns: 0 });
+    expect(rows[0]!.result).toEqual({ events: 0 });
   });
 
   test('a job never overlaps itself, even across processes; stop() waits for a run under way', async () => {
@@ -239,12 +240,13 @@ describe('sweeps (backdated rows, injected time)', () => {
     expect(fresh.status).toBe(202);
   });
 
-  test('outbox-prune drops events past their retention and old slot records', async () => {
+  test('outbox-prune drops events past their retention; job-history-prune old slot records', async () => {
     await t.db.sql`INSERT INTO events (changes, created_at) VALUES ('[{"type":"old"}]', now() - interval '4 days'), ('[{"type":"recent"}]', now())`;
     await t.db.sql`INSERT INTO job_runs (job, slot, node) VALUES ('ancient', now() - interval '2 days', ${crypto.randomUUID()})`;
     const run = await t.service.scheduler.tick('outbox-prune', hours(-1), new Date());
     expect(run.counts!.events).toBeGreaterThanOrEqual(1);
-    expect(run.counts!.jobRuns).toBeGreaterThanOrEqual(1);
+    const history = await t.service.scheduler.tick('job-history-prune', hours(-1), new Date());
+    expect(history.counts!.deleted).toBeGreaterThanOrEqual(1);
     const kinds = (await t.db.sql`SELECT changes->0->>'type' AS type FROM events WHERE changes->0->>'type' IN ('old', 'recent')`).map((r) => r.type);
     expect(kinds).toEqual(['recent']);
     expect((await t.db.sql`SELECT count(*)::int AS n FROM job_runs WHERE job = 'ancient'`)[0]!.n).toBe(0);

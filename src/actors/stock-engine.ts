@@ -1,7 +1,8 @@
-import { iso, pgCode, type Executor, type Sql } from '../db/client.ts';
+import { pgCode, type Executor, type Sql } from '../db/client.ts';
+import { outboxText } from '../db/outbox.ts';
 import { AppError } from '../lib/errors.ts';
 import { StockPlan, type StockDesk } from './stock-plan.ts';
-import { lockProducts, readLevels, writeStock } from './stock.queries.ts';
+import { lockProducts, readLevels, stockSession, writeStock } from './stock.queries.ts';
 
 /**
  * A unit of stock work: what it needs locked, and what it does to the levels. Work that also writes
@@ -25,21 +26,24 @@ export type Applied<W> = { work: W; result: unknown };
  *   `AppError` to fail that work alone (its stock changes are rolled back);
  * - `prepare` turns the applied works into its write and its part of the transaction's outbox
  *   record. A write that finds a row it fenced on changed meanwhile fails with SR001
- *   (`stockroom_fence`): the batch is rolled back and run again on fresh rows.
+ *   (`stockroom_fence`): the batch is rolled back and run again on fresh rows;
+ * - `committed`, once the transaction committed (not when it rolled back or is run again).
  */
 export interface Participant<W, Ctx> {
   read(tx: Executor, works: W[]): Promise<Ctx>;
   apply(desk: StockDesk, work: W, ctx: Ctx): unknown;
   prepare(applied: Applied<W>[], ctx: Ctx): { write(tx: Executor): Promise<void>; outbox?: Record<string, unknown[]> };
+  committed?(ctx: Ctx): void;
 }
 
 /** SQLSTATE of `stockroom_fence`: a fenced write wrote fewer rows than it meant to (migration 0003). */
 const LOST_RACE = 'SR001';
 
+/** A batch that keeps losing its fence to claims is given up (its works fail) rather than retried for ever. */
 const MAX_RACES = 5;
 
 /** What every work of a batch came to: its result, or the AppError it failed with alone. */
-export type BatchOutcome = { results: unknown[]; at: string | null };
+export type BatchOutcome = { results: unknown[] };
 
 /**
  * Runs a batch of work for a set of products in one transaction that holds the products' advisory
@@ -59,7 +63,7 @@ export async function runStockBatch(sql: Sql, productIds: readonly string[], wor
 
 type Group = { participant: Participant<StockWork, unknown>; works: StockWork[]; ctx?: unknown };
 
-async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork[]): Promise<BatchOutcome> {
+function byParticipant(works: StockWork[]): Group[] {
   const groups = new Map<Participant<StockWork, unknown>, Group>();
   for (const work of works) {
     if (!work.participant) continue;
@@ -67,19 +71,25 @@ async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork
     group.works.push(work);
     groups.set(work.participant, group);
   }
-  return pipelined(sql, async (tx) => {
-    const [, levels, ...contexts] = await Promise.all([
+  return [...groups.values()];
+}
+
+async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork[]): Promise<BatchOutcome> {
+  const groups = byParticipant(works);
+  const outcome = await pipelined(sql, async (tx) => {
+    const [at, , levels, ...contexts] = await Promise.all([
+      stockSession(tx),
       lockProducts(tx, productIds),
       readLevels(tx, productIds),
-      ...[...groups.values()].map((group) => group.participant.read(tx, group.works)),
+      ...groups.map((group) => group.participant.read(tx, group.works)),
     ]);
-    [...groups.values()].forEach((group, i) => (group.ctx = contexts[i]));
-    const plan = new StockPlan(levels);
+    groups.forEach((group, i) => (group.ctx = contexts[i]));
+    const plan = new StockPlan(levels, at);
     const applied = new Map<Group, Applied<StockWork>[]>();
     const results = works.map((work) => {
       const mark = plan.mark();
       try {
-        const group = work.participant ? groups.get(work.participant)! : undefined;
+        const group = work.participant ? groups.find((g) => g.participant === work.participant)! : undefined;
         const result = group ? group.participant.apply(plan, work, group.ctx) : work.apply!(plan);
         if (group) {
           let done = applied.get(group);
@@ -94,17 +104,28 @@ async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork
       }
     });
     const prepared = [...applied].map(([group, done]) => group.participant.prepare(done, group.ctx));
-    const outbox = outboxRecord(plan, prepared.map((p) => p.outbox));
+    const outbox = outboxText(mergeParts([{ inventory: plan.inventoryChanges() }, ...prepared.map((p) => p.outbox ?? {})]));
     const levelDeltas = plan.levelDeltas();
-    const writesStock = levelDeltas.length > 0 || outbox !== null;
-    const writes = [writesStock ? writeStock(tx, { levels: levelDeltas, movements: plan.movements, outbox }) : Promise.resolve(null), ...prepared.map((p) => p.write(tx))];
+    const writes = [
+      levelDeltas.length > 0 || outbox !== null ? writeStock(tx, { levels: levelDeltas, movements: plan.movements, outbox }) : Promise.resolve(),
+      ...prepared.map((p) => p.write(tx)),
+    ];
     return async () => {
-      const [at] = await Promise.all(writes);
-      // Stock-only work answers with a level: the time of the write that made it.
-      const stamp = at ? iso(at) : undefined;
-      return { results: results.map((r, i) => (stamp && !works[i]!.participant ? withTime(r, stamp) : r)), at: at ?? null };
+      await Promise.all(writes);
+      return { results };
     };
   });
+  for (const group of groups) group.participant.committed?.(group.ctx);
+  return outcome;
+}
+
+/** The parts of one transaction's outbox record, each kind's lists joined. */
+function mergeParts(parts: Record<string, unknown[]>[]): Record<string, unknown[]> {
+  const merged: Record<string, unknown[]> = {};
+  for (const part of parts) {
+    for (const [kind, values] of Object.entries(part)) merged[kind] = [...(merged[kind] ?? []), ...values];
+  }
+  return merged;
 }
 
 /**
@@ -118,7 +139,7 @@ async function pipelined<T>(sql: Sql, body: (tx: Executor) => Promise<() => Prom
   const tx = await sql.reserve();
   let ended = false;
   try {
-    const [, , finish] = await Promise.all([tx`BEGIN`.execute(), cachedIndexPlans(tx), body(tx)]);
+    const [, finish] = await Promise.all([tx`BEGIN`.execute(), body(tx)]);
     const commit = tx`COMMIT`.execute();
     try {
       const result = await finish();
@@ -132,32 +153,4 @@ async function pipelined<T>(sql: Sql, body: (tx: Executor) => Promise<() => Prom
     if (!ended) await tx`ROLLBACK`.execute().catch(() => {});
     tx.release();
   }
-}
-
-/**
- * The statements of a stock transaction run thousands of times a second, each looking rows up by
- * key: planning them every time would cost more than running them, so they keep PostgreSQL's
- * cached plans (the sessions' default is a fresh plan each time, client.ts). A plan cached while
- * a table was empty would scan it for ever after; with sequential scans off, the cached plans are
- * index scans whatever the statistics said when they were made. Sent with BEGIN: no round trip.
- */
-function cachedIndexPlans(tx: Executor) {
-  return tx`SELECT set_config('plan_cache_mode', 'auto', true), set_config('enable_seqscan', 'off', true)`.execute();
-}
-
-/** One record per transaction: the levels that changed, and each participant's part. */
-function outboxRecord(plan: StockPlan, parts: (Record<string, unknown[]> | undefined)[]): string | null {
-  const record: Record<string, unknown> = {};
-  const inventory = plan.inventoryChanges();
-  if (inventory.length > 0) record.inventory = inventory;
-  for (const part of parts) {
-    for (const [key, values] of Object.entries(part ?? {})) {
-      if (values.length > 0) record[key] = [...((record[key] as unknown[] | undefined) ?? []), ...values];
-    }
-  }
-  return Object.keys(record).length === 0 ? null : JSON.stringify({ v: 2, ...record });
-}
-
-function withTime(result: unknown, at: string): unknown {
-  return result && typeof result === 'object' && !(result instanceof Error) && 'updatedAt' in result ? { ...result, updatedAt: at } : result;
 }

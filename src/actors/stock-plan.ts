@@ -33,6 +33,8 @@ type WorkingLevel = LevelRow & { start: { onHand: number; reserved: number; awai
  * `AppError` (409, 404): that work fails alone and whatever it had changed is rolled back.
  */
 export interface StockDesk {
+  /** The transaction's time (ISO): what `now()` is in all of its statements. */
+  readonly at: string;
   /** Whether the batch read a stock level for the product (an erased product has none). */
   has(productId: string): boolean;
   available(productId: string): number;
@@ -64,7 +66,10 @@ export class StockPlan implements StockDesk {
   /** Per product, the index of its last movement if that is a sale this batch can extend. */
   private readonly openSale = new Map<string, number>();
 
-  constructor(rows: LevelRow[]) {
+  readonly at: string;
+
+  constructor(rows: LevelRow[], at: string) {
+    this.at = iso(at);
     for (const row of rows) {
       this.levels.set(row.productId, {
         ...row,
@@ -141,8 +146,9 @@ export class StockPlan implements StockDesk {
   }
 
   snapshot(productId: string): InventoryLevel {
-    const { onHand, reserved, awaitingShipment, updatedAt } = this.level(productId);
-    return { productId, onHand, reserved, available: onHand - reserved, awaitingShipment, updatedAt: iso(updatedAt) };
+    const { onHand, reserved, awaitingShipment, updatedAt, touched } = this.level(productId);
+    // A level this batch changed is written with the transaction's time.
+    return { productId, onHand, reserved, available: onHand - reserved, awaitingShipment, updatedAt: touched ? this.at : iso(updatedAt) };
   }
 
   /** The net change of every level the batch touched, for one UPDATE. */

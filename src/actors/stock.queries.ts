@@ -6,6 +6,22 @@ export function productLockKey(productId: string): bigint {
 }
 
 /**
+ * The first statement of a stock transaction, sent with its BEGIN: its settings, and its time
+ * (`now()` in every statement of it: the time each stock change and each order it stores carries).
+ *
+ * The statements of a stock transaction run thousands of times a second, each looking rows up by
+ * key: planning them every time would cost more than running them, so they keep PostgreSQL's
+ * cached plans (the sessions' default is a fresh plan each time, src/db/client.ts). A plan cached
+ * while a table was empty would scan it for ever after; with sequential scans off, the cached plans
+ * are index scans whatever the statistics said when they were made.
+ */
+export async function stockSession(tx: Executor): Promise<string> {
+  const [row] = await tx<{ at: string }[]>`
+    SELECT set_config('plan_cache_mode', 'auto', true), set_config('enable_seqscan', 'off', true), now()::text AS at`;
+  return row!.at;
+}
+
+/**
  * Takes the stock locks of several products in ascending key order, so that two transactions that
  * need overlapping products can never wait for each other in a cycle.
  */
@@ -50,11 +66,11 @@ export type NewMovement = {
 /**
  * The stock side of a batch in one statement (data-modifying CTEs always run): the levels, the
  * ledger rows and the transaction's outbox record (which carries the other participants' parts
- * too, so a transaction has one). Returns the statement's time, the levels' new `updated_at`.
+ * too, so a transaction has one).
  */
-export async function writeStock(tx: Executor, write: { levels: LevelDelta[]; movements: NewMovement[]; outbox: string | null }): Promise<string> {
+export async function writeStock(tx: Executor, write: { levels: LevelDelta[]; movements: NewMovement[]; outbox: string | null }): Promise<void> {
   const { levels, movements } = write;
-  const [row] = await tx<{ at: string }[]>`
+  await tx`
     WITH lv AS (
       UPDATE inventory_levels l
       SET on_hand = l.on_hand + u.d_on_hand, reserved = l.reserved + u.d_reserved,
@@ -77,6 +93,5 @@ export async function writeStock(tx: Executor, write: { levels: LevelDelta[]; mo
       INSERT INTO events (changes) SELECT ${write.outbox}::json WHERE ${write.outbox !== null}
       RETURNING 1
     )
-    SELECT now()::text AS at`;
-  return row!.at;
+    SELECT 1`;
 }

@@ -24,7 +24,7 @@ export type JobLockOptions = { acquireTimeoutMs: number; keepAliveMs: number };
  */
 export class JobLock {
   private keepAlive: ReturnType<typeof setInterval> | undefined;
-  private released = false;
+  private released: Promise<void> | undefined;
 
   private constructor(
     private readonly connection: Reserved,
@@ -64,27 +64,32 @@ export class JobLock {
   /**
    * Holds the lock until `work` settles, but no longer than `maxMs`: a run that never ends must
    * not keep the job from running for ever (past `maxMs` the keep-alive stops and the server ends
-   * the idle transaction).
+   * the idle transaction). Resolves once the lock is let go.
    */
-  holdUntil(work: Promise<unknown>, maxMs: number): void {
-    const cap = setTimeout(() => this.release(), maxMs);
-    void work.then(
-      () => {},
-      () => {},
-    ).finally(() => {
-      clearTimeout(cap);
-      this.release();
-    });
+  holdUntil(work: Promise<unknown>, maxMs: number): Promise<void> {
+    const cap = setTimeout(() => void this.release(), maxMs);
+    return work
+      .then(
+        () => {},
+        () => {},
+      )
+      .then(() => {
+        clearTimeout(cap);
+        return this.release();
+      });
   }
 
-  /** Ends the transaction (and with it the lock); the connection goes back to the pool. */
-  release(): void {
-    if (this.released) return;
-    this.released = true;
+  /** Ends the transaction (and with it the lock); the connection goes back to the pool. Never rejects. */
+  release(): Promise<void> {
+    if (this.released) return this.released;
     clearInterval(this.keepAlive);
     const connection = this.connection;
-    withDeadline(connection`ROLLBACK`.execute(), this.options.acquireTimeoutMs, 'ROLLBACK')
-      .catch(() => {})
+    this.released = withDeadline(connection`ROLLBACK`.execute(), this.options.acquireTimeoutMs, 'ROLLBACK')
+      .then(
+        () => {},
+        () => {},
+      )
       .finally(() => connection.release());
+    return this.released;
   }
 }

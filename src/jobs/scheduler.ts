@@ -9,8 +9,15 @@ import { withDeadline } from '../lib/deadline.ts';
 
 export type RunOutcome = { job: string; slot: Date; status: 'ran' | 'skipped' | 'failed'; counts?: JobCounts; error?: string };
 
+/** What the scheduler reports (the service's metrics provide it). */
+export type SchedulerMetrics = {
+  jobRuns: { inc(labels: { job: string; status: RunOutcome['status'] }): void };
+  jobItems: { inc(labels: { job: string; kind: string }, value: number): void };
+};
+
 export type SchedulerOptions = {
   node: string;
+  metrics: SchedulerMetrics;
   logger: Logger;
   now: () => number;
   /** How long a tick waits for its run (a job may set its own `timeoutMs`). */
@@ -33,8 +40,6 @@ export class Scheduler {
   private readonly crons: Cron[] = [];
   private readonly running = new Set<Promise<unknown>>();
   private stopped = false;
-  /** Observer for metrics. */
-  onRun: (outcome: RunOutcome, seconds: number) => void = () => {};
 
   constructor(
     private readonly sql: Sql,
@@ -77,9 +82,10 @@ export class Scheduler {
   }
 
   private async runSlot(job: Job, slot: Date, asOf: Date | undefined): Promise<RunOutcome> {
-    const started = performance.now();
+    const { metrics } = this.options;
     const done = (outcome: RunOutcome) => {
-      this.onRun(outcome, (performance.now() - started) / 1000);
+      metrics.jobRuns.inc({ job: outcome.job, status: outcome.status });
+      for (const [kind, n] of Object.entries(outcome.counts ?? {})) metrics.jobItems.inc({ job: outcome.job, kind }, n);
       return outcome;
     };
     const timeoutMs = job.timeoutMs ?? this.options.jobTimeoutMs;
@@ -91,10 +97,12 @@ export class Scheduler {
         return done({ job: job.name, slot, status: 'skipped' });
       }
       const run = job.run(asOf);
-      lock.holdUntil(run, timeoutMs * 2);
+      const letGo = lock.holdUntil(run, timeoutMs * 2);
       lock = undefined; // from here on, the run's end lets go of it
       try {
         const counts = await withDeadline(run, timeoutMs, `job ${job.name}`);
+        // The run is over: the tick is, once its lock is let go (a tick right after it may run).
+        await letGo;
         await withDeadline(finishSlot(this.sql, job.name, slot, counts), this.options.lock.acquireTimeoutMs, 'recording the run');
         if (Object.values(counts).some((n) => n > 0)) this.options.logger.info({ job: job.name, slot, ...counts }, 'job ran');
         return done({ job: job.name, slot, status: 'ran', counts });
@@ -109,7 +117,7 @@ export class Scheduler {
       this.options.logger.warn({ err: toError(error), job: job.name }, 'job tick could not reach the database');
       return done({ job: job.name, slot, status: 'failed', error: toError(error).message });
     } finally {
-      lock?.release();
+      await lock?.release();
     }
   }
 

@@ -18,6 +18,12 @@ export const orders = pgTable(
     id: uuid('id').primaryKey(),
     customerId: text('customer_id').notNull(),
     status: text('status', { enum: orderStatuses }).notNull().default('pending'),
+    /**
+     * The status the order was accepted with (reserved, pending, or failed): what an idempotent
+     * replay answers again, and where its log starts. Written by the intake; a row inserted without
+     * it (by code before migration 0006) gets its status from a trigger.
+     */
+    bornStatus: text('born_status', { enum: orderStatuses }),
     items: jsonb('items').$type<StoredItem[]>().notNull(),
     total: numeric('total', { precision: 14, scale: 2 }).notNull(),
     attempts: integer('attempts').notNull().default(0),

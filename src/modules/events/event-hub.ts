@@ -33,6 +33,10 @@ type Subscriber = {
 };
 
 const MAX_REMEMBERED_OWNERS = 10_000;
+/** How often open streams look for new events: a dashboard sees a change within a quarter second. */
+const POLL_MS = 250;
+/** Outbox rows read per poll per stream. */
+const BATCH = 500;
 
 /**
  * Tails the outbox for every open stream. Each subscriber has its own position (resume with
@@ -45,7 +49,7 @@ export class EventHub {
 
   constructor(
     private readonly sql: Sql,
-    private readonly options: { pollMs: number; batch: number; logger: Logger },
+    private readonly logger: Logger,
   ) {}
 
   get size(): number {
@@ -61,7 +65,7 @@ export class EventHub {
       return () => {};
     }
     this.subscribers.add(subscriber);
-    this.timer ??= setInterval(() => this.tick(), this.options.pollMs);
+    this.timer ??= setInterval(() => this.tick(), POLL_MS);
     void this.poll(subscriber);
     return () => {
       this.subscribers.delete(subscriber);
@@ -90,7 +94,7 @@ export class EventHub {
     subscriber.busy = true;
     try {
       for (;;) {
-        const rows = await readEvents(this.sql, subscriber.cursor, this.options.batch);
+        const rows = await readEvents(this.sql, subscriber.cursor, BATCH);
         const events: StreamEvent[] = [];
         for (const row of rows) {
           const expanded = expandRow(row);
@@ -102,10 +106,10 @@ export class EventHub {
         const shared = events.filter((event) => !event.type.startsWith('webhook.'));
         const visible = subscriber.customerId === undefined ? shared : await this.forCustomer(subscriber, shared);
         if (visible.length > 0 && this.subscribers.has(subscriber)) subscriber.send(visible);
-        if (rows.length < this.options.batch) break;
+        if (rows.length < BATCH) break;
       }
     } catch (error) {
-      this.options.logger.warn({ err: toError(error) }, 'event stream poll failed');
+      this.logger.warn({ err: toError(error) }, 'event stream poll failed');
     } finally {
       subscriber.busy = false;
     }

@@ -28,6 +28,12 @@ function orderFacts(sql: Executor, ids: string[]) {
     SELECT id, customer_id AS "customerId", items, total::text AS total, created_at AS "createdAt" FROM orders WHERE id = ANY(${ids}::uuid[])`;
 }
 
+/** Outbox rows (texts from `outboxText`), one per record, in the caller's transaction. */
+export async function insertEventRecords(tx: Executor, records: string[]): Promise<void> {
+  if (records.length === 0) return;
+  await tx`INSERT INTO events (changes) SELECT r::json FROM unnest(${records}::text[]) AS u(r)`;
+}
+
 /** SQL for the transaction part of the position "now": everything from transactions still running or yet to come is after it. */
 export const positionTxNow = (sql: Executor) => sql`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1)`;
 

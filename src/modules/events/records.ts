@@ -1,4 +1,5 @@
 import { iso } from '../../db/client.ts';
+import type { OUTBOX_FORMAT } from '../../db/outbox.ts';
 import type { OrderFacts, OrderStatus } from '../orders/order-state.ts';
 import type { Order } from '../orders/orders.models.ts';
 import type { SyncRun } from '../warehouse/warehouse.service.ts';
@@ -51,7 +52,34 @@ export type InventoryRecord = {
 };
 
 /** `webhookDisabled`: a subscription the delivery engine turned off after failing for too long. */
-export type EventRecord = { v: 2; orders?: OrderRecord[]; inventory?: InventoryRecord[]; syncRun?: SyncRun; webhookDisabled?: Webhook };
+export type EventRecord = { v: typeof OUTBOX_FORMAT; orders?: OrderRecord[]; inventory?: InventoryRecord[]; syncRun?: SyncRun; webhookDisabled?: Webhook };
+
+/** An order's state right after a change: everything `orderRecord` needs. */
+export type OrderState = {
+  id: string;
+  status: OrderStatus;
+  previous: OrderStatus | null;
+  version: number;
+  attempts: number;
+  lastError: string | null;
+  payment: Order['payment'];
+  /** When work on the order is next due, from the commit (null: nothing due). */
+  nextAttemptInMs: number | null;
+};
+
+/** The one builder of an order's record: what differs from an order's defaults, and nothing else. */
+export function orderRecord(state: OrderState): OrderRecord {
+  return {
+    id: state.id,
+    status: state.status,
+    previous: state.previous,
+    version: state.version,
+    ...(state.attempts ? { attempts: state.attempts } : {}),
+    ...(state.lastError ? { lastError: state.lastError } : {}),
+    ...(state.payment ? { payment: state.payment } : {}),
+    ...(state.nextAttemptInMs !== null ? { nextAttemptInMs: state.nextAttemptInMs } : {}),
+  };
+}
 
 /** One change, as a reader sees it. Its id `<tx>-<row>-<index>` orders all events. */
 export type StreamEvent = { id: string; type: string; data: Record<string, unknown> };

@@ -1,59 +1,56 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Sql } from '../../db/client.ts';
 import { FastCounter, FastHistogram } from './fast-metrics.ts';
 
-export type MetricsSources = {
-  sql: Sql;
-  mailboxDepth(): number;
-  mailboxes(): number;
-  pipelineInFlight(): number;
-  /** Webhook deliveries waiting to be sent or retried (undefined before migration 0004). */
-  webhookPending?(): Promise<number>;
-};
+/** A value that costs a query to know, asked at most every `ms` (a scrape every second does not count every second). */
+function cachedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: T } | undefined;
+  return async () => {
+    if (!last || Date.now() - last.at > ms) last = { at: Date.now(), value: await read() };
+    return last.value;
+  };
+}
 
-const ORDER_COUNT_TTL_MS = 5_000;
+/** How long a gauge that counts rows keeps its last count. */
+const ROW_COUNT_TTL_MS = 5_000;
 
 /**
- * Everything `/metrics` exposes. Services do not import this: they expose small hooks
- * (`onBatch`, `onPayment`, `onRun`) and `service.ts` connects them here.
+ * Everything `/metrics` exposes. Each module receives this when it is built: it observes its own
+ * counters and histograms, and registers the gauges whose values only it knows.
  */
-export function createMetrics(sources: MetricsSources) {
+export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
-  let orderCounts: { at: number; rows: { status: string; n: number }[] } | undefined;
-  new Gauge({
-    name: 'orders_by_status',
-    help: 'Orders in each status (counted at most every 5 s)',
-    labelNames: ['status'],
-    registers,
-    async collect() {
-      if (!orderCounts || Date.now() - orderCounts.at > ORDER_COUNT_TTL_MS) {
-        const rows = await sources.sql<{ status: string; n: number }[]>`SELECT status, count(*)::int AS n FROM orders GROUP BY status`;
-        orderCounts = { at: Date.now(), rows: [...rows] };
-      }
-      this.reset();
-      for (const row of orderCounts.rows) this.set({ status: row.status }, row.n);
-    },
-  });
-  new Gauge({ name: 'stock_mailbox_depth', help: 'Stock commands queued in all product mailboxes', registers, collect() { this.set(sources.mailboxDepth()); } });
-  new Gauge({ name: 'stock_mailboxes', help: 'Product mailboxes alive', registers, collect() { this.set(sources.mailboxes()); } });
-  new Gauge({ name: 'order_pipeline_in_flight', help: 'Orders this process is working on', registers, collect() { this.set(sources.pipelineInFlight()); } });
-  let webhookPending: { at: number; n: number } | undefined;
-  new Gauge({
-    name: 'webhook_deliveries_pending',
-    help: 'Webhook deliveries waiting to be sent or retried, all subscriptions (counted at most every 5 s)',
-    registers,
-    async collect() {
-      if (!sources.webhookPending) return;
-      if (!webhookPending || Date.now() - webhookPending.at > ORDER_COUNT_TTL_MS) webhookPending = { at: Date.now(), n: await sources.webhookPending() };
-      this.set(webhookPending.n);
-    },
-  });
-
   return {
     registry,
+    /** A gauge read at each scrape from its owner (a second owner of the name replaces the first). */
+    gauge(name: string, help: string, read: () => number) {
+      registry.removeSingleMetric(name);
+      new Gauge({ name, help, registers, collect() { this.set(read()); } });
+    },
+    /** A gauge that counts rows (`count` runs a query): counted at most every 5 s. */
+    rowGauge(name: string, help: string, count: () => Promise<number>) {
+      const cached = cachedFor(ROW_COUNT_TTL_MS, count);
+      registry.removeSingleMetric(name);
+      new Gauge({ name, help: `${help} (counted at most every 5 s)`, registers, async collect() { this.set(await cached()); } });
+    },
+    /** Rows counted per value of one label, at most every 5 s. */
+    rowGaugeBy(name: string, help: string, label: string, count: () => Promise<{ key: string; n: number }[]>) {
+      const cached = cachedFor(ROW_COUNT_TTL_MS, count);
+      registry.removeSingleMetric(name);
+      new Gauge({
+        name,
+        help: `${help} (counted at most every 5 s)`,
+        labelNames: [label],
+        registers,
+        async collect() {
+          const rows = await cached();
+          this.reset();
+          for (const row of rows) this.set({ [label]: row.key }, row.n);
+        },
+      });
+    },
     // Observed on every request and every payment: the fast kind (fast-metrics.ts).
     httpDuration: new FastHistogram(
       'http_request_duration_seconds',

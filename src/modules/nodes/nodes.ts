@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Sql } from '../../db/client.ts';
 import { toError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { beat, deregisterNode, registerNode } from './nodes.queries.ts';
 
 /**
  * This process on the shared database: a stable node id (kept in the data directory, or NODE_ID),
@@ -22,10 +23,7 @@ export class NodeIdentity {
   ) {}
 
   async register(heartbeatMs: number): Promise<void> {
-    await this.sql.begin(async (tx) => {
-      await tx`DELETE FROM nodes WHERE node_id = ${this.nodeId}`;
-      await tx`INSERT INTO nodes (incarnation, node_id) VALUES (${this.incarnation}, ${this.nodeId})`;
-    });
+    await registerNode(this.sql, this);
     this.timer = setInterval(() => void this.beat(), heartbeatMs);
     this.timer.unref();
   }
@@ -37,9 +35,7 @@ export class NodeIdentity {
     if (this.beating) return;
     this.beating = true;
     try {
-      await this.sql`
-        INSERT INTO nodes (incarnation, node_id) VALUES (${this.incarnation}, ${this.nodeId})
-        ON CONFLICT (incarnation) DO UPDATE SET heartbeat_at = now()`;
+      await beat(this.sql, this);
     } catch (error) {
       this.logger.warn({ err: toError(error) }, 'heartbeat failed');
     } finally {
@@ -47,11 +43,10 @@ export class NodeIdentity {
     }
   }
 
-  /** Clean stop: leases are handed back so another process (or the next start) resumes at once. */
+  /** Clean stop (its leases were handed back by their owners first): its row goes. */
   async deregister(): Promise<void> {
     clearInterval(this.timer);
-    await this.sql`UPDATE orders SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ${this.incarnation}`;
-    await this.sql`DELETE FROM nodes WHERE incarnation = ${this.incarnation}`;
+    await deregisterNode(this.sql, this.incarnation);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Executor } from '../../db/client.ts';
+import type { OrderStatus } from './order-state.ts';
 import type { OrderRow } from './orders.queries.ts';
 
 /** The prices of the products that can be ordered now (archived ones have none), read under their stock locks. */
@@ -8,19 +9,18 @@ export function readPrices(tx: Executor, productIds: string[]) {
 }
 
 /** An order stored under an idempotency key: enough to answer its acceptance again. */
-export type KeyedOrder = Pick<OrderRow, 'id' | 'customerId' | 'status' | 'items' | 'total' | 'attempts' | 'lastError' | 'createdAt' | 'updatedAt'> & {
+export type KeyedOrder = Pick<OrderRow, 'id' | 'customerId' | 'items' | 'total' | 'lastError' | 'createdAt'> & {
   scope: string;
   key: string;
   requestHash: string;
-  reservedAt: string | null;
+  bornStatus: OrderStatus;
 };
 
 export function findKeyed(tx: Executor, keys: { scope: string; key: string }[]) {
   if (keys.length === 0) return Promise.resolve([] as KeyedOrder[]);
   return tx<KeyedOrder[]>`
     SELECT o.id, o.idempotency_scope AS scope, o.idempotency_key AS key, o.request_hash AS "requestHash", o.customer_id AS "customerId",
-           o.status, o.items, o.total::text AS total, o.attempts, o.last_error AS "lastError",
-           o.created_at AS "createdAt", o.updated_at AS "updatedAt", o.reserved_at AS "reservedAt"
+           o.born_status AS "bornStatus", o.items, o.total::text AS total, o.last_error AS "lastError", o.created_at AS "createdAt"
     FROM orders o
     JOIN unnest(${keys.map((k) => k.scope)}::text[], ${keys.map((k) => k.key)}::text[]) AS k(scope, key)
       ON o.idempotency_scope = k.scope AND o.idempotency_key = k.key

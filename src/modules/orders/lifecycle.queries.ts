@@ -1,5 +1,6 @@
 import type { Executor } from '../../db/client.ts';
 import type { OrderStatus, PaymentStatus } from './order-state.ts';
+import type { Stamp } from './transitions.ts';
 import type { OrderRow } from './orders.queries.ts';
 
 /**
@@ -20,15 +21,14 @@ export type NewOrderRow = Pick<OrderRow, 'id' | 'customerId' | 'status' | 'items
 /**
  * Stores the batch's new orders, with the log rows of those whose stock was short. A key taken
  * meanwhile by another process is skipped (`ON CONFLICT`) and the statement then fails with
- * SR001 (`stockroom_fence`): the batch is redone, and the key is a replay. Returns the
- * transaction's time (the orders' `created_at`).
+ * SR001 (`stockroom_fence`): the batch is redone, and the key is a replay.
  */
-export async function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogRow[]): Promise<string> {
-  const [row] = await tx<{ at: string }[]>`
+export async function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogRow[]): Promise<void> {
+  await tx`
     WITH o AS (
-      INSERT INTO orders (id, customer_id, status, items, total, attempts, last_error, next_attempt_at, lease_owner, lease_until,
+      INSERT INTO orders (id, customer_id, status, born_status, items, total, attempts, last_error, next_attempt_at, lease_owner, lease_until,
                           idempotency_scope, idempotency_key, request_hash, reserved_at)
-      SELECT u.id, u.customer_id, u.status, u.items::jsonb, u.total::numeric, u.attempts, u.last_error,
+      SELECT u.id, u.customer_id, u.status, u.status, u.items::jsonb, u.total::numeric, u.attempts, u.last_error,
              now() + u.delay_ms * interval '1 millisecond', u.lease_owner,
              CASE WHEN u.lease_owner IS NULL THEN NULL ELSE now() + u.lease_ms * interval '1 millisecond' END,
              u.scope, u.key, u.hash, CASE WHEN u.status = 'reserved' THEN now() END
@@ -45,8 +45,7 @@ export async function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogR
                              ${logs.map((l) => l.message)}::text[], ${logs.map((l) => l.errorMessage)}::text[]) AS u(order_id, status, message, error_message)
       WHERE u.order_id IN (SELECT id FROM o)
     )
-    SELECT stockroom_fence(${rows.length}, (SELECT count(*)::int FROM o)), now()::text AS at`;
-  return row!.at;
+    SELECT stockroom_fence(${rows.length}, (SELECT count(*)::int FROM o))`;
 }
 
 /** An order as a stock transaction reads it, under its products' locks. */
@@ -61,10 +60,12 @@ export function readOrderStates(tx: Executor, ids: string[]) {
     FROM orders WHERE id = ANY(${ids}::uuid[])`;
 }
 
-/** The write of one changed order: its new state, and the version it was read at (the fence). */
+/** The write of one changed order: its new state and version, and the version it was read at (the fence). */
 export type OrderChange = {
   id: string;
   readVersion: number;
+  /** One more than `readVersion` for each change this batch made to the order. */
+  version: number;
   status: OrderStatus;
   attempts: number;
   lastError: string | null;
@@ -77,8 +78,8 @@ export type OrderChange = {
   leaseMs: number;
   /** The provider must be asked about this order after this long (null: leave as it is). */
   reconcileDelayMs: number | null;
-  /** Which normal step's timestamp this change sets, if any. */
-  stamp: 'reserved' | 'processed' | 'shipped' | null;
+  /** The normal steps this batch took with the order, whose times it keeps. */
+  stamps: Stamp[];
 };
 
 export type LogRow = { orderId: string; status: OrderStatus; message: string; errorMessage: string | null };
@@ -101,19 +102,18 @@ export async function updateOrders(tx: Executor, changes: OrderChange[], logs: L
                               ELSE least(coalesce(o.reconcile_at, 'infinity'), now() + u.reconcile_ms * interval '1 millisecond') END,
           reconcile_until = CASE WHEN u.reconcile_ms IS NULL THEN o.reconcile_until
                                  ELSE coalesce(o.reconcile_until, now() + ${reconcileHorizonMs} * interval '1 millisecond') END,
-          reserved_at = CASE WHEN u.stamp = 'reserved' THEN now() ELSE o.reserved_at END,
-          processed_at = CASE WHEN u.stamp = 'processed' THEN now() ELSE o.processed_at END,
-          shipped_at = CASE WHEN u.stamp = 'shipped' THEN now() ELSE o.shipped_at END,
-          version = o.version + 1, updated_at = now()
-      FROM unnest(${changes.map((c) => c.id)}::uuid[], ${changes.map((c) => c.readVersion)}::int[], ${changes.map((c) => c.status)}::text[],
+          reserved_at = CASE WHEN 'reserved' = ANY(string_to_array(u.stamps, ',')) THEN now() ELSE o.reserved_at END,
+          processed_at = CASE WHEN 'processed' = ANY(string_to_array(u.stamps, ',')) THEN now() ELSE o.processed_at END,
+          shipped_at = CASE WHEN 'shipped' = ANY(string_to_array(u.stamps, ',')) THEN now() ELSE o.shipped_at END,
+          version = u.version, updated_at = now()
+      FROM unnest(${changes.map((c) => c.id)}::uuid[], ${changes.map((c) => c.readVersion)}::int[], ${changes.map((c) => c.version)}::int[], ${changes.map((c) => c.status)}::text[],
                   ${changes.map((c) => c.attempts)}::int[], ${changes.map((c) => c.lastError)}::text[], ${changes.map((c) => c.paymentStatus)}::text[],
                   ${changes.map((c) => c.paymentReference)}::text[], ${changes.map((c) => c.paymentAttempts)}::int[],
                   ${changes.map((c) => c.nextDelayMs)}::int[], ${changes.map((c) => c.leaseOwner)}::uuid[], ${changes.map((c) => c.leaseMs)}::int[],
-                  ${changes.map((c) => c.reconcileDelayMs)}::int[], ${changes.map((c) => c.stamp)}::text[])
-        AS u(id, read_version, status, attempts, last_error, payment_status, payment_reference, payment_attempts,
-             delay_ms, lease_owner, lease_ms, reconcile_ms, stamp)
-      -- The ids again as an indexable condition on orders: joined on unnest alone, the planner (its
-      -- estimates stale on a table that grew fast) hash-joined a sequential scan of every order.
+                  ${changes.map((c) => c.reconcileDelayMs)}::int[], ${changes.map((c) => c.stamps.join(','))}::text[])
+        AS u(id, read_version, version, status, attempts, last_error, payment_status, payment_reference, payment_attempts,
+             delay_ms, lease_owner, lease_ms, reconcile_ms, stamps)
+      -- The ids again as a condition on orders alone: the index finds them without the join.
       WHERE o.id = ANY(${changes.map((c) => c.id)}::uuid[]) AND o.id = u.id AND o.version = u.read_version
       RETURNING 1
     ), l AS (

@@ -1,21 +1,20 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
 import type { Config } from '../../config.ts';
 import type { Sql } from '../../db/client.ts';
-import { idempotencyPruneJob } from '../../jobs/prune.ts';
-import { leaseRescueJob } from '../../jobs/lease-rescue.ts';
-import { orderRetriesJob } from '../../jobs/order-retries.ts';
-import { paymentReconcileJob } from '../../jobs/payment-reconcile.ts';
-import { stuckReservationsJob } from '../../jobs/stuck-reservations.ts';
-import type { Job } from '../../jobs/job.ts';
 import { backoffMs } from '../../lib/backoff.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { PaymentGateway } from '../payments/gateway.ts';
 import { OrderIntake } from './intake.ts';
+import { IntakeBatch } from './intake-batch.ts';
+import { orderJobs } from './jobs.ts';
+import { countOrdersByStatus } from './orders.queries.ts';
 import { OrdersService } from './orders.service.ts';
 import { PaymentReconciler } from './reconcile.ts';
+import { OrderSteps } from './steps.ts';
 import { releaseStuck } from './stuck.ts';
-import { OrderSteps, type OrderPolicy } from './transitions.ts';
+import type { OrderPolicy } from './transitions.ts';
 import { releaseLeases } from './work.queries.ts';
 import { OrderWorker } from './worker.ts';
 
@@ -28,14 +27,18 @@ export type OrdersModuleDeps = {
   owner: string;
   clock: Clock;
   logger: Logger;
+  metrics: Metrics;
 };
+
+/** Orders claimed per statement by a sweep. */
+const CLAIM_BATCH = 2000;
 
 /**
  * The orders module wires itself: the state machine (`OrderSteps`, the only code that changes an
  * order after its intake), the intake, the worker, the reconciler, and their periodic jobs.
  * Nothing else writes `orders`, `order_logs` or an order's outbox record.
  */
-export function createOrdersModule({ sql, actors, gateway, config, owner, clock, logger }: OrdersModuleDeps) {
+export function createOrdersModule({ sql, actors, gateway, config, owner, clock, logger, metrics }: OrdersModuleDeps) {
   const retryDelayMs = (attempt: number) => backoffMs(attempt, { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }, clock.random);
   const policy: OrderPolicy = {
     owner,
@@ -47,14 +50,12 @@ export function createOrdersModule({ sql, actors, gateway, config, owner, clock,
     reconcileHorizonMs: config.reconcileHorizonMs,
   };
   const steps = new OrderSteps(policy);
-  const reconciler = new PaymentReconciler(sql, gateway, {
-    batchSize: 200,
-    holdMs: 60_000,
+  const reconciler = new PaymentReconciler(sql, gateway, metrics, {
     retryDelayMs: (attempt) => backoffMs(attempt, { baseMs: config.reconcileRetryBaseMs, maxMs: config.reconcileRetryMaxMs }, clock.random),
     horizonMs: config.reconcileHorizonMs,
     logger,
   });
-  const worker = new OrderWorker(sql, actors, steps, gateway, (orderId) => void reconciler.now(orderId).catch(() => {}), {
+  const worker = new OrderWorker(sql, actors, steps, gateway, (orderId) => void reconciler.now(orderId).catch(() => {}), metrics, {
     owner,
     leaseMs: config.leaseMs,
     heartbeatTtlMs: config.heartbeatTtlMs,
@@ -62,33 +63,30 @@ export function createOrdersModule({ sql, actors, gateway, config, owner, clock,
     paymentConcurrency: config.paymentConcurrency,
     currency: config.paymentCurrency,
     retryDelayMs,
-    claimBatch: 2000,
+    claimBatch: CLAIM_BATCH,
     maxInFlight: config.pipelineMaxInFlight,
     logger,
     now: () => clock.now(),
   });
   const intake = new OrderIntake(
     actors,
-    policy,
+    new IntakeBatch(policy, metrics),
     (born) => worker.accept(born),
     () => worker.recoverLost(),
   );
   const service = new OrdersService(sql, intake, actors, steps, () => void reconciler.sweep());
-  const stuck = { owner, leaseMs: config.leaseMs, stuckMs: config.stuckReservationMs, limit: 500 };
-  const jobs: Job[] = [
-    orderRetriesJob(worker, config.retrySweepCron),
-    leaseRescueJob(worker, config.leaseRescueCron),
-    stuckReservationsJob((asOf) => releaseStuck(sql, actors, steps, stuck, asOf), config.stuckSweepCron),
-    paymentReconcileJob(reconciler, config.reconcileCron),
-    idempotencyPruneJob(sql, { schedule: config.pruneCron, olderThanMs: config.idempotencyTtlMs, limit: 10_000 }),
-  ];
+  const stuck = { owner, leaseMs: config.leaseMs, stuckMs: config.stuckReservationMs };
+  metrics.rowGaugeBy('orders_by_status', 'Orders in each status', 'status', async () =>
+    (await countOrdersByStatus(sql)).map((row) => ({ key: row.status, n: row.count })),
+  );
+  metrics.gauge('order_pipeline_in_flight', 'Orders this process is working on', () => worker.size);
   return {
     service,
     intake,
     worker,
     reconciler,
     steps,
-    jobs,
+    jobs: orderJobs(sql, config, { worker, reconciler, releaseStuck: (asOf) => releaseStuck(sql, actors, steps, stuck, asOf) }),
     /** Resumes what previous runs left (a dead incarnation's leases are void at once). */
     start() {
       void worker.sweep();

@@ -6,7 +6,7 @@ import type { OrderIntake } from './intake.ts';
 import type { Order, OrderCounts, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';
 import { orderStatuses } from './order-state.ts';
 import * as q from './orders.queries.ts';
-import type { OrderSteps } from './transitions.ts';
+import type { OrderSteps } from './steps.ts';
 import { orderView } from './views.ts';
 
 /** What clients do with orders. The intake and the worker do the work; this answers and decides. */

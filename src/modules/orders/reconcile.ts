@@ -1,13 +1,11 @@
 import type { Sql } from '../../db/client.ts';
 import { toError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { chargeKey, PaymentError, refundKey, type PaymentGateway } from '../payments/gateway.ts';
 import { claimReconcile, finishReconcile, reconcileSoon, type ReconcileItem, type ReconcileResult } from './work.queries.ts';
 
 export type ReconcilerOptions = {
-  batchSize: number;
-  /** How long a claimed order is hidden from other sweeps while it is being handled. */
-  holdMs: number;
   /** Delay before look `attempt + 1` (the service's one backoff formula). */
   retryDelayMs(attempt: number): number;
   /** How long asking goes on (RECONCILE_HORIZON_MS); the first look sets it. */
@@ -16,6 +14,11 @@ export type ReconcilerOptions = {
 };
 
 export type ReconcileOutcome = 'refunded' | 'cleared' | 'retry' | 'attention';
+
+/** Orders asked about per claim (their calls go out together); a sweep claims until none are due. */
+const BATCH = 200;
+/** A claimed order is hidden from other sweeps this long: far longer than asking the provider takes. */
+const HOLD_MS = 60_000;
 
 /**
  * Settles what the provider may owe an order that moved on without its payment: a cancelled order
@@ -32,12 +35,11 @@ export type ReconcileOutcome = 'refunded' | 'cleared' | 'retry' | 'attention';
 export class PaymentReconciler {
   private pending: Promise<number> | undefined;
   private again = false;
-  /** Observer for metrics. */
-  onSettled: (outcome: ReconcileOutcome) => void = () => {};
 
   constructor(
     private readonly sql: Sql,
     private readonly gateway: PaymentGateway,
+    private readonly metrics: Metrics,
     private readonly options: ReconcilerOptions,
   ) {}
 
@@ -66,10 +68,10 @@ export class PaymentReconciler {
     let total = 0;
     try {
       for (;;) {
-        const items = await claimReconcile(this.sql, { limit: this.options.batchSize, holdMs: this.options.holdMs, asOf });
+        const items = await claimReconcile(this.sql, { limit: BATCH, holdMs: HOLD_MS, asOf });
         await Promise.all(items.map((item) => this.settle(item)));
         total += items.length;
-        if (items.length < this.options.batchSize) return total;
+        if (items.length < BATCH) return total;
       }
     } catch (error) {
       this.options.logger.error({ err: toError(error) }, 'payment reconcile sweep failed');
@@ -83,7 +85,7 @@ export class PaymentReconciler {
     if (outcome === 'attention') this.options.logger.error({ orderId: item.id, reason: result.attention }, 'order needs a person: a refund may be owed');
     try {
       await finishReconcile(this.sql, result);
-      this.onSettled(outcome);
+      this.metrics.reconciliations.inc({ result: outcome });
     } catch (error) {
       // Left claimed: it is due again once its hold runs out.
       this.options.logger.warn({ err: toError(error), orderId: item.id }, 'could not record a payment reconcile');

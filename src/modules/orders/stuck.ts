@@ -1,9 +1,12 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
 import type { Sql } from '../../db/client.ts';
-import type { OrderSteps } from './transitions.ts';
+import type { OrderSteps } from './steps.ts';
 import { claimStuckReservations } from './work.queries.ts';
 
-export type StuckOptions = { owner: string; leaseMs: number; stuckMs: number; limit: number };
+export type StuckOptions = { owner: string; leaseMs: number; stuckMs: number };
+
+/** Orders released per run: the next run (a minute later) takes the rest. */
+const LIMIT = 500;
 
 /**
  * Releases the stock of orders stuck in `reserved` for longer than `stuckMs` (a worker wedged on
@@ -11,7 +14,7 @@ export type StuckOptions = { owner: string; leaseMs: number; stuckMs: number; li
  * reconciler looks for a charge to refund until its horizon.
  */
 export async function releaseStuck(sql: Sql, actors: StockActors, steps: OrderSteps, options: StuckOptions, asOf?: Date): Promise<number> {
-  const stuck = await claimStuckReservations(sql, { ...options, asOf });
+  const stuck = await claimStuckReservations(sql, { ...options, limit: LIMIT, asOf });
   const minutes = Math.round(options.stuckMs / 60_000);
   const outcomes = await Promise.all(
     stuck.map((order) =>

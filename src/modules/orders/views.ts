@@ -1,5 +1,5 @@
 import { iso } from '../../db/client.ts';
-import type { Born } from './intake.ts';
+import type { Born } from './intake-batch.ts';
 import type { Order } from './orders.models.ts';
 import { isFinal } from './order-state.ts';
 import type { OrderRow } from './orders.queries.ts';

@@ -1,4 +1,7 @@
-import { at, type Executor } from '../../db/client.ts';
+import { at, type Executor, type Sql } from '../../db/client.ts';
+import { outboxText } from '../../db/outbox.ts';
+import { insertEventRecords } from '../events/events.queries.ts';
+import { orderRecord } from '../events/records.ts';
 import type { OrderItem, OrderStatus, PaymentStatus } from './order-state.ts';
 
 /**
@@ -152,12 +155,12 @@ export type ReconcileResult = {
 
 /**
  * What a look at the provider came to. A change of the payment is a change of the order: its
- * version moves on and the outbox gets its record.
+ * version moves on and the outbox gets its record, in the same transaction.
  */
-export async function finishReconcile(sql: Executor, result: ReconcileResult): Promise<void> {
+export async function finishReconcile(sql: Sql, result: ReconcileResult): Promise<void> {
   const payment = result.payment ?? null;
-  await sql`
-    WITH u AS (
+  await sql.begin(async (tx) => {
+    const [row] = await tx<{ id: string; status: OrderStatus; version: number; attempts: number; lastError: string | null; paymentAttempts: number }[]>`
       UPDATE orders SET
         payment_status = coalesce(${payment?.status ?? null}::text, payment_status),
         payment_reference = coalesce(${payment?.reference ?? null}::text, payment_reference),
@@ -168,17 +171,16 @@ export async function finishReconcile(sql: Executor, result: ReconcileResult): P
         version = version + CASE WHEN ${payment !== null} THEN 1 ELSE 0 END,
         updated_at = CASE WHEN ${payment !== null} THEN now() ELSE updated_at END
       WHERE id = ${result.id}
-      RETURNING id, status, version, attempts, last_error, payment_status, payment_reference, payment_attempts
-    ), l AS (
-      INSERT INTO order_logs (order_id, status, message) SELECT id, status, ${result.log ?? ''} FROM u WHERE ${result.log !== undefined}
-    ), e AS (
-      INSERT INTO events (changes)
-      SELECT json_build_object('v', 2, 'orders', json_build_array(json_build_object(
-        'id', id, 'status', status, 'previous', status, 'version', version, 'attempts', attempts, 'lastError', last_error,
-        'payment', json_build_object('status', payment_status, 'reference', payment_reference, 'attempts', payment_attempts))))
-      FROM u WHERE ${payment !== null}
-    )
-    SELECT 1`;
+      RETURNING id, status, version, attempts, last_error AS "lastError", payment_attempts AS "paymentAttempts"`;
+    if (!row) return;
+    const writes: Promise<unknown>[] = [];
+    if (result.log !== undefined) writes.push(tx`INSERT INTO order_logs (order_id, status, message) VALUES (${row.id}, ${row.status}, ${result.log})`.execute());
+    if (payment) {
+      const record = orderRecord({ ...row, previous: row.status, payment: { ...payment, attempts: row.paymentAttempts }, nextAttemptInMs: null });
+      writes.push(insertEventRecords(tx, [outboxText({ orders: [record] })!]));
+    }
+    await Promise.all(writes);
+  });
 }
 
 /**

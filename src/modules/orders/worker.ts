@@ -1,12 +1,15 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
 import { isDatabaseUnavailable, type Sql } from '../../db/client.ts';
-import { toError } from '../../lib/errors.ts';
 import { backoffMs, type Backoff } from '../../lib/backoff.ts';
+import { toError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { Semaphore } from '../../lib/semaphore.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { chargeKey, PaymentError, type Charge, type PaymentGateway } from '../payments/gateway.ts';
-import type { Born } from './intake.ts';
-import type { OrderFacts, PaymentStatus } from './order-state.ts';
-import type { OrderSteps, Step, StepOutcome } from './transitions.ts';
+import type { Born } from './intake-batch.ts';
+import type { OrderFacts } from './order-state.ts';
+import type { OrderSteps, StepOutcome } from './steps.ts';
+import type { Step } from './transitions.ts';
 import { claimDueOrders, releaseLost, type ClaimedOrder, type ClaimKind } from './work.queries.ts';
 
 export type WorkerOptions = {
@@ -38,29 +41,35 @@ type Job = {
   leaseUntil: number;
 };
 
+/** What a payment attempt came to: the order's next step, and whether money may have moved. */
+type Settlement = { step: Step; mayHaveCharged: boolean };
+
 export type PaymentOutcomeLabel = 'succeeded' | 'declined' | 'unknown' | 'retryable' | 'permanent';
 
 /** A stock step that could not reach the database is tried again: soon, then up to 2 s apart (the database restarting). */
 const STEP_RETRY: Backoff = { baseMs: 100, maxMs: 2_000 };
+/** With more orders in memory than `maxInFlight`, claiming waits this long for room. */
+const BACKLOG_WAIT_MS = 200;
+/** A timer for a retry fires this long after it is due: the database clock may be a little behind ours. */
+const DUE_SLACK_MS = 25;
 
 /**
- * The one worker of orders: it claims what is due or abandoned, runs each order's next step and
- * settles it. Reserve and settle are steps under the products' stock locks (`OrderSteps`); the
- * payment is taken outside every lock and transaction, with a bounded number of calls in flight.
- * Everything here is a cache of the orders table: after a crash the claims feed it again.
+ * The one worker of orders: it claims what is due or abandoned and carries each order through its
+ * next steps (`run`): its stock, its payment, its settlement. Reserve and settle are steps under
+ * the products' stock locks (`OrderSteps`); the payment is taken outside every lock and
+ * transaction, with a bounded number of calls in flight. Everything here is a cache of the orders
+ * table: after a crash the claims feed it again.
  */
 export class OrderWorker {
   private readonly inFlight = new Map<string, Job>();
-  private readonly payQueue: Job[] = [];
-  private paying = 0;
+  private readonly paymentSlots: Semaphore;
+  private readonly paymentSeries = new Map<PaymentOutcomeLabel, { attempts: { inc(): void }; duration: { observe(seconds: number): void } }>();
   private stopping = false;
   private idleWaiters: (() => void)[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private wakeTime = Number.POSITIVE_INFINITY;
   private sweeping: Promise<number> | undefined;
   private recovering: Promise<void> | undefined;
-  /** Observer for metrics. */
-  onPayment: (outcome: PaymentOutcomeLabel, seconds: number) => void = () => {};
 
   constructor(
     private readonly sql: Sql,
@@ -69,8 +78,11 @@ export class OrderWorker {
     private readonly gateway: PaymentGateway,
     /** The provider must be asked about this order soon (a charge may have landed on an order that moved on). */
     private readonly reconcileNow: (orderId: string) => void,
+    private readonly metrics: Metrics,
     private readonly options: WorkerOptions,
-  ) {}
+  ) {
+    this.paymentSlots = new Semaphore(options.paymentConcurrency);
+  }
 
   get size(): number {
     return this.inFlight.size;
@@ -85,7 +97,7 @@ export class OrderWorker {
     }
   }
 
-  /** Something falls due at `at` (ms since epoch): sweep then (slightly after, for clock skew). */
+  /** Something falls due at `at` (ms since epoch): sweep then. */
   wakeAt(at: number) {
     if (this.stopping || at >= this.wakeTime) return;
     this.wakeTime = at;
@@ -93,7 +105,7 @@ export class OrderWorker {
     this.timer = setTimeout(() => {
       this.wakeTime = Number.POSITIVE_INFINITY;
       void this.sweep();
-    }, Math.max(0, at - this.options.now()) + 25);
+    }, Math.max(0, at - this.options.now()) + DUE_SLACK_MS);
   }
 
   /** Claims and resumes orders of `kind` until none are left or the worker is full. */
@@ -108,7 +120,8 @@ export class OrderWorker {
   async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
-    for (const job of this.payQueue.splice(0)) this.finish(job);
+    // Orders waiting for a payment slot go home: they stay reserved, and the next start pays them.
+    this.paymentSlots.open();
     if (this.inFlight.size > 0) {
       await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), Bun.sleep(deadlineMs)]);
     }
@@ -120,22 +133,24 @@ export class OrderWorker {
    * nobody's hands. Once the database answers again, their leases go back and a sweep takes them.
    */
   recoverLost() {
-    this.recovering ??= (async () => {
-      for (let attempt = 1; !this.stopping; attempt++) {
-        await Bun.sleep(backoffMs(attempt, STEP_RETRY));
-        try {
-          const released = await releaseLost(this.sql, this.options.owner, new Set(this.inFlight.keys()));
-          if (released > 0) this.options.logger.warn({ released }, 'orders whose answer was lost with the database were handed back');
-          void this.sweep();
+    this.recovering ??= this.handBackLost().finally(() => (this.recovering = undefined));
+  }
+
+  private async handBackLost() {
+    for (let attempt = 1; !this.stopping; attempt++) {
+      await Bun.sleep(backoffMs(attempt, STEP_RETRY));
+      try {
+        const released = await releaseLost(this.sql, this.options.owner, new Set(this.inFlight.keys()));
+        if (released > 0) this.options.logger.warn({ released }, 'orders whose answer was lost with the database were handed back');
+        void this.sweep();
+        return;
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) {
+          this.options.logger.error({ err: toError(error) }, 'could not hand back orders after a database outage');
           return;
-        } catch (error) {
-          if (!isDatabaseUnavailable(error)) {
-            this.options.logger.error({ err: toError(error) }, 'could not hand back orders after a database outage');
-            return;
-          }
         }
       }
-    })().finally(() => (this.recovering = undefined));
+    }
   }
 
   private async claimAll(asOf: Date | undefined, kind: ClaimKind): Promise<number> {
@@ -144,7 +159,7 @@ export class OrderWorker {
       for (;;) {
         const room = this.options.maxInFlight - this.inFlight.size;
         if (room <= 0) {
-          this.wakeAt(this.options.now() + 200); // backlog: come back when there is room
+          this.wakeAt(this.options.now() + BACKLOG_WAIT_MS);
           break;
         }
         const limit = Math.min(this.options.claimBatch, room);
@@ -181,8 +196,7 @@ export class OrderWorker {
     if (this.stopping) return;
     // A newer claim replaces an older copy; the older one's writes are fenced out by version.
     this.inFlight.set(job.facts.id, job);
-    if (job.status === 'pending') this.reserve(job);
-    else this.enqueuePayment(job);
+    void this.run(job).finally(() => this.finish(job));
   }
 
   private finish(job: Job) {
@@ -190,63 +204,37 @@ export class OrderWorker {
     if (this.inFlight.size === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
   }
 
-  /**
-   * A step of the order under its stock locks. The database being away is not the order's fault:
-   * the step is tried again, with backoff, while this process still holds the order's lease (after
-   * that, whoever claims it carries on). Any other failure leaves the order to its lease's expiry.
-   */
-  private step(job: Job, step: Step, next: (outcome: StepOutcome) => void, tries = 0) {
-    this.actors.submit(this.steps.work(job.facts.id, job.facts.items, step), { admit: false }).then(
-      (outcome) => {
-        if ('version' in outcome) job.version = outcome.version;
-        next(outcome);
-      },
-      (error: unknown) => {
-        if (isDatabaseUnavailable(error) && !this.stopping) {
-          this.recoverLost();
-          const delay = backoffMs(tries + 1, STEP_RETRY);
-          if (this.options.now() + delay < job.leaseUntil) {
-            setTimeout(() => this.step(job, step, next, tries + 1), delay);
-            return;
-          }
-        }
-        this.options.logger.error({ err: toError(error), orderId: job.facts.id, step: step.kind }, 'order step failed; the order is resumed when its lease runs out');
-        this.finish(job);
-      },
-    );
-  }
-
-  private reserve(job: Job) {
-    this.step(job, { kind: 'reserve', version: job.version }, (outcome) => {
-      if (outcome.outcome === 'moved' && outcome.status === 'reserved') {
-        job.status = 'reserved';
-        return this.enqueuePayment(job);
-      }
-      if (outcome.outcome === 'retry') this.wakeAt(this.options.now() + outcome.nextAttemptInMs);
-      this.finish(job);
-    });
-  }
-
-  private enqueuePayment(job: Job) {
-    // Stopping: no new payment calls. The order stays reserved in the table; its lease is handed
-    // back on the way out and the next start (or another process) takes it up.
-    if (this.stopping) return this.finish(job);
-    this.payQueue.push(job);
-    this.pump();
-  }
-
-  private pump() {
-    while (!this.stopping && this.paying < this.options.paymentConcurrency && this.payQueue.length > 0) {
-      const job = this.payQueue.shift()!;
-      this.paying++;
-      void this.pay(job).finally(() => {
-        this.paying--;
-        this.pump();
-      });
+  /** One order's way through this process, top to bottom: its stock, its payment, its settlement. */
+  private async run(job: Job): Promise<void> {
+    if (job.status === 'pending' && !(await this.reserve(job))) return;
+    const release = await this.paymentSlots.acquire();
+    let settlement: Settlement;
+    try {
+      // Stopping: no new payment calls. The order stays reserved; its lease is handed back on the way out.
+      if (this.stopping) return;
+      settlement = await this.pay(job);
+    } finally {
+      release();
     }
+    const outcome = await this.step(job, settlement.step);
+    if (outcome?.outcome === 'retry') this.wakeAt(this.options.now() + outcome.nextAttemptInMs);
+    // Money may have moved for an order that moved on meanwhile (cancelled, taken over): the reconciler settles it.
+    if (outcome?.outcome === 'stale' && settlement.mayHaveCharged) this.reconcileNow(job.facts.id);
   }
 
-  private async pay(job: Job) {
+  /** pending → reserved; true when the order goes on to its payment now. */
+  private async reserve(job: Job): Promise<boolean> {
+    const outcome = await this.step(job, { kind: 'reserve', version: job.version });
+    if (outcome?.outcome === 'moved' && outcome.status === 'reserved') {
+      job.status = 'reserved';
+      return true;
+    }
+    if (outcome?.outcome === 'retry') this.wakeAt(this.options.now() + outcome.nextAttemptInMs);
+    return false;
+  }
+
+  /** One payment attempt (looking first, when an earlier one may have charged), and the step it calls for. */
+  private async pay(job: Job): Promise<Settlement> {
     const attempt = job.paymentAttempts + 1;
     const key = chargeKey(job.facts.id);
     const started = performance.now();
@@ -258,47 +246,65 @@ export class OrderWorker {
     } catch (error) {
       failure = error instanceof PaymentError ? error : new PaymentError(toError(error).message, 'unknown');
     }
-    this.onPayment(charge ? charge.status : failure!.kind, (performance.now() - started) / 1000);
+    this.observePayment(charge ? charge.status : failure!.kind, (performance.now() - started) / 1000);
 
-    if (charge?.status === 'succeeded') return this.sell(job, charge, attempt);
-    if (charge) return this.fail(job, `payment declined (charge ${charge.id})`, { status: 'declined', attempts: attempt }, false);
+    const version = job.version;
+    const sell = (paid: Charge): Settlement => ({ step: { kind: 'sell', version, charge: paid.id, attempts: attempt }, mayHaveCharged: true });
+    const fail = (error: string, status: 'declined' | 'failed', unknown: boolean): Settlement => ({
+      step: { kind: 'fail', version, error, payment: { status, attempts: attempt }, reconcile: unknown },
+      mayHaveCharged: unknown,
+    });
+    if (charge?.status === 'succeeded') return sell(charge);
+    if (charge) return fail(`payment declined (charge ${charge.id})`, 'declined', false);
     const error = failure!;
-    if (error.kind === 'permanent') return this.fail(job, `payment refused: ${error.message}`, { status: 'failed', attempts: attempt }, false);
-    if (attempt < this.options.paymentMaxAttempts) return this.retryPayment(job, attempt, error);
+    if (error.kind === 'permanent') return fail(`payment refused: ${error.message}`, 'failed', false);
+    if (attempt < this.options.paymentMaxAttempts) {
+      const delayMs = this.options.retryDelayMs(attempt);
+      const step: Step = { kind: 'retry-payment', version, attempts: attempt, maxAttempts: this.options.paymentMaxAttempts, error: error.message, delayMs };
+      return { step, mayHaveCharged: error.kind === 'unknown' };
+    }
     if (error.kind === 'unknown') {
       // Out of attempts, but the last one may have charged: one more look before giving up.
       const late = await this.gateway.findCharge(key).catch(() => null);
-      if (late?.status === 'succeeded') return this.sell(job, late, attempt);
+      if (late?.status === 'succeeded') return sell(late);
     }
     // If the outcome is still unknown, the order fails now and the reconciler refunds a late charge.
-    return this.fail(job, `payment gave up after ${attempt} attempts: ${error.message}`, { status: 'failed', attempts: attempt }, error.kind === 'unknown');
+    return fail(`payment gave up after ${attempt} attempts: ${error.message}`, 'failed', error.kind === 'unknown');
   }
 
-  private sell(job: Job, charge: Charge, attempts: number) {
-    this.step(job, { kind: 'sell', version: job.version, charge: charge.id, attempts }, (outcome) => {
-      // Charged, but the order moved on (cancelled, or taken over): the charge must be settled.
-      if (outcome.outcome === 'stale') this.reconcileNow(job.facts.id);
-      this.finish(job);
-    });
+  /**
+   * A step of the order under its stock locks. The database being away is not the order's fault:
+   * the step is tried again, with backoff, while this process still holds the order's lease. Null
+   * when it gave up: the order is resumed by whoever claims it once its lease runs out.
+   */
+  private async step(job: Job, step: Step): Promise<StepOutcome | null> {
+    for (let tries = 1; ; tries++) {
+      try {
+        const outcome = await this.actors.submit(this.steps.work(job.facts.id, job.facts.items, step), { admit: false });
+        if ('version' in outcome) job.version = outcome.version;
+        return outcome;
+      } catch (error) {
+        if (isDatabaseUnavailable(error) && !this.stopping) {
+          this.recoverLost();
+          const delay = backoffMs(tries, STEP_RETRY);
+          if (this.options.now() + delay < job.leaseUntil) {
+            await Bun.sleep(delay);
+            continue;
+          }
+        }
+        this.options.logger.error({ err: toError(error), orderId: job.facts.id, step: step.kind }, 'order step failed; the order is resumed when its lease runs out');
+        return null;
+      }
+    }
   }
 
-  private fail(job: Job, error: string, payment: { status: PaymentStatus; attempts: number }, unknown: boolean) {
-    this.step(job, { kind: 'fail', version: job.version, error, payment, reconcile: unknown }, (outcome) => {
-      // The last call's outcome is unknown and the order moved on meanwhile: a charge may still land on it.
-      if (outcome.outcome === 'stale' && unknown) this.reconcileNow(job.facts.id);
-      this.finish(job);
-    });
-  }
-
-  private retryPayment(job: Job, attempt: number, error: PaymentError) {
-    const delayMs = this.options.retryDelayMs(attempt);
-    const step: Step = { kind: 'retry-payment', version: job.version, attempts: attempt, maxAttempts: this.options.paymentMaxAttempts, error: error.message, delayMs };
-    this.step(job, step, (outcome) => {
-      if (outcome.outcome === 'retry') this.wakeAt(this.options.now() + outcome.nextAttemptInMs);
-      // Cancelled or taken over while the call was out, with an outcome nobody knows: look later.
-      if (outcome.outcome === 'stale' && error.kind === 'unknown') this.reconcileNow(job.facts.id);
-      this.finish(job);
-    });
+  private observePayment(outcome: PaymentOutcomeLabel, seconds: number) {
+    let series = this.paymentSeries.get(outcome);
+    if (!series) {
+      series = { attempts: this.metrics.paymentAttempts.child({ outcome }), duration: this.metrics.paymentDuration.child({ outcome }) };
+      this.paymentSeries.set(outcome, series);
+    }
+    series.attempts.inc();
+    series.duration.observe(seconds);
   }
 }
-

@@ -1,4 +1,6 @@
-import { isoSql, type Executor } from '../../db/client.ts';
+import { iso, type Executor, type Sql } from '../../db/client.ts';
+import { outboxText } from '../../db/outbox.ts';
+import { insertEventRecords } from '../events/events.queries.ts';
 
 export type SyncError = { sku: string | null; message: string };
 export type SyncRunRow = {
@@ -23,25 +25,19 @@ export async function startSyncRun(sql: Executor, id: string, trigger: string): 
 
 
 /**
- * Ends a run and, in the same statement, writes its outbox record (`syncRun`, format 2 of
- * records.ts): readers (webhooks' `warehouse.sync.completed`) see the run exactly when it is
- * recorded as finished, never one without the other.
+ * Ends a run and, in the same transaction, writes its outbox record (`syncRun`): readers
+ * (webhooks' `warehouse.sync.completed`) see the run exactly when it is recorded as finished,
+ * never one without the other.
  */
-export async function finishSyncRun(sql: Executor, run: Pick<SyncRunRow, 'id' | 'status' | 'itemsChecked' | 'itemsAdjusted' | 'errors'>) {
-  const [row] = await sql<SyncRunRow[]>`
-    WITH r AS (
+export async function finishSyncRun(sql: Sql, run: Pick<SyncRunRow, 'id' | 'status' | 'itemsChecked' | 'itemsAdjusted' | 'errors'>): Promise<SyncRunRow> {
+  return sql.begin(async (tx) => {
+    const [row] = await tx<SyncRunRow[]>`
       UPDATE sync_runs SET status = ${run.status}, finished_at = now(), items_checked = ${run.itemsChecked},
         items_adjusted = ${run.itemsAdjusted}, errors = ${JSON.stringify(run.errors)}::jsonb
-      WHERE id = ${run.id} RETURNING *
-    ), e AS (
-      INSERT INTO events (changes)
-      SELECT jsonb_build_object('v', 2, 'syncRun', jsonb_build_object(
-        'id', id, 'status', status, 'trigger', trigger, 'startedAt', ${sql.unsafe(isoSql('started_at'))},
-        'finishedAt', ${sql.unsafe(isoSql('finished_at'))}, 'itemsChecked', items_checked, 'itemsAdjusted', items_adjusted, 'errors', errors))
-      FROM r
-    )
-    SELECT ${columns(sql)} FROM r`;
-  return row!;
+      WHERE id = ${run.id} RETURNING ${columns(tx)}`;
+    await insertEventRecords(tx, [outboxText({ syncRun: { ...row!, startedAt: iso(row!.startedAt), finishedAt: iso(row!.finishedAt) } })!]);
+    return row!;
+  });
 }
 
 /** Newest first; `beforeId` (runs have time-ordered ids) is the cursor. */

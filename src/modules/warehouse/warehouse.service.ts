@@ -4,6 +4,7 @@ import { iso, type Sql } from '../../db/client.ts';
 import { toError } from '../../lib/errors.ts';
 import { decodeCursor, isUuidKey, pageOf } from '../../lib/paging.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { WarehouseClient } from './client.ts';
 import * as q from './warehouse.queries.ts';
 
@@ -28,13 +29,12 @@ export type WarehouseSyncOptions = { pageSize: number; logger: Logger };
  */
 export class WarehouseSync {
   private current: Promise<SyncRun> | undefined;
-  /** Observer for metrics. */
-  onRun: (run: SyncRun) => void = () => {};
 
   constructor(
     private readonly sql: Sql,
     private readonly actors: StockActors,
     private readonly client: WarehouseClient,
+    private readonly metrics: Metrics,
     private readonly options: WarehouseSyncOptions,
   ) {}
 
@@ -113,7 +113,9 @@ export class WarehouseSync {
     const status = failure ? (pages > 0 ? 'partial' : 'failed') : 'succeeded';
     const finished = view(await q.finishSyncRun(this.sql, { id: run.id, status, itemsChecked, itemsAdjusted, errors }));
     this.options.logger.info({ syncRun: run.id, status, itemsChecked, itemsAdjusted, errors: errors.length }, 'warehouse sync finished');
-    this.onRun(finished);
+    this.metrics.syncRuns.inc({ status: finished.status });
+    this.metrics.syncAdjusted.inc(finished.itemsAdjusted);
+    this.metrics.syncErrors.inc(finished.errors.length);
     return finished;
   }
 }

@@ -1,5 +1,7 @@
 import { at, isoSql, type Executor } from '../../db/client.ts';
-import type { WebhookEventType } from './webhooks.models.ts';
+import { outboxText } from '../../db/outbox.ts';
+import { insertEventRecords } from '../events/events.queries.ts';
+import type { Webhook, WebhookEventType } from './webhooks.models.ts';
 
 const ts = (date: Date) => date.toISOString();
 
@@ -160,23 +162,15 @@ export async function recordOutcomes(sql: Executor, outcomes: Outcome[]): Promis
  * one `webhookDisabled` outbox record for each in the same statement (records.ts): other
  * subscriptions hear of it as `webhook.disabled`. Its waiting deliveries stay, paused.
  */
-export async function disableFailing(sql: Executor, ids: string[], before: Date, windowHours: number): Promise<string[]> {
+export async function disableFailing(tx: Executor, ids: string[], before: Date, windowHours: number): Promise<string[]> {
   if (ids.length === 0) return [];
-  const rows = await sql<{ id: string }[]>`
-    WITH d AS (
-      UPDATE webhooks SET enabled = false, updated_at = now(),
-        disabled_reason = 'no delivery succeeded for ' || ${windowHours}::text || ' h (failing since ' || ${sql.unsafe(isoSql('failing_since'))} || ')'
-      WHERE id = ANY(${ids}::uuid[]) AND enabled AND failing_since <= ${ts(before)}::timestamptz
-      RETURNING *
-    ), e AS (
-      INSERT INTO events (changes)
-      SELECT jsonb_build_object('v', 2, 'webhookDisabled', jsonb_build_object(
-        'id', id, 'url', url, 'events', to_jsonb(events), 'description', description, 'enabled', enabled,
-        'disabledReason', disabled_reason, 'createdAt', ${sql.unsafe(isoSql('created_at'))}))
-      FROM d
-    )
-    SELECT id::text FROM d`;
-  return rows.map((r) => r.id);
+  const disabled = await tx<Webhook[]>`
+    UPDATE webhooks SET enabled = false, updated_at = now(),
+      disabled_reason = 'no delivery succeeded for ' || ${windowHours}::text || ' h (failing since ' || ${tx.unsafe(isoSql('failing_since'))} || ')'
+    WHERE id = ANY(${ids}::uuid[]) AND enabled AND failing_since <= ${ts(before)}::timestamptz
+    RETURNING id::text, url, events, description, enabled, disabled_reason AS "disabledReason", ${tx.unsafe(isoSql('created_at'))} AS "createdAt"`;
+  await insertEventRecords(tx, disabled.map((webhookDisabled) => outboxText({ webhookDisabled })!));
+  return disabled.map((w) => w.id);
 }
 
 /** A clean stop: deliveries this process holds go back at once (their sends are over or cut off). */

@@ -5,6 +5,7 @@ import { Batcher } from '../../lib/batcher.ts';
 import { backoffMs } from '../../lib/backoff.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { claimDeliveries, disableFailing, recordOutcomes, releaseLeases, type Claimed, type Outcome } from './deliveries.queries.ts';
 import { fillStep } from './enqueue.ts';
 import type { OutboundPolicy } from './outbound.ts';
@@ -43,13 +44,11 @@ export class WebhookDispatcher {
   private claimAgain = false;
   private stopped = false;
   private readonly outcomes: Batcher<Outcome, void>;
-  /** Observers for metrics. */
-  onAttempt: (outcome: AttemptOutcome, seconds: number, lagSeconds: number | undefined) => void = () => {};
-  onDisabled: (webhookId: string) => void = () => {};
 
   constructor(
     private readonly sql: Sql,
     private readonly policy: OutboundPolicy,
+    private readonly metrics: Metrics,
     private readonly options: DispatcherOptions,
   ) {
     this.outcomes = new Batcher((items) => this.record(items), { maxBatch: 500, lingerMs: 2, maxInFlight: 2 });
@@ -159,7 +158,10 @@ export class WebhookDispatcher {
         error: attempt.error,
         nextAttemptAt: status === 'pending' ? new Date(now + backoffMs(attempts, { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }, clock.random)) : null,
       };
-      this.onAttempt(attempt.ok ? 'succeeded' : gaveUp ? 'failed' : 'retry', (performance.now() - started) / 1000, attempt.ok ? (now - delivery.occurredMs) / 1000 : undefined);
+      const result: AttemptOutcome = attempt.ok ? 'succeeded' : gaveUp ? 'failed' : 'retry';
+      this.metrics.webhookAttempts.inc({ outcome: result });
+      this.metrics.webhookAttemptDuration.observe({ outcome: result }, (performance.now() - started) / 1000);
+      if (attempt.ok) this.metrics.webhookLag.observe(Math.max(0, (now - delivery.occurredMs) / 1000));
     } catch (error) {
       // Not the receiver's doing (a bug here): the lease runs out and the delivery is tried again.
       this.options.logger.error({ err: toError(error), delivery: delivery.id }, 'webhook delivery crashed');
@@ -186,7 +188,7 @@ export class WebhookDispatcher {
     });
     for (const id of disabled) {
       this.options.logger.warn({ webhook: id }, 'webhook disabled: no delivery succeeded within the retry window');
-      this.onDisabled(id);
+      this.metrics.webhooksDisabled.inc();
     }
     return outcomes.map(() => undefined);
   }

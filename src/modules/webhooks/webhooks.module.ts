@@ -5,7 +5,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { pruneDeliveries } from './deliveries.queries.ts';
+import { pendingCount, pruneDeliveries } from './deliveries.queries.ts';
 import { WebhookDispatcher } from './dispatcher.ts';
 import { OutboundPolicy, systemResolver, type Resolver } from './outbound.ts';
 import { WebhooksService } from './webhooks.service.ts';
@@ -24,12 +24,15 @@ export type WebhooksDeps = {
   resolve?: Resolver;
 };
 
+/** Finished deliveries deleted per run: the next run (10 minutes later) takes the rest. */
+const PRUNE_LIMIT = 10_000;
+
 /** Webhooks wired: the service behind the routes, the dispatcher, the delivery-log prune job. */
 export function createWebhooksModule(deps: WebhooksDeps) {
   const { sql, config, metrics } = deps;
   const settings = config.webhooks;
   const policy = new OutboundPolicy({ allowPrivate: settings.allowPrivate, resolve: deps.resolve ?? systemResolver, dnsTimeoutMs: settings.dnsTimeoutMs });
-  const dispatcher = new WebhookDispatcher(sql, policy, {
+  const dispatcher = new WebhookDispatcher(sql, policy, metrics, {
     owner: deps.owner,
     heartbeatTtlMs: config.heartbeatTtlMs,
     clock: deps.clock,
@@ -37,20 +40,15 @@ export function createWebhooksModule(deps: WebhooksDeps) {
     userAgent: `Stockroom-Webhooks/${deps.version}`,
     logger: deps.logger,
   });
-  dispatcher.onAttempt = (outcome, seconds, lag) => {
-    metrics.webhookAttempts.inc({ outcome });
-    metrics.webhookAttemptDuration.observe({ outcome }, seconds);
-    if (lag !== undefined) metrics.webhookLag.observe(Math.max(0, lag));
-  };
-  dispatcher.onDisabled = () => metrics.webhooksDisabled.inc();
   const service = new WebhooksService(sql, policy, deps.capabilities, deps.clock, () => void dispatcher.claim());
   const enabled = deps.capabilities.webhooks;
+  if (enabled) metrics.rowGauge('webhook_deliveries_pending', 'Webhook deliveries waiting to be sent or retried, all subscriptions', () => pendingCount(sql));
 
   /** Finished deliveries older than their retention, a capped batch per run (waiting ones stay). */
   const pruneJob: Job = {
     name: 'webhook-deliveries-prune',
     schedule: config.pruneCron,
-    run: async (asOf) => ({ deleted: enabled ? await pruneDeliveries(sql, { olderThanMs: settings.deliveryRetentionMs, limit: 10_000, asOf }) : 0 }),
+    run: async (asOf) => ({ deleted: enabled ? await pruneDeliveries(sql, { olderThanMs: settings.deliveryRetentionMs, limit: PRUNE_LIMIT, asOf }) : 0 }),
   };
 
   return {

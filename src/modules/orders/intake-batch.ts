@@ -1,0 +1,155 @@
+import type { Applied, Participant, StockWork } from '../../actors/stock-engine.ts';
+import type { StockDesk } from '../../actors/stock-plan.ts';
+import { iso, type Executor } from '../../db/client.ts';
+import { AppError } from '../../lib/errors.ts';
+import { fromCents, toCents } from '../../lib/money.ts';
+import { orderRecord, type OrderRecord } from '../events/records.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { findKeyed, readPrices, type KeyedOrder } from './intake.queries.ts';
+import { insertOrders, type LogRow, type NewOrderRow } from './lifecycle.queries.ts';
+import type { OrderFacts, OrderStatus } from './order-state.ts';
+import type { Order, OrderCreate } from './orders.models.ts';
+import { missedReservation, shortage, type OrderPolicy } from './transitions.ts';
+import { acceptanceView } from './views.ts';
+
+/** An order as it was born: what the worker needs to carry on with it, and the 202's body. */
+export type Born = {
+  facts: OrderFacts;
+  status: OrderStatus;
+  version: number;
+  attempts: number;
+  lastError: string | null;
+  /** A pending order's first retry (null: nothing due, or due now). */
+  nextAttemptInMs: number | null;
+};
+
+/** One order to store: the request, its id, and its Idempotency-Key in the caller's scope. */
+export type IntakeWork = StockWork<IntakeResult> & { id: string; input: OrderCreate; scope: string; key: string | null; hash: string | null };
+export type IntakeResult = { kind: 'placed'; born: Born } | { kind: 'replay'; order: Order };
+
+type Ctx = { prices: Map<string, string>; keyed: Map<string, KeyedOrder>; rows: NewOrderRow[]; logs: LogRow[]; records: OrderRecord[] };
+
+/** numeric(14, 2): the largest total an order can store, in cents. */
+const MAX_TOTAL_CENTS = 99_999_999_999_999n;
+
+export const keyOf = (scope: string, key: string) => `${scope}\n${key}`;
+
+/**
+ * The intake's side of a stock transaction: each order takes its stock from the batch's copy of the
+ * levels (all lines or none) and the batch stores every order in one INSERT, born `reserved`, or
+ * `pending` with its retry due when its stock is short. Prices are the catalog's, read under the
+ * products' locks. An Idempotency-Key seen before answers the first order again.
+ */
+export class IntakeBatch implements Participant<IntakeWork, Ctx> {
+  constructor(
+    private readonly policy: OrderPolicy,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async read(tx: Executor, works: IntakeWork[]): Promise<Ctx> {
+    const productIds = [...new Set(works.flatMap((w) => w.productIds))];
+    const keys = works.flatMap((w) => (w.key === null ? [] : [{ scope: w.scope, key: w.key }]));
+    const [prices, keyed] = await Promise.all([readPrices(tx, productIds), findKeyed(tx, keys)]);
+    return {
+      prices: new Map(prices.map((p) => [p.id, p.price])),
+      keyed: new Map(keyed.map((k) => [keyOf(k.scope, k.key), k])),
+      rows: [],
+      logs: [],
+      records: [],
+    };
+  }
+
+  apply(desk: StockDesk, work: IntakeWork, ctx: Ctx): IntakeResult {
+    if (work.key !== null) {
+      const first = ctx.keyed.get(keyOf(work.scope, work.key));
+      if (first) return replay(first, work.hash!);
+    }
+    const lines = work.input.items;
+    const unknown = lines.map((line, i) => ({ line, i })).filter(({ line }) => !ctx.prices.has(line.productId) || !desk.has(line.productId));
+    if (unknown.length > 0) {
+      throw new AppError(
+        'validation',
+        `not orderable: ${unknown.map(({ line }) => line.productId).join(', ')}`,
+        unknown.map(({ i }) => ({ path: `body.items[${i}].productId`, message: 'is not a product that can be ordered (unknown or archived)' })),
+      );
+    }
+    const priced = lines.map((line) => ({ productId: line.productId, quantity: line.quantity, unitPrice: ctx.prices.get(line.productId)! }));
+    const cents = priced.reduce((sum, item) => sum + toCents(item.unitPrice) * BigInt(item.quantity), 0n);
+    if (cents > MAX_TOTAL_CENTS) {
+      throw new AppError('validation', `the order total ${fromCents(cents)} is more than an order can hold (${fromCents(MAX_TOTAL_CENTS)})`, [
+        { path: 'body.items', message: 'prices × quantities exceed 999999999999.99' },
+      ]);
+    }
+    for (const line of lines) desk.notePlaced(line.productId);
+    const facts: OrderFacts = { id: work.id, customerId: work.input.customerId, items: priced, total: fromCents(cents), createdAt: desk.at };
+    const born = this.birth(desk, work, facts, ctx);
+    ctx.rows.push({
+      id: work.id,
+      customerId: facts.customerId,
+      status: born.status,
+      items: priced,
+      total: facts.total,
+      attempts: born.attempts,
+      lastError: born.lastError,
+      nextDelayMs: born.nextAttemptInMs ?? 0,
+      // A reserved order is this process's to pay; a pending one is free for whoever retries it first.
+      leaseOwner: born.status === 'reserved' ? this.policy.owner : null,
+      leaseMs: this.policy.leaseMs,
+      scope: work.key === null ? null : work.scope,
+      key: work.key,
+      hash: work.hash,
+    });
+    ctx.records.push(
+      orderRecord({ id: work.id, status: born.status, previous: null, version: born.version, attempts: born.attempts, lastError: born.lastError, payment: null, nextAttemptInMs: born.nextAttemptInMs }),
+    );
+    return { kind: 'placed', born };
+  }
+
+  prepare(_applied: Applied<IntakeWork>[], ctx: Ctx) {
+    return {
+      outbox: { orders: ctx.records },
+      write: async (tx: Executor) => {
+        // A key taken by another process since it was read fails the statement: the batch is redone.
+        if (ctx.rows.length > 0) await insertOrders(tx, ctx.rows, ctx.logs);
+      },
+    };
+  }
+
+  committed(ctx: Ctx) {
+    if (ctx.rows.length === 0) return;
+    this.metrics.ordersAccepted.inc(ctx.rows.length);
+    this.metrics.intakeBatchSize.observe(ctx.rows.length);
+  }
+
+  /** Reserved when every line's stock is there; otherwise its first reservation attempt missed. */
+  private birth(desk: StockDesk, work: IntakeWork, facts: OrderFacts, ctx: Ctx): Born {
+    const lines = work.input.items;
+    const error = shortage(desk, lines);
+    if (error === null) {
+      for (const line of lines) desk.hold(line.productId, line.quantity);
+      return { facts, status: 'reserved', version: 1, attempts: 0, lastError: null, nextAttemptInMs: null };
+    }
+    const missed = missedReservation(this.policy, 1);
+    ctx.logs.push({ orderId: work.id, status: missed.status, message: missed.log, errorMessage: error });
+    return { facts, status: missed.status, version: 1, attempts: 1, lastError: error, nextAttemptInMs: missed.delayMs };
+  }
+}
+
+/** Keys seen before: the same body gets the first answer again, another body a 422. */
+function replay(first: KeyedOrder, hash: string): IntakeResult {
+  if (first.requestHash !== hash) {
+    throw new AppError('validation', 'this Idempotency-Key was used with a different request body', [
+      { path: 'headers.idempotency-key', message: 'was already used for another request' },
+    ]);
+  }
+  const status = first.bornStatus;
+  const order = acceptanceView({
+    facts: { id: first.id, customerId: first.customerId, items: first.items, total: first.total, createdAt: iso(first.createdAt) },
+    status,
+    version: 1,
+    attempts: status === 'reserved' ? 0 : 1,
+    lastError: status === 'reserved' ? null : first.lastError,
+    nextAttemptInMs: null,
+  });
+  return { kind: 'replay', order };
+}
