@@ -182,7 +182,15 @@ describe('merging the runs', () => {
     expect(hot!.median!.ratios.acceptedPerS).toBe(1.15);
     expect(hot!.median!.base!.checks).toBe('FAILED in round 2');
     expect(hot!.median!.base!.failures).toEqual(['round 2: durable: lost 3']);
-    expect(hot!.median!.current!.checks).toBe('ok');
+    expect(hot!.median!.current!.checks).toBe('ok (2)');
+  });
+
+  test('the median row’s checks: the rounds’ own cell when they agree (none for the ceiling), else ok', () => {
+    const noChecks = hotSku(20000, { checks: {} });
+    const [ceiling] = compare([record('ceiling', 1, 'base', noChecks), record('ceiling', 2, 'base', noChecks)]);
+    expect(ceiling!.median!.base!.checks).toBe('—');
+    const [hot] = compare([record('hot-sku', 1, 'base', hotSku(4000)), record('hot-sku', 2, 'base', hotSku(4000, { checks: { durable: { ok: true } } }))]);
+    expect(hot!.median!.base!.checks).toBe('ok');
   });
 
   test('a side that did not run (Ctrl-C) has no figures and no ratio', () => {

@@ -77,9 +77,10 @@ export function ratios(base: Figures | null, current: Figures | null): Ratios {
 /** The median of each figure over the rounds; the checks say which rounds failed. */
 export function medianFigures(rounds: { round: number; figures: Figures }[]): Figures {
   const failedRounds = rounds.filter((r) => r.figures.failures.length > 0).map((r) => r.round);
+  const cells = new Set(rounds.map((r) => r.figures.checks));
   return {
     ...(Object.fromEntries(numbers.map((n) => [n, median(rounds.map((r) => r.figures[n]))])) as Record<(typeof numbers)[number], number | null>),
-    checks: failedRounds.length === 0 ? 'ok' : `FAILED in round ${failedRounds.join(', ')}`,
+    checks: failedRounds.length > 0 ? `FAILED in round ${failedRounds.join(', ')}` : cells.size === 1 ? [...cells][0]! : 'ok',
     failures: rounds.flatMap((r) => r.figures.failures.map((f) => `round ${r.round}: ${f}`)),
   };
 }

@@ -26,7 +26,9 @@ export function resolveCommit(ref: string): string {
   }
 }
 export const headCommit = () => git('rev-parse', 'HEAD');
-export const hasUncommittedChanges = () => git('status', '--porcelain').length > 0;
+// Untracked files are left out: a new module changes the code only through a tracked file that imports it,
+// and an earlier run's results would otherwise mark every later run.
+export const hasUncommittedChanges = () => git('status', '--porcelain', '--untracked-files=no').length > 0;
 
 async function writeLines(stream: ReadableStream<Uint8Array>, prefix: string): Promise<void> {
   const decoder = new TextDecoder();
