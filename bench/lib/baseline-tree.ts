@@ -43,7 +43,7 @@ async function writeLines(stream: ReadableStream<Uint8Array>, prefix: string): P
 }
 
 /** Runs a command with all its output on stderr, each line behind `prefix`; resolves to its exit code. */
-export async function runPrefixed(cmd: string[], cwd: string, prefix: string): Promise<number> {
+async function runPrefixed(cmd: string[], cwd: string, prefix: string): Promise<number> {
   const proc = spawn(cmd, { cwd, stdout: 'pipe', stderr: 'pipe' });
   await Promise.all([writeLines(proc.stdout, prefix), writeLines(proc.stderr, prefix)]);
   return await proc.exited;
