@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { compareWithBaseline } from './lib/baseline.ts';
 import { BenchPostgres } from './lib/database.ts';
 import { chooseLoader } from './lib/load.ts';
 import { parseOptions, usage, type ScenarioName } from './lib/options.ts';
@@ -14,7 +15,8 @@ import { ROOT } from '../tests/support/process.ts';
  * `bun run bench`: starts PostgreSQL (embedded in a temporary directory, or DATABASE_URL), then
  * for each scenario a fresh database and a fresh service process (`bench/server.ts`), drives it
  * with wrk or autocannon, checks the invariants, and prints a table; every figure also goes to
- * bench/results/<date>.json.
+ * bench/results/<date>.json. With --baseline REF it measures that commit and this tree alternately
+ * instead, each with its own bench (bench/lib/baseline.ts).
  */
 const parsed = (() => {
   try {
@@ -29,6 +31,14 @@ if (parsed === 'help') {
   process.exit(0);
 }
 const options = parsed;
+if (options.baseline !== null) {
+  // The base tree and this one each run their own bench (one scenario at a time); nothing below runs here.
+  const code = await compareWithBaseline(options).catch((error: unknown) => {
+    console.error(`--baseline: ${(error as Error).message}`);
+    return 2;
+  });
+  process.exit(code);
+}
 const log = (message: string) => console.error(message);
 const loader = chooseLoader(options.loader);
 const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');

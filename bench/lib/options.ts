@@ -16,6 +16,10 @@ export type BenchOptions = {
   outDir: string;
   /** Run each service process under `bun --cpu-prof` (profiles next to the results). */
   profile: boolean;
+  /** A git ref to measure alternately with this tree, each by its own bench (bench/lib/baseline.ts); null: this tree alone. */
+  baseline: string | null;
+  /** With a baseline: base-then-current pairs per scenario. */
+  rounds: number;
 };
 
 export const usage = `bun run bench [options]
@@ -32,6 +36,10 @@ export const usage = `bun run bench [options]
   --out DIR             where the JSON results go (default bench/results)
   --profile             run each service under bun --cpu-prof; profiles (.cpuprofile and .md) go
                         to DIR/profiles/<date>/<scenario>.*
+  --baseline REF        also measure the commit REF, checked out into a temporary git worktree, with
+                        its own bench: per scenario base then this tree, the figures of both and
+                        current ÷ base; one JSON, DIR/baseline-<date>.json
+  --rounds N            with --baseline: base-then-current pairs per scenario (default 1)
 
 DATABASE_URL set: every scenario runs on a new database created on that server (CREATEDB needed);
 unset: on an embedded PostgreSQL in a temporary directory, removed afterwards.`;
@@ -58,6 +66,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'drain-timeout': { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'boolean' },
+      baseline: { type: 'string' },
+      rounds: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -68,6 +78,12 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${scenarioNames.join(', ')}`);
   const loader = values.loader ?? 'auto';
   if (loader !== 'auto' && loader !== 'wrk' && loader !== 'autocannon') throw new Error(`--loader must be auto, wrk or autocannon, got "${loader}"`);
+  if (values.rounds !== undefined && values.baseline === undefined) throw new Error('--rounds needs --baseline');
+  // The sides' profiles would go to their temporary result directories, and be lost.
+  if (values.profile && values.baseline !== undefined) throw new Error('--profile and --baseline do not go together: profile one tree at a time');
+  if (values.baseline === '') throw new Error('--baseline needs a git ref');
+  const rounds = positive('rounds', values.rounds, 1);
+  if (!Number.isInteger(rounds)) throw new Error(`--rounds must be a whole number, got "${values.rounds}"`);
   return {
     durationS: positive('duration', values.duration, 20),
     connections: Math.round(positive('connections', values.connections, 64)),
@@ -81,5 +97,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     drainTimeoutS: positive('drain-timeout', values['drain-timeout'], 600),
     outDir: values.out ?? 'bench/results',
     profile: values.profile ?? false,
+    baseline: values.baseline ?? null,
+    rounds,
   };
 }

@@ -86,12 +86,29 @@ export function targets(results: Map<ScenarioName, ScenarioResult>, r: Ratios): 
   return list;
 }
 
-const num = (value: number | null | undefined, digits = 0) =>
+export const num = (value: number | null | undefined, digits = 0) =>
   value === null || value === undefined || Number.isNaN(value) ? '—' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
-function table(rows: string[][], rightAligned: Set<number>): string {
+export function table(rows: string[][], rightAligned: Set<number>): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   return rows.map((row) => row.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+/** Cores taken by other work on the machine during a load from which its figures are named as disturbed. */
+export const BUSY_OTHER_CORES = 0.25;
+
+/** A scenario's checks in one cell: how many passed, or the names of those that failed. */
+export function checksStatus(checks: Record<string, { ok: boolean }>): string {
+  const names = Object.keys(checks);
+  const failed = names.filter((name) => !checks[name]!.ok);
+  if (names.length === 0) return '—';
+  return failed.length === 0 ? `ok (${names.length})` : `FAILED: ${failed.join(', ')}`;
+}
+
+/** CPU time per order in µs: the cores a process kept busy during the load ÷ the orders per second it took. */
+export function microsPerOrder(cores: number | null | undefined, perS: number | null | undefined): number | null {
+  if (cores === null || cores === undefined || !perS) return null;
+  return (cores / perS) * 1e6;
 }
 
 export function renderTable(options: BenchOptions, machine: Machine & { loadAverageAtStart: number[] }, startedAt: string, results: Map<ScenarioName, ScenarioResult>): string {
@@ -104,8 +121,6 @@ export function renderTable(options: BenchOptions, machine: Machine & { loadAver
   const rows = [['scenario', '2xx/s', 'p50 ms', 'p95 ms', 'p99 ms', 'final/s', 'processed/s', 'all final', 'peak RSS', 'checks']];
   const cpuRows = [['CPU during the load (cores)', 'service', 'postgres', 'loader', 'other', 'idle']];
   for (const result of results.values()) {
-    const failed = Object.entries(result.checks).filter(([, c]) => !c.ok).map(([name]) => name);
-    const checks = Object.keys(result.checks).length === 0 ? '—' : failed.length === 0 ? `ok (${Object.keys(result.checks).length})` : `FAILED: ${failed.join(', ')}`;
     const latency = result.load?.latencyMs;
     const finalAfter = result.recovery ? `${num(result.recovery.totalS, 1)} s*` : result.e2e ? `+${num(result.e2e.drainS, 1)} s` : '—';
     rows.push([
@@ -118,7 +133,7 @@ export function renderTable(options: BenchOptions, machine: Machine & { loadAver
       num(result.recovery ? result.recovery.processedPerS : result.e2e?.processedPerS),
       finalAfter,
       `${num(result.memory.peakRssMb)} MB`,
-      checks,
+      checksStatus(result.checks),
     ]);
     const cpu = result.load?.cpu;
     if (cpu) cpuRows.push([result.name, num(cpu.service, 2), num(cpu.postgres, 2), num(cpu.loader, 2), num(cpu.other, 2), num(cpu.idle, 2)]);
@@ -131,8 +146,8 @@ export function renderTable(options: BenchOptions, machine: Machine & { loadAver
     'peak RSS: the service process.',
   );
   if (cpuRows.length > 1) lines.push('', table(cpuRows, new Set([1, 2, 3, 4, 5])));
-  const shared = [...results.values()].filter((r) => (r.load?.cpu?.other ?? 0) >= 0.25).map((r) => `${r.name} (${num(r.load!.cpu!.other, 2)})`);
-  if (shared.length > 0) lines.push(`other work on the machine took ≥ 0.25 cores during: ${shared.join(', ')}; those figures are lower than a quiet machine gives.`);
+  const shared = [...results.values()].filter((r) => (r.load?.cpu?.other ?? 0) >= BUSY_OTHER_CORES).map((r) => `${r.name} (${num(r.load!.cpu!.other, 2)})`);
+  if (shared.length > 0) lines.push(`other work on the machine took ≥ ${BUSY_OTHER_CORES} cores during: ${shared.join(', ')}; those figures are lower than a quiet machine gives.`);
   for (const result of results.values()) {
     const w = result.webhooks;
     if (!w) continue;
