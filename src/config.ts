@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Cron } from 'croner';
-import type { ConnectOptions } from './db/client.ts';
+import { DB_DEFAULTS, type ConnectOptions } from './db/client.ts';
 import { parseCidr, type Cidr } from './http/client-ip.ts';
 import type { Role } from './http/credentials.ts';
 import type { RatePolicy } from './http/rate-limit.ts';
@@ -260,10 +260,10 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024, errors),
     // Below the server's idle timeout (server.ts), so a stalled upload gets its 408 before Bun drops it.
     bodyReadTimeoutMs: int(env, 'BODY_READ_TIMEOUT_MS', DEFAULT_BODY_READ_TIMEOUT_MS, 100, 25_000, errors),
-    dbPoolMax: int(env, 'DB_POOL_MAX', 16, 2, 500, errors),
-    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000, errors),
-    dbIdleTransactionTimeoutMs: int(env, 'DB_IDLE_TRANSACTION_TIMEOUT_MS', 5_000, 100, 3_600_000, errors),
-    dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 3_000, 100, 600_000, errors),
+    dbPoolMax: int(env, 'DB_POOL_MAX', DB_DEFAULTS.poolMax, 2, 500, errors),
+    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', DB_DEFAULTS.statementTimeoutMs, 100, 3_600_000, errors),
+    dbIdleTransactionTimeoutMs: int(env, 'DB_IDLE_TRANSACTION_TIMEOUT_MS', DB_DEFAULTS.idleTransactionTimeoutMs, 100, 3_600_000, errors),
+    dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', DB_DEFAULTS.connectTimeoutMs, 100, 600_000, errors),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 4_000, 100, 600_000, errors),
     syncRequestTimeoutMs: int(env, 'SYNC_REQUEST_TIMEOUT_MS', 300_000, 100, 3_600_000, errors),
     jobTimeoutMs: int(env, 'JOB_TIMEOUT_MS', 60_000, 100, 3_600_000, errors),

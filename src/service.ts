@@ -53,9 +53,9 @@ function paymentGateway(config: Config, clock: Clock): PaymentGateway {
 
 /** Wires the services of one process on an open, migrated database. Nothing runs until `start()`. */
 export async function buildService(config: Config, database: Database, tokens: Tokens, logger: Logger, options: ServiceOptions = {}) {
-  const { sql, db } = database;
+  const { sql } = database;
   const clock = options.clock ?? systemClock;
-  const capabilities = await Capabilities.detect(db);
+  const capabilities = await Capabilities.detect(sql);
   const metrics = createMetrics();
   const node = new NodeIdentity(resolveNodeId(config.nodeId, config.dataDir), sql, logger);
   const owner = node.incarnation;
@@ -106,8 +106,8 @@ export async function buildService(config: Config, database: Database, tokens: T
 
   const services: AppServices = {
     ping: (timeoutMs) => database.ping(timeoutMs),
-    products: new ProductsService(db, capabilities),
-    categories: new CategoriesService(db, capabilities),
+    products: new ProductsService(sql, capabilities),
+    categories: new CategoriesService(sql, capabilities),
     inventory: new InventoryService(sql, actors),
     orders: orders.service,
     events: events.hub,

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
-import { drizzle } from 'drizzle-orm/postgres-js';
-import postgres from 'postgres';
-import * as schema from '../src/db/schema/index.ts';
+import { connect } from '../src/db/client.ts';
 import { freshDatabase } from './support/cluster.ts';
 import { createKey } from './support/credentials.ts';
 import { spawnService, type ServiceProcess } from './support/process.ts';
@@ -132,10 +130,10 @@ describe('a request with a cached key makes no database round trip', () => {
   test('500 requests with an API key: no query but the periodic refresh', async () => {
     const db = await freshDatabase();
     const queries: string[] = [];
-    const sql = postgres(db.url, { max: 4, onnotice: () => {}, connection: { TimeZone: 'UTC' }, debug: (_connection, query) => void queries.push(query) });
+    const observed = connect(db.url, { max: 4, onStatement: (query) => void queries.push(query) });
     // Heartbeats far apart and no jobs: the key store's refresh is the only periodic query left.
     const env = { ...quietJobs, HEARTBEAT_MS: '600000', HEARTBEAT_TTL_MS: '1200000', API_KEY_REFRESH_MS: '1000' };
-    const counted = await startTestService(env, { db: { ...db, sql, db: drizzle({ client: sql, schema }) }, background: false });
+    const counted = await startTestService(env, { db: { ...db, ...observed }, background: false });
     try {
       const { key } = await createKey(counted.api, 'read-only');
       expect((await counted.api.get('/api/v1/me', key)).status).toBe(200);
@@ -146,7 +144,7 @@ describe('a request with a cached key makes no database round trip', () => {
       expect(during.length).toBeLessThanOrEqual(2);
     } finally {
       await counted.close();
-      await sql.end({ timeout: 1 });
+      await observed.close(1);
       await db.drop();
     }
   });

@@ -1,20 +1,22 @@
-import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { backoffMs, type Backoff } from '../lib/backoff.ts';
 import { DeadlineExceeded, withDeadline } from '../lib/deadline.ts';
-import * as schema from './schema/index.ts';
 
 export type Sql = postgres.Sql;
 export type TxSql = postgres.TransactionSql;
 /** Query functions take the executor first, so they run alone or inside a caller's transaction. */
 export type Executor = Sql | TxSql;
-export type Db = PostgresJsDatabase<typeof schema>;
-export type DbTx = Parameters<Parameters<Db['transaction']>[0]>[0];
-export type DbOrTx = Db | DbTx;
+
+/** The pool's settings when nothing says otherwise (config.ts takes its defaults from here). */
+export const DB_DEFAULTS = { poolMax: 16, statementTimeoutMs: 30_000, idleTransactionTimeoutMs: 5_000, connectTimeoutMs: 3_000 } as const;
+
+/** Dates and times arrive as PostgreSQL's text ("2026-01-01 10:00:00.123+00", see `iso`), not as Date objects. */
+const TEXT_TIME_TYPES = [1082, 1083, 1114, 1115, 1182, 1184, 1185, 1231];
+/** json and jsonb parameters are sent as the text the caller made (JSON.stringify, cast in SQL), not stringified again. */
+const TEXT_JSON_TYPES = [114, 3802];
 
 export type Database = {
   sql: Sql;
-  db: Db;
   url: string;
   /**
    * Round trip to the server on a connection of its own, so that a busy pool never makes a
@@ -44,9 +46,9 @@ const reconnectBackoffSeconds = (retries: number) => backoffMs(retries, RECONNEC
 
 export function connect(url: string, options: ConnectOptions = {}): Database {
   const sql = postgres(url, {
-    max: options.max ?? 16,
+    max: options.max ?? DB_DEFAULTS.poolMax,
     idle_timeout: 30,
-    connect_timeout: Math.ceil((options.connectTimeoutMs ?? 3_000) / 1000),
+    connect_timeout: Math.ceil((options.connectTimeoutMs ?? DB_DEFAULTS.connectTimeoutMs) / 1000),
     backoff: reconnectBackoffSeconds,
     onnotice: () => {},
     ...(options.onStatement ? { debug: (_connection: number, text: string, parameters: unknown[]) => options.onStatement!(text, parameters) } : {}),
@@ -57,18 +59,19 @@ export function connect(url: string, options: ConnectOptions = {}): Database {
       plan_cache_mode: 'force_custom_plan',
       TimeZone: 'UTC',
       application_name: options.applicationName ?? 'stockroom',
-      statement_timeout: options.statementTimeoutMs ?? 30_000,
-      idle_in_transaction_session_timeout: options.idleTransactionTimeoutMs ?? 5_000,
+      statement_timeout: options.statementTimeoutMs ?? DB_DEFAULTS.statementTimeoutMs,
+      idle_in_transaction_session_timeout: options.idleTransactionTimeoutMs ?? DB_DEFAULTS.idleTransactionTimeoutMs,
     },
   });
-  // drizzle makes timestamps arrive as Postgres text ("2026-01-01 10:00:00.123+00"); see iso().
-  // It also replaces the serializers of numeric[] and timestamp[] parameters: pass those as
-  // text[] and cast in SQL (`$1::text[]::numeric[]`).
-  const db = drizzle({ client: sql, schema });
+  const asText = (value: unknown) => value;
+  for (const type of TEXT_TIME_TYPES) {
+    sql.options.parsers[type] = asText;
+    sql.options.serializers[type] = asText;
+  }
+  for (const type of TEXT_JSON_TYPES) sql.options.serializers[type] = asText;
   let pinger: Sql | undefined;
   return {
     sql,
-    db,
     url,
     async ping(timeoutMs) {
       pinger ??= postgres(url, { max: 1, idle_timeout: 60, connect_timeout: Math.ceil(timeoutMs / 1000), backoff: reconnectBackoffSeconds, onnotice: () => {} });

@@ -1,5 +1,4 @@
-import { sql } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import type { Sql } from '../db/client.ts';
 import { AppError } from '../lib/errors.ts';
 
 /**
@@ -16,17 +15,16 @@ export class Capabilities {
   /** Migration 0004: webhook subscriptions and products' `low_stock_threshold`. */
   webhooks = false;
 
-  static async detect(db: Db): Promise<Capabilities> {
+  static async detect(sql: Sql): Promise<Capabilities> {
     const capabilities = new Capabilities();
-    await capabilities.refresh(db);
+    await capabilities.refresh(sql);
     return capabilities;
   }
 
-  async refresh(db: Db): Promise<void> {
-    const rows = await db.execute<{ categories: boolean; apiKeys: boolean; webhooks: boolean }>(
-      sql`SELECT to_regclass('product_categories') IS NOT NULL AS categories, to_regclass('api_keys') IS NOT NULL AS "apiKeys",
-                 to_regclass('webhooks') IS NOT NULL AS webhooks`,
-    );
+  async refresh(sql: Sql): Promise<void> {
+    const rows = await sql<{ categories: boolean; apiKeys: boolean; webhooks: boolean }[]>`
+      SELECT to_regclass('product_categories') IS NOT NULL AS categories, to_regclass('api_keys') IS NOT NULL AS "apiKeys",
+             to_regclass('webhooks') IS NOT NULL AS webhooks`;
     this.categories = rows[0]?.categories === true;
     this.apiKeys = rows[0]?.apiKeys === true;
     this.webhooks = rows[0]?.webhooks === true;

@@ -1,42 +1,37 @@
-import { and, asc, eq, gt, inArray, or, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../../db/client.ts';
-import { categories } from '../../db/schema/index.ts';
+import type { Executor } from '../../db/client.ts';
 
 export type CategoryRow = { id: string; name: string; createdAt: string };
-const columns = { id: categories.id, name: categories.name, createdAt: categories.createdAt };
 
-export async function findCategory(db: DbOrTx, id: string): Promise<CategoryRow | undefined> {
-  const [row] = await db.select(columns).from(categories).where(eq(categories.id, id));
+export async function findCategory(sql: Executor, id: string): Promise<CategoryRow | undefined> {
+  const [row] = await sql<CategoryRow[]>`SELECT id, name, created_at AS "createdAt" FROM categories WHERE id = ${id}`;
   return row;
 }
 
 /** Sorted by name (case-insensitive), then id; the cursor is the last row's pair. */
-export function listCategories(db: DbOrTx, after: [string, string] | undefined, limit: number): Promise<CategoryRow[]> {
-  const lowerName = sql`lower(${categories.name})`;
-  const where = after
-    ? or(gt(lowerName, after[0]), and(eq(lowerName, after[0]), gt(categories.id, after[1])))
-    : undefined;
-  return db.select(columns).from(categories).where(where).orderBy(asc(lowerName), asc(categories.id)).limit(limit);
+export function listCategories(sql: Executor, after: [string, string] | undefined, limit: number) {
+  return sql<CategoryRow[]>`
+    SELECT id, name, created_at AS "createdAt" FROM categories
+    ${after ? sql`WHERE (lower(name), id) > (${after[0]}, ${after[1]}::uuid)` : sql``}
+    ORDER BY lower(name), id LIMIT ${limit}`;
 }
 
-export async function insertCategory(db: DbOrTx, id: string, name: string): Promise<CategoryRow> {
-  const [row] = await db.insert(categories).values({ id, name }).returning(columns);
+export async function insertCategory(sql: Executor, id: string, name: string): Promise<CategoryRow> {
+  const [row] = await sql<CategoryRow[]>`INSERT INTO categories (id, name) VALUES (${id}, ${name}) RETURNING id, name, created_at AS "createdAt"`;
   return row!;
 }
 
-export async function renameCategory(db: DbOrTx, id: string, name: string): Promise<CategoryRow | undefined> {
-  const [row] = await db.update(categories).set({ name }).where(eq(categories.id, id)).returning(columns);
+export async function renameCategory(sql: Executor, id: string, name: string): Promise<CategoryRow | undefined> {
+  const [row] = await sql<CategoryRow[]>`UPDATE categories SET name = ${name} WHERE id = ${id} RETURNING id, name, created_at AS "createdAt"`;
   return row;
 }
 
-export async function deleteCategory(db: DbOrTx, id: string): Promise<boolean> {
-  const rows = await db.delete(categories).where(eq(categories.id, id)).returning({ id: categories.id });
-  return rows.length > 0;
+export async function deleteCategory(sql: Executor, id: string): Promise<boolean> {
+  return (await sql`DELETE FROM categories WHERE id = ${id} RETURNING 1`).length > 0;
 }
 
 /** Locks the categories (KEY SHARE) so they cannot vanish before the caller's transaction commits. */
-export async function existingCategoryIds(db: DbOrTx, ids: string[]): Promise<Set<string>> {
+export async function existingCategoryIds(sql: Executor, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const rows = await db.select({ id: categories.id }).from(categories).where(inArray(categories.id, ids)).for('key share');
+  const rows = await sql<{ id: string }[]>`SELECT id FROM categories WHERE id = ANY(${ids}::uuid[]) FOR KEY SHARE`;
   return new Set(rows.map((r) => r.id));
 }

@@ -1,4 +1,4 @@
-import { iso, PgCode, pgCode, type Db } from '../../db/client.ts';
+import { iso, PgCode, pgCode, type Sql } from '../../db/client.ts';
 import { conflict, notFound } from '../../lib/errors.ts';
 import { decodeCursor, isUuid, pageOf } from '../../lib/paging.ts';
 import type { Capabilities } from '../capabilities.ts';
@@ -10,13 +10,13 @@ const isNameIdKey = (key: unknown[]): key is [string, string] => key.length === 
 
 export class CategoriesService {
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     private readonly capabilities: Capabilities,
   ) {}
 
   async get(id: string): Promise<Category> {
     this.capabilities.require('categories');
-    const row = await q.findCategory(this.db, id);
+    const row = await q.findCategory(this.sql, id);
     if (!row) throw notFound(`category ${id}`);
     return toCategory(row);
   }
@@ -24,18 +24,18 @@ export class CategoriesService {
   async list(query: { limit?: number; cursor?: string }) {
     this.capabilities.require('categories');
     const limit = query.limit ?? 50;
-    const rows = await q.listCategories(this.db, decodeCursor(query.cursor, isNameIdKey), limit + 1);
+    const rows = await q.listCategories(this.sql, decodeCursor(query.cursor, isNameIdKey), limit + 1);
     return pageOf(rows, limit, toCategory, (row) => [row.name.toLowerCase(), row.id]);
   }
 
   async create(name: string): Promise<Category> {
     this.capabilities.require('categories');
-    return toCategory(await this.uniqueName(name, () => q.insertCategory(this.db, Bun.randomUUIDv7(), name)));
+    return toCategory(await this.uniqueName(name, () => q.insertCategory(this.sql, Bun.randomUUIDv7(), name)));
   }
 
   async rename(id: string, name: string): Promise<Category> {
     this.capabilities.require('categories');
-    const row = await this.uniqueName(name, () => q.renameCategory(this.db, id, name));
+    const row = await this.uniqueName(name, () => q.renameCategory(this.sql, id, name));
     if (!row) throw notFound(`category ${id}`);
     return toCategory(row);
   }
@@ -43,7 +43,7 @@ export class CategoriesService {
   /** Products lose the category (the join rows cascade); nothing else changes. */
   async remove(id: string): Promise<void> {
     this.capabilities.require('categories');
-    if (!(await q.deleteCategory(this.db, id))) throw notFound(`category ${id}`);
+    if (!(await q.deleteCategory(this.sql, id))) throw notFound(`category ${id}`);
   }
 
   private async uniqueName<T>(name: string, write: () => Promise<T>): Promise<T> {

@@ -1,7 +1,5 @@
-import { and, asc, eq, exists, gt, ilike, isNull, or, sql, type SQL } from 'drizzle-orm';
-import type { DbOrTx } from '../../db/client.ts';
+import type { Executor } from '../../db/client.ts';
 import { productLockKey } from '../../actors/stock.queries.ts';
-import { categories, inventoryLevels, productCategories, products, stockMovements } from '../../db/schema/index.ts';
 
 export type ProductRow = {
   id: string;
@@ -25,34 +23,23 @@ export type ProductSchema = { categories: boolean; webhooks: boolean };
  * The same code serves products on a schema before migration 0001 or 0004, without touching the
  * tables and columns that do not exist yet.
  */
-function productColumns({ categories: withCategories, webhooks: withThresholds }: ProductSchema) {
-  return {
-    id: products.id,
-    sku: products.sku,
-    name: products.name,
-    description: products.description,
-    price: products.price,
-    archivedAt: products.archivedAt,
-    createdAt: products.createdAt,
-    updatedAt: products.updatedAt,
-    onHand: inventoryLevels.onHand,
-    reserved: inventoryLevels.reserved,
-    lowStockThreshold: withThresholds ? products.lowStockThreshold : sql<number | null>`NULL::int`,
-    categories: withCategories
-      ? sql<ProductRow['categories']>`coalesce((
-          SELECT json_agg(json_build_object('id', c.id, 'name', c.name) ORDER BY lower(c.name))
-          FROM ${productCategories} pc JOIN ${categories} c ON c.id = pc.category_id
-          WHERE pc.product_id = ${products.id}), '[]'::json)`
-      : sql<ProductRow['categories']>`'[]'::json`,
-  };
+function productColumns(sql: Executor, schema: ProductSchema) {
+  const threshold = schema.webhooks ? sql`p.low_stock_threshold` : sql`NULL::int`;
+  const categories = schema.categories
+    ? sql`coalesce((
+        SELECT json_agg(json_build_object('id', c.id, 'name', c.name) ORDER BY lower(c.name))
+        FROM product_categories pc JOIN categories c ON c.id = pc.category_id
+        WHERE pc.product_id = p.id), '[]'::json)`
+    : sql`'[]'::json`;
+  return sql`
+    p.id, p.sku, p.name, p.description, p.price::text AS price, p.archived_at AS "archivedAt",
+    p.created_at AS "createdAt", p.updated_at AS "updatedAt", l.on_hand AS "onHand", l.reserved,
+    ${threshold} AS "lowStockThreshold", ${categories} AS categories`;
 }
 
-export async function findProduct(db: DbOrTx, id: string, schema: ProductSchema): Promise<ProductRow | undefined> {
-  const [row] = await db
-    .select(productColumns(schema))
-    .from(products)
-    .innerJoin(inventoryLevels, eq(inventoryLevels.productId, products.id))
-    .where(eq(products.id, id));
+export async function findProduct(sql: Executor, id: string, schema: ProductSchema): Promise<ProductRow | undefined> {
+  const [row] = await sql<ProductRow[]>`
+    SELECT ${productColumns(sql, schema)} FROM products p JOIN inventory_levels l ON l.product_id = p.id WHERE p.id = ${id}`;
   return row;
 }
 
@@ -60,91 +47,75 @@ export type ProductFilter = { q?: string; categoryId?: string; includeArchived?:
 
 const escapeLike = (value: string) => value.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export function listProducts(db: DbOrTx, filter: ProductFilter, schema: ProductSchema): Promise<ProductRow[]> {
-  const conditions: (SQL | undefined)[] = [];
-  if (!filter.includeArchived) conditions.push(isNull(products.archivedAt));
-  if (filter.afterId) conditions.push(gt(products.id, filter.afterId));
-  if (filter.q) {
-    const pattern = `%${escapeLike(filter.q)}%`;
-    conditions.push(or(ilike(products.name, pattern), ilike(products.sku, pattern)));
-  }
-  if (filter.lowStock) conditions.push(sql`${inventoryLevels.onHand} - ${inventoryLevels.reserved} <= ${products.lowStockThreshold}`);
-  if (filter.categoryId) {
-    conditions.push(
-      exists(
-        db
-          .select({ one: sql`1` })
-          .from(productCategories)
-          .where(and(eq(productCategories.productId, products.id), eq(productCategories.categoryId, filter.categoryId))),
-      ),
-    );
-  }
-  return db
-    .select(productColumns(schema))
-    .from(products)
-    .innerJoin(inventoryLevels, eq(inventoryLevels.productId, products.id))
-    .where(and(...conditions))
-    .orderBy(asc(products.id))
-    .limit(filter.limit);
+/** In id order (time-ordered UUIDv7s: oldest first); `afterId` is the cursor. */
+export function listProducts(sql: Executor, filter: ProductFilter, schema: ProductSchema) {
+  const pattern = filter.q ? `%${escapeLike(filter.q)}%` : undefined;
+  return sql<ProductRow[]>`
+    SELECT ${productColumns(sql, schema)} FROM products p JOIN inventory_levels l ON l.product_id = p.id
+    WHERE true
+      ${filter.includeArchived ? sql`` : sql`AND p.archived_at IS NULL`}
+      ${filter.afterId ? sql`AND p.id > ${filter.afterId}` : sql``}
+      ${pattern ? sql`AND (p.name ILIKE ${pattern} OR p.sku ILIKE ${pattern})` : sql``}
+      ${filter.lowStock ? sql`AND l.on_hand - l.reserved <= p.low_stock_threshold` : sql``}
+      ${filter.categoryId ? sql`AND EXISTS (SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = ${filter.categoryId})` : sql``}
+    ORDER BY p.id LIMIT ${filter.limit}`;
 }
 
 export type NewProduct = { id: string; sku: string; name: string; description: string; price: string; lowStockThreshold?: number | null };
 
-export async function insertProduct(tx: DbOrTx, product: NewProduct, initialStock: number): Promise<void> {
-  // Written out rather than `tx.insert(products)`: drizzle names every column of the table, and
-  // `low_stock_threshold` does not exist before migration 0004.
-  const threshold = product.lowStockThreshold === undefined ? sql`` : sql`, low_stock_threshold`;
-  const thresholdValue = product.lowStockThreshold === undefined ? sql`` : sql`, ${product.lowStockThreshold}::int`;
-  await tx.execute(sql`
+/** The product, its stock row and its opening ledger entry. `low_stock_threshold` is named only when given: it does not exist before migration 0004. */
+export async function insertProduct(tx: Executor, product: NewProduct, initialStock: number): Promise<void> {
+  const threshold = product.lowStockThreshold === undefined ? tx`` : tx`, low_stock_threshold`;
+  const thresholdValue = product.lowStockThreshold === undefined ? tx`` : tx`, ${product.lowStockThreshold}::int`;
+  await tx`
     INSERT INTO products (id, sku, name, description, price${threshold})
-    VALUES (${product.id}, ${product.sku}, ${product.name}, ${product.description}, ${product.price}${thresholdValue})`);
-  await tx.insert(inventoryLevels).values({ productId: product.id, onHand: initialStock, reserved: 0 });
+    VALUES (${product.id}, ${product.sku}, ${product.name}, ${product.description}, ${product.price}::numeric${thresholdValue})`;
+  await tx`INSERT INTO inventory_levels (product_id, on_hand, reserved) VALUES (${product.id}, ${initialStock}, 0)`;
   if (initialStock > 0) {
-    await tx.insert(stockMovements).values({ productId: product.id, delta: initialStock, reason: 'initial', onHandAfter: initialStock });
+    await tx`INSERT INTO stock_movements (product_id, delta, reason, on_hand_after) VALUES (${product.id}, ${initialStock}, 'initial', ${initialStock})`;
   }
 }
 
-export async function updateProduct(tx: DbOrTx, id: string, patch: Partial<Pick<NewProduct, 'name' | 'description' | 'price' | 'lowStockThreshold'>>) {
-  const rows = await tx
-    .update(products)
-    .set({ ...patch, updatedAt: sql`now()` })
-    .where(eq(products.id, id))
-    .returning({ id: products.id });
+/** Changes only the fields given (an absent field keeps its value; a null threshold clears it). */
+export async function updateProduct(sql: Executor, id: string, patch: Partial<Pick<NewProduct, 'name' | 'description' | 'price' | 'lowStockThreshold'>>): Promise<boolean> {
+  const set = (column: string, value: unknown, cast = '') => (value === undefined ? sql`` : sql`, ${sql(column)} = ${value as string}${sql.unsafe(cast)}`);
+  const rows = await sql`
+    UPDATE products SET updated_at = now()
+      ${set('name', patch.name)} ${set('description', patch.description)} ${set('price', patch.price, '::numeric')}
+      ${set('low_stock_threshold', patch.lowStockThreshold, '::int')}
+    WHERE id = ${id} RETURNING 1`;
   return rows.length > 0;
 }
 
 /** Locks the product row against concurrent changes of the catalog. */
-export async function lockProductRow(tx: DbOrTx, id: string) {
-  const [row] = await tx.select({ id: products.id, archivedAt: products.archivedAt }).from(products).where(eq(products.id, id)).for('update');
+export async function lockProductRow(tx: Executor, id: string) {
+  const [row] = await tx<{ id: string; archivedAt: string | null }[]>`SELECT id, archived_at AS "archivedAt" FROM products WHERE id = ${id} FOR UPDATE`;
   return row;
 }
 
-export async function archiveProduct(tx: DbOrTx, id: string) {
-  await tx
-    .update(products)
-    .set({ archivedAt: sql`coalesce(${products.archivedAt}, now())`, updatedAt: sql`now()` })
-    .where(eq(products.id, id));
+export async function archiveProduct(tx: Executor, id: string) {
+  await tx`UPDATE products SET archived_at = coalesce(archived_at, now()), updated_at = now() WHERE id = ${id}`;
 }
 
-export async function deleteProduct(tx: DbOrTx, id: string) {
-  await tx.delete(products).where(eq(products.id, id));
+export async function deleteProduct(tx: Executor, id: string) {
+  await tx`DELETE FROM products WHERE id = ${id}`;
 }
 
-export async function replaceProductCategories(tx: DbOrTx, productId: string, categoryIds: string[]) {
-  await tx.delete(productCategories).where(eq(productCategories.productId, productId));
-  if (categoryIds.length > 0) await tx.insert(productCategories).values(categoryIds.map((categoryId) => ({ productId, categoryId })));
-  await tx.update(products).set({ updatedAt: sql`now()` }).where(eq(products.id, productId));
+export async function replaceProductCategories(tx: Executor, productId: string, categoryIds: string[]) {
+  await tx`DELETE FROM product_categories WHERE product_id = ${productId}`;
+  if (categoryIds.length > 0) {
+    await tx`INSERT INTO product_categories (product_id, category_id) SELECT ${productId}, c FROM unnest(${categoryIds}::uuid[]) AS u(c)`;
+  }
+  await tx`UPDATE products SET updated_at = now() WHERE id = ${productId}`;
 }
 
 /**
  * Serialises with the stock engine (same advisory lock as every stock writer, and order intake,
  * which reads the product's price under it): no order can be placed for it meanwhile.
  */
-export async function lockProductStock(tx: DbOrTx, id: string): Promise<{ reserved: number; ordersPlaced: number } | undefined> {
-  await tx.execute(sql`SELECT pg_advisory_xact_lock(${productLockKey(id).toString()}::bigint)`);
-  const [row] = await tx
-    .select({ reserved: inventoryLevels.reserved, ordersPlaced: inventoryLevels.ordersPlaced })
-    .from(inventoryLevels)
-    .where(eq(inventoryLevels.productId, id));
+export async function lockProductStock(tx: Executor, id: string): Promise<{ reserved: number; ordersPlaced: number } | undefined> {
+  await tx`SELECT pg_advisory_xact_lock(${productLockKey(id).toString()}::bigint)`;
+  const [row] = await tx<{ reserved: number; ordersPlaced: number }[]>`
+    SELECT reserved, orders_placed AS "ordersPlaced" FROM inventory_levels WHERE product_id = ${id}`;
   return row;
 }

@@ -1,4 +1,4 @@
-import { iso, PgCode, pgCode, pgConstraint, type Db } from '../../db/client.ts';
+import { iso, PgCode, pgCode, pgConstraint, type Executor, type Sql } from '../../db/client.ts';
 import { AppError, conflict, notFound } from '../../lib/errors.ts';
 import { decodeCursor, isUuidKey, pageOf } from '../../lib/paging.ts';
 import { normalizeMoney } from '../../lib/money.ts';
@@ -25,12 +25,12 @@ export function toProduct(row: q.ProductRow): Product {
 
 export class ProductsService {
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     private readonly capabilities: Capabilities,
   ) {}
 
   async get(id: string): Promise<Product> {
-    const row = await q.findProduct(this.db, id, this.capabilities);
+    const row = await q.findProduct(this.sql, id, this.capabilities);
     if (!row) throw notFound(`product ${id}`);
     return toProduct(row);
   }
@@ -41,7 +41,7 @@ export class ProductsService {
     if (query.categoryId) this.capabilities.require('categories');
     if (query.lowStock) this.capabilities.require('webhooks');
     const rows = await q.listProducts(
-      this.db,
+      this.sql,
       { q: query.q, categoryId: query.categoryId, includeArchived: query.includeArchived, lowStock: query.lowStock, afterId: after?.[0], limit: limit + 1 },
       this.capabilities,
     );
@@ -54,7 +54,7 @@ export class ProductsService {
     if (categoryIds.length > 0) this.capabilities.require('categories');
     if (input.lowStockThreshold !== undefined) this.capabilities.require('webhooks');
     try {
-      await this.db.transaction(async (tx) => {
+      await this.sql.begin(async (tx) => {
         await q.insertProduct(
           tx,
           { id, sku: input.sku, name: input.name, description: input.description ?? '', price: normalizeMoney(input.price), lowStockThreshold: input.lowStockThreshold },
@@ -77,7 +77,7 @@ export class ProductsService {
   async update(id: string, patch: ProductPatch): Promise<Product> {
     if (patch.lowStockThreshold !== undefined) this.capabilities.require('webhooks');
     const changes = { ...patch, ...(patch.price === undefined ? {} : { price: normalizeMoney(patch.price) }) };
-    if (!(await q.updateProduct(this.db, id, changes))) throw notFound(`product ${id}`);
+    if (!(await q.updateProduct(this.sql, id, changes))) throw notFound(`product ${id}`);
     return this.get(id);
   }
 
@@ -87,7 +87,7 @@ export class ProductsService {
    * orders makes it a conflict: those orders must end first.
    */
   async remove(id: string): Promise<'deleted' | 'archived'> {
-    return this.db.transaction(async (tx) => {
+    return this.sql.begin(async (tx) => {
       // Stock lock first, then the row: a stock batch holding the lock never waits for this row.
       const level = await q.lockProductStock(tx, id);
       if (!(await q.lockProductRow(tx, id))) throw notFound(`product ${id}`);
@@ -105,7 +105,7 @@ export class ProductsService {
 
   async setCategories(id: string, categoryIds: string[]): Promise<Product> {
     this.capabilities.require('categories');
-    await this.db.transaction(async (tx) => {
+    await this.sql.begin(async (tx) => {
       if (!(await q.lockProductRow(tx, id))) throw notFound(`product ${id}`);
       await requireCategories(tx, categoryIds);
       await q.replaceProductCategories(tx, id, categoryIds);
@@ -114,7 +114,7 @@ export class ProductsService {
   }
 }
 
-async function requireCategories(tx: Parameters<typeof existingCategoryIds>[0], ids: string[]) {
+async function requireCategories(tx: Executor, ids: string[]) {
   const found = await existingCategoryIds(tx, ids);
   const missing = ids.map((id, i) => ({ id, i })).filter(({ id }) => !found.has(id));
   if (missing.length > 0) {
