@@ -22,8 +22,8 @@ export type StockActorOptions = {
  */
 const MAX_BATCH = 1000;
 /**
- * Two transactions at once: with four, many products' work went out in smaller batches (bench
- * many-skus 3.7k/s against 4.1-4.4k/s with two), and one left the thread waiting on the database.
+ * Two transactions at once: one leaves the thread waiting on the database, while more split the
+ * work of many products into smaller batches, each paying a statement's fixed cost (bench/README.md).
  */
 const MAX_CONCURRENT = 2;
 /** A mailbox idle for a minute is dropped: a shop with many products keeps only the busy ones' in memory. */

@@ -12,6 +12,11 @@ export type InventoryLevel = {
   updatedAt: string;
 };
 
+/** A product's stock as the API shows it, from its row (`updatedAt`: the row's, unless it is being written now). */
+export function inventoryOf(row: Omit<LevelRow, 'lowStockThreshold'>, updatedAt = iso(row.updatedAt)): InventoryLevel {
+  return { productId: row.productId, onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved, awaitingShipment: row.awaitingShipment, updatedAt };
+}
+
 /** What changed at one product in a batch, for the outbox (see src/modules/events/records.ts). */
 export type InventoryChange = {
   productId: string;
@@ -146,9 +151,9 @@ export class StockPlan implements StockDesk {
   }
 
   snapshot(productId: string): InventoryLevel {
-    const { onHand, reserved, awaitingShipment, updatedAt, touched } = this.level(productId);
+    const level = this.level(productId);
     // A level this batch changed is written with the transaction's time.
-    return { productId, onHand, reserved, available: onHand - reserved, awaitingShipment, updatedAt: touched ? this.at : iso(updatedAt) };
+    return inventoryOf(level, level.touched ? this.at : undefined);
   }
 
   /** The net change of every level the batch touched, for one UPDATE. */

@@ -8,7 +8,7 @@ import { textProblem } from '../lib/text.ts';
  * hostile request costs about what an innocent one of the same size does.
  */
 
-/** Deeper JSON is refused before it is parsed: parsing and validating it is what froze the process. */
+/** Deeper JSON is refused before it is parsed: parsing and validating it costs time that grows with the depth, on the thread that serves every request. */
 const MAX_JSON_DEPTH = 32;
 
 export type BodyLimits = { limitBytes: number; deadlines: DeadlineQueue };

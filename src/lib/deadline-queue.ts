@@ -1,8 +1,8 @@
 /**
- * Many deadlines of one length on one timer. A `setTimeout` per request (two, with the body's own
- * deadline) showed in the profile of the order route; entries of one length expire in the order
- * they were added, so a tick only looks at the oldest ones, and an entry costs a Set insert and
- * delete. A deadline fires up to `tickMs` late.
+ * Many deadlines of one length on one timer, instead of a `setTimeout` per request (two, with the
+ * body's own deadline): entries of one length expire in the order they were added, so a tick only
+ * looks at the oldest ones, and an entry costs a Set insert and delete. A deadline fires up to
+ * `tickMs` late.
  */
 export type Deadline = { readonly at: number; readonly onExpire: () => void };
 

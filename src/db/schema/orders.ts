@@ -4,7 +4,8 @@ import { createdAt, updatedAt } from './catalog.ts';
 
 export const orderStatuses = ['pending', 'reserved', 'processed', 'shipped', 'failed', 'cancelled'] as const;
 
-export type StoredItem = { productId: string; quantity: number; unitPrice: string };
+/** A line of an order as accepted: the price is the catalog's at that moment, for ever. */
+export type OrderItem = { productId: string; quantity: number; unitPrice: string };
 
 /**
  * The durable record of an order and of the work left to do on it: one row per order, its lines
@@ -24,7 +25,7 @@ export const orders = pgTable(
      * it (by code before migration 0006) gets its status from a trigger.
      */
     bornStatus: text('born_status', { enum: orderStatuses }),
-    items: jsonb('items').$type<StoredItem[]>().notNull(),
+    items: jsonb('items').$type<OrderItem[]>().notNull(),
     total: numeric('total', { precision: 14, scale: 2 }).notNull(),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),

@@ -17,7 +17,7 @@ export type OrderRecord = {
   status: OrderStatus;
   /** The status before this change; null when the order was accepted by this transaction. */
   previous: OrderStatus | null;
-  /** The order row's version after this change: it grows with every change of the order. */
+  /** The order row's version after this change: one more for each change, so two changes in one transaction have two. */
   version: number;
   /** Absent: 0. */
   attempts?: number;

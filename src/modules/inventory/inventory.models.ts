@@ -1,7 +1,9 @@
 import { t } from 'elysia';
+import type { InventoryLevel } from '../../actors/stock-plan.ts';
 import { Int, PageQuery, Timestamp, Uuid } from '../../http/models.ts';
 import { PG_INT_MAX } from '../../lib/bounds.ts';
 
+/** The API's shape of a product's stock: the stock engine's `InventoryLevel`, which it is checked against below. */
 export const Inventory = t.Object({
   productId: Uuid,
   onHand: Int({ minimum: 0 }),
@@ -10,6 +12,9 @@ export const Inventory = t.Object({
   awaitingShipment: Int({ minimum: 0, description: 'Sold, not shipped yet: no longer on hand, still in the warehouse' }),
   updatedAt: Timestamp,
 });
+// One shape: the engine (actors/ knows no module) and the model must not drift apart.
+const sameShape: [InventoryLevel, typeof Inventory.static] extends [typeof Inventory.static, InventoryLevel] ? true : never = true;
+void sameShape;
 
 // Well inside PostgreSQL's integer (PG_INT_MAX): one request can never push a count past it.
 const Count = Int({ minimum: 0, maximum: 1_000_000_000 });

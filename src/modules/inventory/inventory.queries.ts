@@ -1,12 +1,9 @@
-import type { NewMovement } from '../../actors/stock.queries.ts';
+import { readLevels, type LevelRow, type NewMovement } from '../../actors/stock.queries.ts';
 import type { Executor } from '../../db/client.ts';
 
-export type InventoryRow = { productId: string; onHand: number; reserved: number; awaitingShipment: number; updatedAt: string };
-
-export async function findInventory(sql: Executor, productId: string): Promise<InventoryRow | undefined> {
-  const [row] = await sql<InventoryRow[]>`
-    SELECT product_id AS "productId", on_hand AS "onHand", reserved, awaiting_shipment AS "awaitingShipment", updated_at AS "updatedAt"
-    FROM inventory_levels WHERE product_id = ${productId}`;
+/** A product's stock row, as the stock engine reads it. */
+export async function findInventory(sql: Executor, productId: string): Promise<LevelRow | undefined> {
+  const [row] = await readLevels(sql, [productId]);
   return row;
 }
 

@@ -1,6 +1,6 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
 import { adjustStock, setStock } from '../../actors/stock-commands.ts';
-import type { InventoryLevel } from '../../actors/stock-plan.ts';
+import { inventoryOf, type InventoryLevel } from '../../actors/stock-plan.ts';
 import { iso, type Sql } from '../../db/client.ts';
 import { invalid, notFound } from '../../lib/errors.ts';
 import { decodeCursor, isBigintKey, pageOf } from '../../lib/paging.ts';
@@ -17,14 +17,7 @@ export class InventoryService {
   async get(productId: string): Promise<InventoryLevel> {
     const row = await q.findInventory(this.sql, productId);
     if (!row) throw notFound(`product ${productId}`);
-    return {
-      productId,
-      onHand: row.onHand,
-      reserved: row.reserved,
-      available: row.onHand - row.reserved,
-      awaitingShipment: row.awaitingShipment,
-      updatedAt: iso(row.updatedAt),
-    };
+    return inventoryOf(row);
   }
 
   set(productId: string, input: { onHand: number; expectedOnHand?: number; reason?: string }): Promise<InventoryLevel> {

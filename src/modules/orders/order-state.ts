@@ -1,4 +1,4 @@
-import { orderStatuses } from '../../db/schema/orders.ts';
+import { orderStatuses, type OrderItem } from '../../db/schema/orders.ts';
 
 /**
  * The order state machine (API.md):
@@ -15,7 +15,7 @@ import { orderStatuses } from '../../db/schema/orders.ts';
  * `inventory_levels.reserved`; `processed` has taken them out of `on_hand`.
  */
 export type OrderStatus = (typeof orderStatuses)[number];
-export { orderStatuses };
+export { orderStatuses, type OrderItem };
 
 /** Every change of status an order may make; a step that stays in its status is a retry. */
 export const transitions: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
@@ -38,8 +38,6 @@ export const isFinal = (status: OrderStatus) => finalStatuses.has(status);
 /** What happened to the payment of an order, as shown in `payment.status`. */
 export type PaymentStatus = 'pending' | 'succeeded' | 'declined' | 'failed' | 'refund_pending' | 'refunded';
 
-/** A line of an order as accepted: the price is the catalog's at that moment, for ever. */
-export type OrderItem = { productId: string; quantity: number; unitPrice: string };
 
 /** What never changes once an order is stored. */
 export type OrderFacts = { id: string; customerId: string; items: OrderItem[]; total: string; createdAt: string };

@@ -1,6 +1,6 @@
 import { t } from 'elysia';
 import { Int, Money, PageQuery, Timestamp, TotalMoney, Uuid } from '../../http/models.ts';
-import { orderStatuses } from './order-state.ts';
+import { orderStatuses, type OrderStatus } from './order-state.ts';
 
 export const OrderStatusModel = t.UnionEnum(orderStatuses, { description: 'pending → reserved → processed → shipped; or failed / cancelled' });
 
@@ -60,14 +60,7 @@ const StatusCount = Int({ minimum: 0 });
 
 /** How many orders are in each status right now: the starting point for a live view of the event stream. */
 export const OrderCounts = t.Object({
-  counts: t.Object({
-    pending: StatusCount,
-    reserved: StatusCount,
-    processed: StatusCount,
-    shipped: StatusCount,
-    failed: StatusCount,
-    cancelled: StatusCount,
-  }),
+  counts: t.Object(Object.fromEntries(orderStatuses.map((status) => [status, StatusCount])) as Record<OrderStatus, typeof StatusCount>),
 });
 export type OrderCounts = typeof OrderCounts.static;
 
