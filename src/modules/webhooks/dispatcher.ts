@@ -22,6 +22,11 @@ export type DispatcherOptions = {
   logger: Logger;
 };
 
+/** A claim outlives its send (DNS, the attempt's timeout) by this much: recording the outcome takes a moment too. */
+const LEASE_SLACK_MS = 5_000;
+/** Outcomes are recorded a batch at a time (one transaction for hundreds of sends), two batches at once. */
+const OUTCOME_BATCHES = { maxBatch: 500, lingerMs: 2, maxInFlight: 2 };
+
 /** What an attempt came to, for the metrics: `retry` failed and will be tried again, `failed` gave up. */
 export type AttemptOutcome = 'succeeded' | 'retry' | 'failed';
 
@@ -51,7 +56,7 @@ export class WebhookDispatcher {
     private readonly metrics: Metrics,
     private readonly options: DispatcherOptions,
   ) {
-    this.outcomes = new Batcher((items) => this.record(items), { maxBatch: 500, lingerMs: 2, maxInFlight: 2 });
+    this.outcomes = new Batcher((items) => this.record(items), OUTCOME_BATCHES);
   }
 
   get sending(): number {
@@ -105,7 +110,7 @@ export class WebhookDispatcher {
         const claimed = await claimDeliveries(this.sql, {
           owner,
           now: new Date(clock.now()),
-          leaseMs: config.timeoutMs + config.dnsTimeoutMs + 5_000,
+          leaseMs: config.timeoutMs + config.dnsTimeoutMs + LEASE_SLACK_MS,
           heartbeatTtlMs,
           inFlight: this.inFlight,
           room: config.maxInFlight,
