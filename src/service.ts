@@ -65,7 +65,7 @@ export async function buildService(config: Config, database: Database, tokens: T
   const node = new NodeIdentity(resolveNodeId(config.nodeId, config.dataDir), sql, logger);
   // Two stock transactions at once: with four, many products' work went out in smaller batches
   // (bench many-skus 3.7k/s against 4.1-4.4k/s with two; hot-sku unchanged; one was no better).
-  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, maxBatch: 1000, maxConcurrent: 2, idleMs: 60_000 });
+  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, maxBatch: 1000, maxConcurrent: 2, idleMs: 60_000 }, clock);
   const gateway = options.paymentGateway ?? paymentGateway(config, clock);
   const orders = createOrdersModule({ sql, actors, gateway, config, owner: node.incarnation, clock, logger });
   const warehouseClientInUse = options.warehouse ?? warehouseClient(config, database, clock);

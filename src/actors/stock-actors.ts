@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { isDatabaseUnavailable, PgCode, pgCode, type Sql } from '../db/client.ts';
 import { AppError, toError } from '../http/errors.ts';
 import { Batcher } from '../lib/batcher.ts';
+import { systemClock, type Clock } from '../lib/clock.ts';
 import { runStockBatch, type StockWork } from './stock-engine.ts';
 
 export type StockActorOptions = {
@@ -56,6 +57,8 @@ export class StockActors {
   constructor(
     private readonly sql: Sql,
     private readonly options: StockActorOptions,
+    /** Idle time is counted on this clock (tests replace it instead of sleeping). */
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
   ) {
     this.multi = new Batcher<StockWork, unknown>((works) => this.runIsolated(works), {
       maxBatch: Math.min(100, options.maxBatch),
@@ -79,7 +82,7 @@ export class StockActors {
         new AppError('rate_limited', 'too much stock work is queued for this product; retry shortly', undefined, { retryAfterSeconds: 1 }),
       );
     }
-    mailbox.lastUsed = Date.now();
+    mailbox.lastUsed = this.clock.now();
     return new Promise<unknown>((resolve, reject) => {
       mailbox.queue.push({ work, resolve, reject });
       if (!this.busy.has(productId)) this.ready.add(productId);
@@ -116,7 +119,7 @@ export class StockActors {
   private mailbox(productId: string): Mailbox {
     let mailbox = this.mailboxes.get(productId);
     if (!mailbox) {
-      mailbox = { queue: [], lastUsed: Date.now() };
+      mailbox = { queue: [], lastUsed: this.clock.now() };
       this.mailboxes.set(productId, mailbox);
     }
     return mailbox;
@@ -207,8 +210,9 @@ export class StockActors {
     }
   }
 
-  private evictIdle() {
-    const cutoff = Date.now() - this.options.idleMs;
+  /** Drops the mailboxes idle for `idleMs`; runs on a timer (a test with its own clock calls it). */
+  evictIdle() {
+    const cutoff = this.clock.now() - this.options.idleMs;
     for (const [productId, mailbox] of this.mailboxes) {
       if (mailbox.lastUsed < cutoff && mailbox.queue.length === 0 && !this.busy.has(productId)) this.mailboxes.delete(productId);
     }
