@@ -164,7 +164,7 @@ describe('restart', () => {
         expect(done.payment.reference).toBe(booked.get(id)); // the charge the provider had booked, found rather than made again
       }
       // Every charge the provider booked for these orders, from either incarnation: exactly one each.
-      for (const id of ids) expect(chargesOf(id).map((c) => [c.id, c.status])).toEqual([[booked.get(id), 'succeeded']]);
+      for (const id of ids) expect(chargesOf(id).map((c) => [c.id, c.status])).toEqual([[booked.get(id)!, 'succeeded']]);
       expect((await second.api.get(`/api/v1/products/${product.id}/inventory`)).body).toMatchObject({ onHand: 7, reserved: 0 });
       await expectStockConsistent(db.sql);
       // The first incarnation's late writes are fenced out: still exactly one sale per order.
