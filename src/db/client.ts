@@ -36,7 +36,8 @@ export type ConnectOptions = {
  * and the wait is shared by the whole pool: a database back after an outage would stay unused for
  * that long. A short, capped, jittered wait keeps reconnection prompt without hammering.
  */
-const reconnectBackoffSeconds = (retries: number) => Math.min(0.5, 0.05 * 2 ** retries) * (0.5 + Math.random() / 2);
+export const RECONNECT_BACKOFF_MAX_MS = 500;
+const reconnectBackoffSeconds = (retries: number) => Math.min(RECONNECT_BACKOFF_MAX_MS / 1000, 0.05 * 2 ** retries) * (0.5 + Math.random() / 2);
 
 export function connect(url: string, options: ConnectOptions = {}): Database {
   const sql = postgres(url, {
