@@ -5,7 +5,7 @@ import { CustomerTokens } from '../src/http/customer-tokens.ts';
 import { AppError } from '../src/lib/errors.ts';
 import { freePort } from './support/process.ts';
 import { customerSecret, customerToken } from './support/credentials.ts';
-import { collectEvents } from './support/events.ts';
+import { collectEvents, streamOpened } from './support/events.ts';
 import { createProduct, orderReaches, placeOrder, startTestService, type TestService } from './support/service.ts';
 
 /**
@@ -150,8 +150,9 @@ describe('what a customer token may do', () => {
   test("the event stream carries its customer's orders and inventory changes, no other customer's orders", async () => {
     let aliceOrder = '';
     let bobOrder = '';
+    const open = t.service.services.events.size;
     const streamed = collectEvents(t.service.app, token, (events) => events.some((e) => e.data.orderId === aliceOrder && e.data.status === 'processed'));
-    await Bun.sleep(300); // the stream starts "now"
+    await streamOpened(t.service.services.events, open); // the stream starts "now"
     bobOrder = (await placeOrder(t.api, [{ productId: product.id, quantity: 1 }], { customerId: 'bob' })).body.id;
     await orderReaches(t.api, bobOrder, ['processed']);
     aliceOrder = (await t.api.post('/api/v1/orders', { customerId: 'alice', items: [{ productId: product.id, quantity: 1 }] }, token)).body.id;

@@ -4,6 +4,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnService, type ServiceProcess } from './support/process.ts';
+import { waitFor } from './support/wait.ts';
 
 /**
  * `bun run start` with no DATABASE_URL: the service brings its own Postgres in DATA_DIR, and comes
@@ -64,7 +65,7 @@ describe('embedded Postgres', () => {
       current.proc.kill('SIGKILL');
       process.kill(pgPid, 'SIGKILL');
       await current.proc.exited;
-      while (alive(pgPid)) await Bun.sleep(20);
+      await waitFor(() => !alive(pgPid), 10_000, 'the killed postmaster to be gone');
       current = await spawnService(env); // stale postmaster.pid
       expect(postmasterPid()).not.toBe(pgPid);
       const list = await fetch(`${current.base}/api/v1/products?q=EMB`);

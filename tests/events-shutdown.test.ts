@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { freshDatabase, type TestDatabase } from './support/cluster.ts';
 import { spawnService } from './support/process.ts';
 import { testEnv, tokens } from './support/service.ts';
+import { settlesWithin } from './support/wait.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -13,11 +14,23 @@ describe('shutdown with event streams open', () => {
   test('SIGTERM ends open event streams and the process exits; it does not wait for them for ever', async () => {
     const service = await spawnService({ ...testEnv, DATABASE_URL: db.url, NODE_ID: 'events-shutdown', LOG_LEVEL: 'warn', DATA_DIR: '.test-data/events-shutdown' });
     try {
-      const response = await fetch(`${service.base}/api/v1/events`, { headers: { authorization: `Bearer ${tokens.client}` } });
+      // An established subscription (one that races the signal is ended as it starts): it has
+      // delivered an event, read from the start of the outbox.
+      await db.sql`INSERT INTO events (changes) VALUES (${JSON.stringify([{ type: 'test.marker', name: 'established' }])}::jsonb)`;
+      const response = await fetch(`${service.base}/api/v1/events`, { headers: { authorization: `Bearer ${tokens.client}`, 'last-event-id': '0-0-0' } });
       expect(response.status).toBe(200);
       const reader = response.body!.getReader();
-      expect(new TextDecoder().decode((await reader.read()).value)).toContain('retry:');
-      await Bun.sleep(300); // an established subscription (one that races the signal is ended as it starts)
+      const decoder = new TextDecoder();
+      let received = '';
+      const readUntil = async (text: string) => {
+        while (!received.includes(text)) {
+          const chunk = await reader.read();
+          if (chunk.done) throw new Error(`the stream ended before "${text}": ${received}`);
+          received += decoder.decode(chunk.value);
+        }
+      };
+      await settlesWithin(readUntil('event: test.marker'), 5000, 'the stream to deliver the marker event');
+      expect(received).toContain('retry:');
       const ended = (async () => {
         try {
           while (!(await reader.read()).done);
@@ -26,7 +39,10 @@ describe('shutdown with event streams open', () => {
         }
       })();
       service.proc.kill('SIGTERM');
-      const outcome = await Promise.race([service.proc.exited, Bun.sleep(8000).then(() => 'still running')]);
+      const outcome = await settlesWithin(service.proc.exited, 8000, 'the process to exit after SIGTERM').catch((error: unknown) => {
+        console.log(service.output());
+        throw error;
+      });
       if (outcome !== 0) console.log(service.output());
       expect(outcome).toBe(0);
       await ended;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { collectEvents, type Received } from './support/events.ts';
+import { collectEvents, streamOpened, type Received } from './support/events.ts';
 import { createProduct, orderReaches, placeOrder, startTestService, tokens, type TestService } from './support/service.ts';
 
 let t: TestService;
@@ -11,13 +11,15 @@ afterAll(() => t.close());
 /** Opens the stream with the client token (as a browser would, with fetch) and collects events until `until` says stop. */
 const collect = (until: (events: Received[]) => boolean, headers: Record<string, string> = {}, timeoutMs = 10_000) =>
   collectEvents(t.service.app, tokens.client, until, headers, timeoutMs);
+const hub = () => t.service.services.events;
 
 describe('GET /api/v1/events', () => {
   test('streams order status changes and inventory changes as they commit', async () => {
     const product = await createProduct(t.api, { initialStock: 5 });
     let orderId = '';
+    const open = hub().size;
     const streamed = collect((events) => events.some((e) => e.event === 'order.status' && e.data.orderId === orderId && e.data.status === 'processed'));
-    await Bun.sleep(300); // the stream starts "now": place the order after it is open
+    await streamOpened(hub(), open); // the stream starts "now": place the order after it is open
     orderId = (await placeOrder(t.api, [{ productId: product.id, quantity: 2 }])).body.id;
     const events = await streamed;
     const mine = events.filter((e) => e.data.orderId === orderId);
@@ -38,8 +40,9 @@ describe('GET /api/v1/events', () => {
   test('Last-Event-ID resumes right after that event, without loss or repeats', async () => {
     const product = await createProduct(t.api, { initialStock: 10 });
     const orderIds: string[] = [];
+    const open = hub().size;
     const first = collect((events) => events.filter((e) => e.data.status === 'processed' && orderIds.includes(String(e.data.orderId))).length >= 3);
-    await Bun.sleep(300);
+    await streamOpened(hub(), open);
     for (let i = 0; i < 3; i++) orderIds.push((await placeOrder(t.api, [{ productId: product.id, quantity: 1 }])).body.id);
     const all = (await first).filter((e) => orderIds.includes(String(e.data.orderId)));
     expect(all).toHaveLength(6);
@@ -60,14 +63,23 @@ describe('GET /api/v1/events', () => {
   test('an event is not lost when a transaction that started earlier commits later', async () => {
     const product = await createProduct(t.api, { initialStock: 10 });
     // A slow writer: its outbox row gets a lower transaction id but becomes visible last.
+    let inserted!: () => void;
+    const insertedYet = new Promise<void>((resolve) => (inserted = resolve));
+    let commit!: () => void;
+    const committing = new Promise<void>((resolve) => (commit = resolve));
     const slow = t.db.sql.begin(async (tx) => {
       await tx`INSERT INTO events (changes) VALUES (${JSON.stringify([{ type: 'test.marker', name: 'slow' }])}::jsonb)`;
-      await Bun.sleep(600);
+      inserted();
+      await committing;
     });
-    await Bun.sleep(50);
+    await insertedYet;
+    const open = hub().size;
     const streamed = collect((events) => events.some((e) => e.event === 'test.marker'));
-    await Bun.sleep(100);
+    await streamOpened(hub(), open);
     await t.api.post(`/api/v1/products/${product.id}/inventory/adjustments`, { delta: 1, reason: 'fast writer' });
+    // The scenario, not synchronisation: the slow writer stays open across two polls of the stream (EventHub pollMs 250).
+    await Bun.sleep(2 * 250);
+    commit();
     await slow;
     const events = await streamed;
     expect(events.filter((e) => e.event === 'test.marker')).toHaveLength(1);

@@ -5,6 +5,7 @@ import { fingerprint } from './support/fingerprint.ts';
 import { operationsOf, requestFor, send, type FuzzReply, type FuzzRequest, type Operation } from './support/fuzz-requests.ts';
 import type { IdPool } from './support/fuzz-values.ts';
 import { createProduct, placeOrder, quietJobs, startTestService, type TestService } from './support/service.ts';
+import { waitFor } from './support/wait.ts';
 
 /**
  * Property-based fuzzing of every operation in `/swagger/json`, over a real socket, with a fixed
@@ -59,17 +60,16 @@ function expectWellFormed(request: FuzzRequest, reply: FuzzReply) {
 
 /** Waits until no order is on its way and the rows stop changing; returns their fingerprint. */
 async function settle(): Promise<Record<string, string>> {
-  const deadline = Date.now() + 10_000;
   let last = await fingerprint(t.db.sql);
-  for (;;) {
-    await Bun.sleep(20);
+  return waitFor(async () => {
     const [open] = await t.db.sql`SELECT count(*)::int AS n FROM orders WHERE status IN ('pending', 'reserved')`;
     const now = await fingerprint(t.db.sql);
     const idle = open!.n === 0 && t.service.orders.worker.size === 0 && t.service.actors.depth() === 0;
-    if (idle && Bun.deepEquals(now, last)) return now;
-    if (Date.now() > deadline) throw new Error(`the service did not settle: ${open!.n} open orders, pipeline ${t.service.orders.worker.size}`);
+    const unchanged = Bun.deepEquals(now, last);
     last = now;
-  }
+    if (idle && unchanged) return now;
+    throw new Error(`${open!.n} open orders, pipeline ${t.service.orders.worker.size}, rows ${unchanged ? 'unchanged' : 'still changing'}`);
+  }, 10_000, 'the service to settle');
 }
 
 const anyRequest = (from: () => Operation[]) => fc.constantFrom(...from()).chain((op) => requestFor(op, pool));

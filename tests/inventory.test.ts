@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { StockActors } from '../src/actors/stock-actors.ts';
 import { adjustStock } from '../src/actors/stock-commands.ts';
 import { createProduct, startTestService, type TestService } from './support/service.ts';
+import { waitFor } from './support/wait.ts';
 
 let t: TestService;
 beforeAll(async () => {
@@ -141,15 +142,24 @@ describe('inventory', () => {
   });
 
   test('idle mailboxes are dropped; a product gets a new one when work comes again', async () => {
-    const actors = new StockActors(t.db.sql, { maxDepth: 10, maxBatch: 10, maxConcurrent: 2, idleMs: 100 }, t.service.metrics);
+    let now = 1_000_000;
+    const actors = new StockActors(t.db.sql, { maxDepth: 10, maxBatch: 10, maxConcurrent: 2, idleMs: 100 }, t.service.metrics, { now: () => now });
     try {
       const product = await createProduct(t.api, { initialStock: 1 });
       await actors.submit(adjustStock(product.id, 1, 'x'));
       expect(actors.stats().mailboxes).toBe(1);
-      await Bun.sleep(1200); // the eviction timer runs every second at most
+      now += 100;
+      actors.evictIdle();
+      expect(actors.stats().mailboxes).toBe(1); // idle for exactly idleMs: not yet
+      now += 1;
+      actors.evictIdle();
       expect(actors.stats().mailboxes).toBe(0);
       const level = await actors.submit(adjustStock(product.id, 1, 'x'));
       expect(level.onHand).toBe(3);
+      expect(actors.stats().mailboxes).toBe(1);
+      // The timer does the same on its own: it runs every max(1 s, idleMs), so within a second.
+      now += 101;
+      await waitFor(() => actors.stats().mailboxes === 0, 1000 + 500, 'the eviction timer to drop the idle mailbox');
     } finally {
       actors.close();
     }

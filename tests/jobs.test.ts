@@ -56,12 +56,18 @@ describe('scheduler', () => {
   test('a job never overlaps itself, even across processes; stop() waits for a run under way', async () => {
     let running = 0;
     let most = 0;
+    let started!: () => void;
+    const runStarted = new Promise<void>((resolve) => (started = resolve));
+    let finish!: () => void;
+    const finishing = new Promise<void>((resolve) => (finish = resolve));
     const slow: Job = {
       name: 'slow-test-job',
       schedule: '* * * * * *',
       run: async () => {
         most = Math.max(most, ++running);
-        await Bun.sleep(300);
+        started();
+        await finishing; // runs until the test lets it finish, then ends with a round trip
+        await t.db.sql`SELECT 1`;
         running--;
         return { slept: 1 };
       },
@@ -69,12 +75,13 @@ describe('scheduler', () => {
     const one = new Scheduler(t.db.sql, [slow], schedulerOptions());
     const two = new Scheduler(peer.db.sql, [slow], schedulerOptions());
     const first = one.tick('slow-test-job', new Date('2030-01-01T00:00:00Z'));
-    await Bun.sleep(50);
+    await runStarted;
     const second = await two.tick('slow-test-job', new Date('2030-01-01T00:00:01Z')); // another slot, same job
     expect(second.status).toBe('skipped');
-    const stopping = one.stop();
+    const stopped = one.stop().then(() => running);
+    finish();
     expect((await first).status).toBe('ran');
-    await stopping;
+    expect(await stopped).toBe(0); // stop() waited for the run under way to end
     expect(most).toBe(1);
     expect((await one.tick('slow-test-job', new Date('2030-01-01T00:00:02Z'))).status).toBe('skipped'); // stopped
     expect((await two.tick('slow-test-job', new Date('2030-01-01T00:00:03Z'))).status).toBe('ran');
@@ -120,14 +127,18 @@ describe('scheduler', () => {
     const frozenPool = connect(t.db.url, { max: 2, idleTransactionTimeoutMs: 400 });
     try {
       let ran = 0;
-      const long: Job = { name: 'frozen-holder-job', schedule: '* * * * * *', run: async () => (await Bun.sleep(2500), { ran: ++ran }) };
+      let started!: () => void;
+      const runStarted = new Promise<void>((resolve) => (started = resolve));
+      // The scenario, not synchronisation: the first run takes long, while its process looks frozen.
+      const long: Job = { name: 'frozen-holder-job', schedule: '* * * * * *', run: async () => (started(), await Bun.sleep(2500), { ran: ++ran }) };
       // A keep-alive far slower than the server's idle-in-transaction timeout: the process looks frozen.
       const frozen = new Scheduler(frozenPool.sql, [long], schedulerOptions({ lock: { acquireTimeoutMs: 2000, keepAliveMs: 60_000 } }));
       const healthy = new Scheduler(peer.db.sql, [long], schedulerOptions());
       const stuck = frozen.tick(long.name, new Date('2030-04-01T00:00:00Z'));
-      await Bun.sleep(100);
+      await runStarted; // the job lock is taken before a run starts
       expect((await healthy.tick(long.name, new Date('2030-04-01T00:00:01Z'))).status).toBe('skipped'); // held
-      await Bun.sleep(800); // past the server's timeout
+      // The server ends the holder's idle transaction (400 ms): its lock is gone.
+      await waitFor(async () => (await jobLocksHeld()) === 0, 5_000, 'the server to end the frozen holder\'s session');
       expect((await healthy.tick(long.name, new Date('2030-04-01T00:00:02Z'))).status).toBe('ran');
       await stuck;
     } finally {

@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { migrate, readMigrations } from '../src/db/migrate.ts';
 import { freshDatabase, type TestDatabase } from './support/cluster.ts';
 import { createProduct, startTestService, uniqueSku, type TestService } from './support/service.ts';
+import { waitFor } from './support/wait.ts';
 
 const LOCK_TIMEOUT_MS = 1000; // drizzle/0001_categories.sql
 
@@ -55,20 +56,23 @@ describe('categories migration (expand step, no downtime)', () => {
                 : await old.api.patch(`/api/v1/products/${seed.id}`, { name: `Renamed by ${n}/${i}` });
           latencies.push(performance.now() - started);
           if (reply.status >= 300) failures.push(`${reply.status} ${JSON.stringify(reply.body)}`);
-          await Bun.sleep(5);
+          await Bun.sleep(5); // the scenario: steady traffic from eight clients, not synchronisation
         }
       };
       const clients = Array.from({ length: 8 }, (_, n) => client(n));
 
-      await Bun.sleep(300);
+      await waitFor(() => latencies.length >= 20, 10_000, 'traffic under way');
       const migrationLog: string[] = [];
       const migrator = postgres(db.url, { max: 2, onnotice: () => {} });
       const migration = migrate(migrator, { tags: ['0001_categories'], log: (m) => migrationLog.push(m) });
-      await Bun.sleep(2500); // the migration keeps giving up on its lock while the long transaction runs
+      // The migration gives up on its lock, more than once, while the long transaction runs (and the traffic goes on).
+      const gaveUp = () => migrationLog.filter((m) => m.includes('could not take its locks in time')).length;
+      await waitFor(() => gaveUp() >= 2, 15_000, 'the migration to give up on its lock twice');
       releaseBlocker();
       await blockerDone;
       const applied = await migration;
-      await Bun.sleep(500); // traffic goes on after the migration
+      const servedBefore = latencies.length;
+      await waitFor(() => latencies.length >= servedBefore + 50, 10_000, 'traffic on the migrated schema');
       running = false;
       await Promise.all(clients);
       await blocker.end();

@@ -61,8 +61,20 @@ async function refundedAfterCharge(t: TestService, orderId: string) {
     return body.payment?.status === 'refunded' ? body : undefined;
   }, 2_000, 'the refund on the order');
   expect(order.payment).toMatchObject({ status: 'refunded', reference: charge.id });
-  // Only once, however many looks come after.
-  await Bun.sleep(1200);
+  // Only once, however many looks come after. Once no payment call is out any more (a late answer
+  // asks for a look of its own) and the looks under way are done, one more is asked for: it finds
+  // the refund already made.
+  await waitFor(() => services.every((s) => s.service.orders.worker.size === 0), 5_000, 'no payment call still out');
+  const looks = async () => (await db.sql<{ n: number; due: boolean }[]>`SELECT reconcile_attempts AS n, reconcile_at IS NOT NULL AS due FROM orders WHERE id = ${orderId}`)[0]!;
+  const done = await waitFor(async () => {
+    const now = await looks();
+    return now.due ? undefined : now;
+  }, 5_000, 'the looks under way to finish');
+  await t.service.orders.reconciler.now(orderId);
+  await waitFor(async () => {
+    const now = await looks();
+    return now.n > done.n && !now.due;
+  }, 5_000, 'one more look at the order');
   expect(refundsOf(charge.id)).toHaveLength(1);
   return took;
 }
@@ -89,7 +101,7 @@ describe('a charge that lands after the order moved on is refunded', () => {
     payments.behaviour.failNext('charge-late'); // the first process's call: booked late, never answered
     payments.behaviour.failNext('refuse'); // the second process's call: refused, so it fails the order
     const placed = await placeOrder(first.api, [{ productId: product.id, quantity: 1 }]);
-    await Bun.sleep(400); // past the first lease
+    await waitFor(async () => (await db.sql`SELECT lease_until < now() AS expired FROM orders WHERE id = ${placed.body.id}`)[0]!.expired, 2_000, 'the first lease to run out');
     expect(await second.service.orders.worker.sweep(undefined, 'abandoned')).toBeGreaterThanOrEqual(1);
     const failed = await orderReaches(second.api, placed.body.id, ['failed']);
     expect(failed.lastError).toContain('refused');

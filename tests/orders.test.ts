@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { SimulatedGateway } from '../src/modules/payments/simulator.ts';
 import { createProduct, orderReaches, placeOrder, startTestService, type TestService } from './support/service.ts';
+import { waitFor } from './support/wait.ts';
 
 let t: TestService;
 let gateway: SimulatedGateway;
@@ -167,12 +168,19 @@ describe('state machine', () => {
   test('cancel a pending order (waiting for stock): cancelled, nothing held, retries stop', async () => {
     const product = await createProduct(t.api, { initialStock: 0 });
     const reply = await placeOrder(t.api, [{ productId: product.id, quantity: 1 }]);
-    await Bun.sleep(50);
+    expect(reply.body).toMatchObject({ status: 'pending', attempts: 1 }); // its retry is scheduled
     const cancelled = await t.api.post(`/api/v1/orders/${reply.body.id}/cancel`, undefined, 'client');
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');
+    const version = async () => (await t.db.sql`SELECT version FROM orders WHERE id = ${reply.body.id}`)[0]!.version as number;
+    const cancelledVersion = await version();
     await t.api.post(`/api/v1/products/${product.id}/inventory/adjustments`, { delta: 5, reason: 'restock' });
-    await Bun.sleep(400); // past every retry the order had scheduled
+    // The sweep its retry timer would run, at a time past every retry it had scheduled (RETRY_MAX_MS
+    // 200), then every stock step that sweep started: the order was not taken up again.
+    await t.service.orders.worker.sweep(new Date(Date.now() + t.config.retryMaxMs));
+    await waitFor(() => t.service.orders.worker.size === 0, 5_000, 'the worker to hold no order');
+    await t.service.actors.drain();
+    expect(await version()).toBe(cancelledVersion);
     expect((await t.api.get(`/api/v1/orders/${reply.body.id}`, 'client')).body.status).toBe('cancelled');
     expect(await level(product.id)).toMatchObject({ onHand: 5, reserved: 0 });
   });
@@ -186,7 +194,8 @@ describe('state machine', () => {
     const cancelled = await t.api.post(`/api/v1/orders/${reply.body.id}/cancel`, undefined, 'client');
     expect(cancelled.body.status).toBe('cancelled');
     expect(await level(product.id)).toMatchObject({ onHand: 3, reserved: 0 });
-    await Bun.sleep(700); // the hanging attempt times out; the worker finds the order moved on
+    // The hanging attempt times out (PAYMENT_TIMEOUT_MS 300) and the worker, finding the order moved on, lets go of it.
+    await waitFor(() => t.service.orders.worker.size === 0, t.config.paymentTimeoutMs + 5_000, 'the worker to let go of the order');
     expect((await t.api.get(`/api/v1/orders/${reply.body.id}`, 'client')).body.status).toBe('cancelled');
     expect(gateway.ledger.dump().charges.filter((c) => c.orderId === reply.body.id)).toHaveLength(0);
   });
@@ -307,12 +316,9 @@ describe('listing', () => {
   });
 });
 
-async function waitForPayment(orderId: string, status: string) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
+function waitForPayment(orderId: string, status: string) {
+  return waitFor(async () => {
     const order = (await t.api.get(`/api/v1/orders/${orderId}`, 'client')).body;
-    if (order.payment?.status === status) return order;
-    if (Date.now() > deadline) throw new Error(`payment of ${orderId} is ${order.payment?.status}, not ${status}`);
-    await Bun.sleep(20);
-  }
+    return order.payment?.status === status ? order : undefined;
+  }, 10_000, `the payment of ${orderId} to be ${status}`);
 }

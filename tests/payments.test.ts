@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, beforeEach, describe, expect, spyOn, test } from 'bun:test';
 import { createPaymentServer, type PaymentServer } from '../src/modules/payments/server.ts';
 import { expectStockConsistent } from './support/invariants.ts';
 import { createProduct, orderReaches, placeOrder, startTestService, type TestService } from './support/service.ts';
@@ -65,11 +65,20 @@ describe('payments over HTTP', () => {
   test('a charge that lands after the client timed out is found, not repeated', async () => {
     // Every call takes longer than the 300 ms client timeout, but the provider still books it.
     payments.behaviour.settings = { ...payments.behaviour.settings, latencyMs: { min: 450, max: 450 } };
-    const { id } = await order();
-    const done = await orderReaches(t.api, id, ['processed'], 15_000);
-    expect(done.payment.status).toBe('succeeded');
-    await Bun.sleep(500); // let any request still at the provider finish
-    expect(chargesOf(id)).toHaveLength(1);
+    const arrived = spyOn(payments.behaviour, 'next'); // once per charge request, as it arrives
+    const booked = spyOn(payments.ledger, 'charge'); // once per charge request, after its latency
+    try {
+      const { id } = await order();
+      const done = await orderReaches(t.api, id, ['processed'], 15_000);
+      expect(done.payment.status).toBe('succeeded');
+      // No charge request is still at the provider: each one that arrived has been through its books.
+      await waitFor(() => booked.mock.calls.length === arrived.mock.calls.length, 5_000, 'the provider to finish every charge request');
+      expect(chargesOf(id)).toHaveLength(1);
+      expect(done.payment.reference).toBe(chargesOf(id)[0]!.id);
+    } finally {
+      arrived.mockRestore();
+      booked.mockRestore();
+    }
   });
 
   test('no answer at all, every attempt: failed after PAYMENT_MAX_ATTEMPTS, stock released, nothing charged', async () => {

@@ -117,18 +117,21 @@ describe('several processes on one database', () => {
             const reply = await api.post('/api/v1/orders', { customerId: `crash-${n}`, items }, 'client');
             if (reply.status === 202) accepted.add(reply.body.id);
           } catch {
-            await Bun.sleep(20); // the service is down: a real client would retry later
+            await Bun.sleep(20); // the scenario: the service is down, and a real client retries a little later
           }
         }
       };
       const clients = Array.from({ length: 6 }, (_, n) => client(n));
       for (let round = 0; round < 4; round++) {
-        await Bun.sleep(300 + Math.random() * 700);
+        const before = accepted.size;
+        await waitFor(() => accepted.size >= before + 5, 10_000, `orders accepted by incarnation ${round + 1}`);
+        await Bun.sleep(Math.random() * 700); // the scenario: a kill at a random moment of the load, not synchronisation
         service.proc.kill('SIGKILL');
         await service.proc.exited;
         service = track(await spawnService(env, { port }));
       }
-      await Bun.sleep(500);
+      const beforeLast = accepted.size;
+      await waitFor(() => accepted.size >= beforeLast + 20, 10_000, 'orders accepted by the last incarnation');
       running = false;
       await Promise.all(clients);
       expect(accepted.size).toBeGreaterThan(50);

@@ -53,12 +53,12 @@ describe('graceful shutdown', () => {
             if (reply.status === 202) accepted.push(reply.body.id);
           } catch {
             refused++;
-            await Bun.sleep(10);
+            await Bun.sleep(10); // the scenario: a refused client tries again a little later
           }
         }
       };
       const clients = Array.from({ length: 8 }, client);
-      await Bun.sleep(800);
+      await waitFor(() => accepted.length > 20, 10_000, 'the load to be under way');
       const signalled = Date.now();
       service.proc.kill('SIGTERM');
       const code = await service.proc.exited;
@@ -92,14 +92,14 @@ describe('graceful shutdown', () => {
     async () => {
       const db = await fresh();
       // Payments never answer (60 s client timeout), so a clean stop would wait the whole deadline.
-      const service = await start(db, { PAYMENT_TIMEOUT_RATE: '1', PAYMENT_TIMEOUT_MS: '60000', SHUTDOWN_TIMEOUT_MS: '30000' });
+      const service = await start(db, { PAYMENT_TIMEOUT_RATE: '1', PAYMENT_TIMEOUT_MS: '60000', SHUTDOWN_TIMEOUT_MS: '30000', LOG_LEVEL: 'info' });
       const api = Api.forUrl(service.base);
       const product = (await api.post('/api/v1/products', { sku: 'SHUT-2', name: 'Twice', price: '1.00', initialStock: 5 })).body;
       const order = (await api.post('/api/v1/orders', { customerId: 'sd', items: [{ productId: product.id, quantity: 1 }] }, 'client')).body;
       await waitFor(async () => (await api.get(`/api/v1/orders/${order.id}`, 'client')).body.status === 'reserved', 5000, 'reserved');
       const signalled = Date.now();
       service.proc.kill('SIGTERM');
-      await Bun.sleep(300);
+      await waitFor(() => service.output().includes('"msg":"shutting down"'), 5000, 'the first signal to start the shutdown');
       service.proc.kill('SIGTERM');
       expect(await service.proc.exited).toBe(1);
       expect(Date.now() - signalled).toBeLessThan(3000);
@@ -132,14 +132,17 @@ describe('logs', () => {
       headers: { 'x-request-id': 'trace-me-43', authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
       body: JSON.stringify({ sku: 'LOG-1', name: 'Logged', price: '1.00' }),
     });
-    await Bun.sleep(200);
+    const jsonLines = () =>
+      service
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    // Each request's own line is out before the process is asked to stop.
+    await waitFor(() => ['trace-me-42', 'trace-me-43'].every((id) => jsonLines().some((l) => l.requestId === id && l.msg === 'request')), 5000, 'the request log lines');
     service.proc.kill('SIGTERM');
     await service.proc.exited;
-    const lines = service
-      .output()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = jsonLines();
     expect(lines.length).toBeGreaterThan(3);
     const first = lines.filter((l) => l.requestId === 'trace-me-42');
     expect(first).toContainEqual(expect.objectContaining({ msg: 'request', status: 422, route: '/api/v1/products/:id', method: 'GET' }));

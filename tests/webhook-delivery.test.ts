@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createWebhookReceiver, type ReceivedDelivery, type ReceiverOptions, type WebhookReceiver } from '../src/modules/webhooks/receiver.ts';
-import { inventoryRecord, writeOrderLife, writeOrderStep, writeRecord } from './support/outbox.ts';
+import { inventoryRecord, webhookSettled, writeOrderLife, writeOrderStep, writeRecord } from './support/outbox.ts';
 import { quietJobs, startTestService, type TestService } from './support/service.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -53,7 +53,7 @@ describe('retries', () => {
     const orders = [newOrderId(), newOrderId()];
     for (const id of orders) await writeOrderLife(t.db.sql, id);
     await waitFor(() => accepted.length >= 6, 15_000, 'six accepted deliveries');
-    await Bun.sleep(150);
+    await waitFor(() => webhookSettled(t.db.sql, hook.id), 10_000, 'the subscription to have nothing more to send');
     expect(refused).toHaveLength(3);
     expect(accepted).toHaveLength(6);
     expect(new Set(accepted.map((r) => r.id)).size).toBe(6);
@@ -101,7 +101,7 @@ describe('order per order and per product, several in flight', () => {
       respond: async () => {
         open++;
         mostOpen = Math.max(mostOpen, open);
-        await Bun.sleep(Math.random() * 25);
+        await Bun.sleep(Math.random() * 25); // the scenario: a receiver whose answers take varying time
         open--;
         return new Response(null, { status: 204 });
       },
@@ -142,6 +142,7 @@ describe('redirects', () => {
 
 describe('isolation', () => {
   test('a subscription whose endpoint hangs does not hold up another one', async () => {
+    // The scenario: an endpoint that answers only long after the delivery timeout (500 ms).
     const hanging = receiver({ respond: () => Bun.sleep(5_000).then(() => new Response(null, { status: 204 })) });
     const fast = receiver();
     const slowHook = await subscribe(hanging.url, orderTypes);

@@ -23,7 +23,7 @@ test(
     const received: ReceivedDelivery[] = [];
     const receiver = createWebhookReceiver({
       respond: async (delivery) => {
-        await Bun.sleep(150);
+        await Bun.sleep(150); // the scenario: a slow receiver, so that deliveries are in flight when a process is killed
         received.push(delivery); // counted once answered: what the receiver acknowledged
         return new Response(null, { status: 204 });
       },

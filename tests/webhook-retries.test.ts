@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { claimDeliveries } from '../src/modules/webhooks/deliveries.queries.ts';
 import { createWebhookReceiver } from '../src/modules/webhooks/receiver.ts';
 import { freePort } from './support/process.ts';
 import { orderRecord, writeRecord } from './support/outbox.ts';
@@ -24,6 +25,19 @@ afterAll(async () => {
   watcher.stop();
   await t.close();
 });
+
+/** The deliveries a claim would take now (on the injected clock), in a transaction that is rolled back. */
+async function claimableNow() {
+  const connection = await t.db.sql.reserve();
+  try {
+    await connection`BEGIN`;
+    const now = new Date(clockMs);
+    return await claimDeliveries(connection, { owner: t.service.node.incarnation, now, leaseMs: 60_000, heartbeatTtlMs: t.config.heartbeatTtlMs, inFlight: new Map(), room: 100 });
+  } finally {
+    await connection`ROLLBACK`;
+    connection.release();
+  }
+}
 
 const attemptsOf = async (hook: string) => (await t.db.sql<{ attempts: number; status: string }[]>`SELECT attempts, status FROM webhook_deliveries WHERE webhook_id = ${hook} ORDER BY id`)[0];
 
@@ -65,9 +79,13 @@ describe('a receiver down for the whole test', () => {
     expect(Date.parse(gaveUp.lastAttemptAt) - start).toBeGreaterThanOrEqual(24 * HOUR);
     // The order's next event waited behind it, and now waits with its subscription: nothing is claimed for a disabled one.
     expect(log[0]).toMatchObject({ status: 'pending', attempts: 0, type: 'order.reserved' });
+    const waiting = async () => (await t.db.sql`SELECT version, lease_owner, attempts FROM webhook_deliveries WHERE webhook_id = ${hook.id} AND type = 'order.reserved'`)[0];
+    const before = await waiting();
     clockMs += 2 * HOUR;
     await t.service.webhooks.dispatcher.claim();
-    await Bun.sleep(100);
+    // What a claim at this clock takes, run and rolled back: nothing of the disabled subscription, though its delivery is due.
+    expect((await claimableNow()).filter((d) => d.webhookId === hook.id)).toEqual([]);
+    expect(await waiting()).toEqual(before); // never claimed (a claim bumps the version and sets the lease), never attempted
     expect((await t.api.get(`/api/v1/webhooks/${hook.id}/deliveries`)).body.items[0].attempts).toBe(log[0].attempts);
 
     // Other subscriptions hear of it; the event stream, open to storefront credentials, does not carry it (it has the URL).

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawn } from 'bun';
 import { createWebhookReceiver } from '../src/modules/webhooks/receiver.ts';
-import { orderRecord, writeRecord } from './support/outbox.ts';
+import { orderRecord, webhookSettled, writeRecord } from './support/outbox.ts';
 import { freePort, ROOT } from './support/process.ts';
 import { createProduct, orderReaches, placeOrder, quietJobs, startTestService, type TestService } from './support/service.ts';
 import { waitFor } from './support/wait.ts';
@@ -50,7 +50,7 @@ describe('over HTTP', () => {
       await orderReaches(t.api, placed.body.id, ['processed']);
     }
     await waitFor(() => eventsOf('inventory.changed', (d) => d.productId === product.id && d.onHand === 0).length > 0, 10_000, 'the last inventory change');
-    await Bun.sleep(200);
+    await waitFor(() => webhookSettled(t.db.sql, hook.id), 10_000, 'the subscription to have nothing more to send');
     const changed = eventsOf('inventory.changed', (d) => d.productId === product.id);
     expect(changed.length).toBeGreaterThan(0);
     expect(changed.at(-1)!.payload!.data).toMatchObject({ productId: product.id, onHand: 0, reserved: 0, available: 0 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Webhook } from 'standardwebhooks';
 import { loadConfig } from '../src/config.ts';
 import { createWebhookReceiver, type WebhookReceiver } from '../src/modules/webhooks/receiver.ts';
-import { orderRecord, writeOrderLife, writeRecord } from './support/outbox.ts';
+import { orderRecord, webhookSettled, writeOrderLife, writeRecord } from './support/outbox.ts';
 import { quietJobs, startTestService, type TestService } from './support/service.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -89,7 +89,7 @@ describe('deliveries', () => {
     const wanted = new Set(ids.flatMap((id) => [`order:${id}:order.created`, `order:${id}:order.processed`]));
     const got = () => receiver.received.filter((r) => r.payload && ids.includes(String(r.payload.data.id)));
     await waitFor(() => got().length >= 4, 10_000, 'four deliveries');
-    await Bun.sleep(100);
+    await waitFor(() => webhookSettled(t.db.sql, hook.id), 10_000, 'the subscription to have nothing more to send');
     const deliveries = got();
     expect(deliveries).toHaveLength(4);
     expect(new Set(deliveries.map((d) => `order:${d.payload!.data.id}:${d.payload!.type}`))).toEqual(wanted);
@@ -156,7 +156,7 @@ describe('deliveries', () => {
     const replay = await t.api.post(`/api/v1/webhooks/${hook.id}/replay`, { sinceEventId: second!.id });
     expect(replay.status).toBe(202);
     await waitFor(() => mine().length >= 6, 10_000, 'the replay');
-    await Bun.sleep(100);
+    await waitFor(() => webhookSettled(t.db.sql, hook.id), 10_000, 'the subscription to have nothing more to send');
     expect(mine().slice(4).map((r) => r.payload!.type)).toEqual(['order.reserved', 'order.processed']);
     expect(mine()).toHaveLength(6);
     await t.api.delete(`/api/v1/webhooks/${hook.id}`);

@@ -3,6 +3,7 @@ import { isDatabaseUnavailable, PgCode, pgCode, type Sql } from '../db/client.ts
 import { AppError, toError } from '../lib/errors.ts';
 import { backoffMs, type Backoff } from '../lib/backoff.ts';
 import { Batcher } from '../lib/batcher.ts';
+import { systemClock, type Clock } from '../lib/clock.ts';
 import { runStockBatch, type StockWork } from './stock-engine.ts';
 
 export type StockActorOptions = {
@@ -77,6 +78,8 @@ export class StockActors {
     private readonly sql: Sql,
     private readonly options: StockActorOptions,
     private readonly metrics: StockMetrics,
+    /** Idle time is counted on this clock (tests replace it instead of sleeping). */
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
   ) {
     metrics.gauge('stock_mailbox_depth', 'Stock commands queued in all product mailboxes', () => this.depth());
     metrics.gauge('stock_mailboxes', 'Product mailboxes alive', () => this.mailboxes.size);
@@ -105,7 +108,7 @@ export class StockActors {
         new AppError('rate_limited', 'too much stock work is queued for this product; retry shortly', undefined, { retryAfterSeconds: 1 }),
       );
     }
-    mailbox.lastUsed = Date.now();
+    mailbox.lastUsed = this.clock.now();
     return new Promise<unknown>((resolve, reject) => {
       mailbox.queue.push({ work, resolve, reject });
       if (!this.busy.has(productId)) this.ready.add(productId);
@@ -142,7 +145,7 @@ export class StockActors {
   private mailbox(productId: string): Mailbox {
     let mailbox = this.mailboxes.get(productId);
     if (!mailbox) {
-      mailbox = { queue: [], lastUsed: Date.now() };
+      mailbox = { queue: [], lastUsed: this.clock.now() };
       this.mailboxes.set(productId, mailbox);
     }
     return mailbox;
@@ -233,8 +236,9 @@ export class StockActors {
     }
   }
 
-  private evictIdle() {
-    const cutoff = Date.now() - this.idleMs;
+  /** Drops the mailboxes idle for `idleMs`; runs on a timer (a test with its own clock calls it). */
+  evictIdle() {
+    const cutoff = this.clock.now() - this.idleMs;
     for (const [productId, mailbox] of this.mailboxes) {
       if (mailbox.lastUsed < cutoff && mailbox.queue.length === 0 && !this.busy.has(productId)) this.mailboxes.delete(productId);
     }

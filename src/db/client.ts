@@ -41,7 +41,9 @@ export type ConnectOptions = {
  * and the wait is shared by the whole pool: a database back after an outage would stay unused for
  * that long. A short, capped wait keeps reconnection prompt without hammering.
  */
-const RECONNECT: Backoff = { baseMs: 50, maxMs: 500 };
+export const RECONNECT: Backoff = { baseMs: 50, maxMs: 500 };
+/** The longest a pool waits before trying to reconnect (tests derive their bounds from it). */
+export const RECONNECT_BACKOFF_MAX_MS = RECONNECT.maxMs;
 const reconnectBackoffSeconds = (retries: number) => backoffMs(retries, RECONNECT) / 1000;
 
 export function connect(url: string, options: ConnectOptions = {}): Database {

@@ -13,10 +13,12 @@ export class DeadlineQueue {
   constructor(
     readonly ms: number,
     private readonly tickMs = Math.max(5, Math.min(100, Math.floor(ms / 20))),
+    /** Monotonic milliseconds (tests replace it instead of sleeping). */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   add(onExpire: () => void): Deadline {
-    const entry = { at: performance.now() + this.ms, onExpire };
+    const entry = { at: this.now() + this.ms, onExpire };
     this.entries.add(entry);
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), this.tickMs);
@@ -29,14 +31,17 @@ export class DeadlineQueue {
     this.entries.delete(entry);
   }
 
-  /** The timer stops at the first tick with nothing to watch (not at every empty moment: that churned it per request). */
-  private tick() {
+  /**
+   * Fires what is due. Runs every `tickMs` (a test with its own clock calls it). The timer stops at
+   * the first tick with nothing to watch (not at every empty moment: that churned it per request).
+   */
+  tick() {
     if (this.entries.size === 0) {
       clearInterval(this.timer);
       this.timer = undefined;
       return;
     }
-    const now = performance.now();
+    const now = this.now();
     for (const entry of this.entries) {
       if (entry.at > now) break;
       this.entries.delete(entry);

@@ -1,4 +1,5 @@
 import { expect } from 'bun:test';
+import { waitFor } from './wait.ts';
 
 export type Received = { id: string; event: string; data: Record<string, unknown> };
 
@@ -38,4 +39,12 @@ export async function collectEvents(
     await reader.cancel().catch(() => {});
   }
   return events;
+}
+
+/**
+ * Waits until `hub` has more open streams than `before`: a stream opened without Last-Event-ID
+ * starts at the position it took when it subscribed, so what a test writes after this is in it.
+ */
+export function streamOpened(hub: { size: number }, before: number): Promise<true> {
+  return waitFor(() => hub.size > before, 5_000, 'the event stream to subscribe');
 }

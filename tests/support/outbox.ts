@@ -1,4 +1,5 @@
 import type { Sql } from '../../src/db/client.ts';
+import { PG_INT_MAX } from '../../src/lib/bounds.ts';
 import type { EventRecord, InventoryRecord, OrderRecord } from '../../src/modules/events/records.ts';
 
 /**
@@ -45,4 +46,19 @@ export async function writeOrderStep(sql: Sql, id: string, step: number): Promis
 /** An order's whole life, one record per transaction. */
 export async function writeOrderLife(sql: Sql, id: string): Promise<void> {
   for (let step = 0; step < LIFE.length; step++) await writeOrderStep(sql, id, step);
+}
+
+/**
+ * True once the subscription has taken every outbox row (its cursor past the last one, not inside
+ * a row) and has no delivery pending: nothing more can go out to it until a new event comes. The
+ * state a test checks before saying "and nothing else arrived".
+ */
+export async function webhookSettled(sql: Sql, webhookId: string): Promise<boolean> {
+  const [row] = await sql<{ settled: boolean }[]>`
+    SELECT w.cursor_index = ${PG_INT_MAX}
+       AND NOT EXISTS (SELECT 1 FROM events e WHERE (e.tx, e.id) > (w.cursor_tx, w.cursor_row))
+       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS settled
+    FROM webhooks w WHERE w.id = ${webhookId}`;
+  if (!row) throw new Error(`no webhook ${webhookId}`);
+  return row.settled;
 }

@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import type { Tokens } from '../../src/http/auth.ts';
 import { buildService, type Service, type ServiceOptions } from '../../src/service.ts';
 import { freshDatabase, type TestDatabase } from './cluster.ts';
+import { waitFor } from './wait.ts';
 
 export const tokens: Tokens = { admin: 'test-admin-token', client: 'test-client-token' };
 
@@ -132,12 +133,10 @@ export async function placeOrder(api: Api, items: { productId: string; quantity:
 }
 
 /** Waits until the order is in one of `statuses` (polling the API, as a client would). */
-export async function orderReaches(api: Api, id: string, statuses: string[], timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+export function orderReaches(api: Api, id: string, statuses: string[], timeoutMs = 10_000) {
+  return waitFor(async () => {
     const reply = await api.get(`/api/v1/orders/${id}`, 'client');
     if (statuses.includes(reply.body?.status)) return reply.body;
-    if (Date.now() > deadline) throw new Error(`order ${id} is ${reply.body?.status}, not ${statuses.join('/')}, after ${timeoutMs} ms`);
-    await Bun.sleep(20);
-  }
+    throw new Error(`order ${id} is ${reply.body?.status}`);
+  }, timeoutMs, `order ${id} to be ${statuses.join('/')}`);
 }

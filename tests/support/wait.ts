@@ -13,3 +13,16 @@ export async function waitFor<T>(check: () => Promise<T | undefined | null | fal
     await Bun.sleep(20);
   }
 }
+
+/** Settles as `promise` does, or fails after `timeoutMs` naming what never settled. A bound on a wait, not a measurement. */
+export async function settlesWithin<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
