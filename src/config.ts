@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Cron } from 'croner';
+import { allocationStrategies, type AllocationStrategy } from './actors/allocation.ts';
 import { DB_DEFAULTS, type ConnectOptions } from './db/client.ts';
 import { parseCidr, type Cidr } from './http/client-ip.ts';
 import type { Role } from './http/credentials.ts';
@@ -67,6 +68,8 @@ export type Config = {
   warehouseDriftRate: number;
   warehouseDriftIntervalMs: number;
   pipelineMaxInFlight: number;
+  /** Where a line's units come from when a product is stocked at several locations (API.md). */
+  allocationStrategy: AllocationStrategy;
   shutdownTimeoutMs: number;
   nodeId: string | undefined;
   logLevel: string;
@@ -210,6 +213,14 @@ function ratePolicy(env: Env, name: string, policy: string, fallback: string, er
   return { name: policy, quota: Number(match[1]), windowSeconds: Number(match[2]) };
 }
 
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T, errors: string[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if ((values as readonly string[]).includes(raw)) return raw as T;
+  errors.push(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return fallback;
+}
+
 function bool(env: Env, name: string, fallback: boolean, errors: string[]): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -302,6 +313,7 @@ export function loadConfig(env: Env = process.env): Config {
     warehouseDriftRate: rate(env, 'WAREHOUSE_DRIFT_RATE', 0.05, errors),
     warehouseDriftIntervalMs: int(env, 'WAREHOUSE_DRIFT_INTERVAL_MS', 60_000, 0, 86_400_000, errors),
     pipelineMaxInFlight: int(env, 'PIPELINE_MAX_IN_FLIGHT', 50_000, 1, 10_000_000, errors),
+    allocationStrategy: oneOf(env, 'ALLOCATION_STRATEGY', allocationStrategies, 'fewest-splits', errors),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000, errors),
     nodeId: env.NODE_ID || undefined,
     logLevel: env.LOG_LEVEL || 'info',

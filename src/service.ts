@@ -59,7 +59,7 @@ export async function buildService(config: Config, database: Database, tokens: T
   const metrics = createMetrics();
   const node = new NodeIdentity(resolveNodeId(config.nodeId, config.dataDir), sql, logger);
   const owner = node.incarnation;
-  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth }, metrics, clock);
+  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, allocation: config.allocationStrategy }, metrics, clock);
   const gateway = options.paymentGateway ?? paymentGateway(config, clock);
   const orders = createOrdersModule({ sql, actors, gateway, config, owner, clock, logger, metrics });
   const warehouse = createWarehouseModule({ sql, actors, config, clock, logger, metrics, client: options.warehouse });

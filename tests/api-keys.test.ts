@@ -1,3 +1,4 @@
+import { readMigrations } from '../src/db/migrate.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
 import { connect } from '../src/db/client.ts';
@@ -177,7 +178,8 @@ describe('two processes on one database', () => {
 
 describe('before migration 0002 (expand/contract)', () => {
   test('the bootstrap tokens work, API keys answer 503 and an API key is simply unknown', async () => {
-    const db = await freshDatabase({ upTo: '0001_categories' });
+    // Every migration but 0002 (this code needs the later ones, which change what it writes).
+    const db = await freshDatabase({ tags: (await readMigrations()).map((m) => m.tag).filter((tag) => tag !== '0002_api_keys') });
     const old = await startTestService({}, { db, background: false });
     try {
       expect(old.service.capabilities.apiKeys).toBe(false);

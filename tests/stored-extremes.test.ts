@@ -65,8 +65,8 @@ test('the extremes of every column read back with 200 and the same values', asyn
   const order = await get(`/api/v1/orders/${ids.order}`);
   expect(order).toMatchObject({ total: TOTAL_MAX, attempts: INT_MAX, payment: { attempts: INT_MAX }, nextAttemptAt: '9999-12-31T23:59:59.999Z' });
   expect(order.items).toEqual([
-    { productId: ids.cheap, quantity: 1, unitPrice: '0.00' },
-    { productId: ids.product, quantity: 10000, unitPrice: PRICE_MAX },
+    { productId: ids.cheap, quantity: 1, unitPrice: '0.00', allocations: [] },
+    { productId: ids.product, quantity: 10000, unitPrice: PRICE_MAX, allocations: [] },
   ]);
   expect((await get('/api/v1/orders')).items[0].total).toBe(TOTAL_MAX);
   expect((await get(`/api/v1/orders?customerId=${encodeURIComponent(long(100))}`)).items).toHaveLength(0);

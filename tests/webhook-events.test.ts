@@ -40,7 +40,7 @@ describe('order changes', () => {
       id: '01900000-0000-7000-8000-0000000000aa',
       customerId: 'alice',
       status: 'pending',
-      items: [{ productId: '01900000-0000-7000-8000-0000000000bb', quantity: 2, unitPrice: '5.00' }],
+      items: [{ productId: '01900000-0000-7000-8000-0000000000bb', quantity: 2, unitPrice: '5.00', allocations: [] }],
       total: '10.00',
       attempts: 0,
       lastError: null,
@@ -79,7 +79,17 @@ describe('inventory changes and thresholds', () => {
 
   test('inventory.changed carries the Inventory', () => {
     const [changed] = mapped({ v: 2, inventory: [level(10, 12, 3, 2)] });
-    expect(changed!.data).toEqual({ productId: '01900000-0000-7000-8000-0000000000bb', onHand: 12, reserved: 3, available: 9, awaitingShipment: 0, updatedAt: '2026-11-24T10:00:00.000Z' });
+    // A record from before locations: no location counts, held and incoming 0.
+    expect(changed!.data).toEqual({
+      productId: '01900000-0000-7000-8000-0000000000bb',
+      onHand: 12,
+      reserved: 3,
+      held: 0,
+      incoming: 0,
+      available: 9,
+      awaitingShipment: 0,
+      updatedAt: '2026-11-24T10:00:00.000Z',
+    });
   });
 
   test('inventory.low once per downward crossing of the threshold, not while it stays below', () => {

@@ -11,6 +11,7 @@ export async function ledgerCheck(sql: Executor): Promise<Check> {
     'ledger ≠ on hand': v.ledger.length,
     'reserved ≠ held': v.held.length,
     'awaiting shipment ≠ processed': v.unshipped.length,
+    'sums ≠ their locations': v.sums.length,
     'lines sold wrongly': v.sales.length,
     'sales ≠ their lines': v.attribution.length,
   };
@@ -19,7 +20,7 @@ export async function ledgerCheck(sql: Executor): Promise<Check> {
     ok: bad === 0,
     detail:
       bad === 0
-        ? `${v.products} products, ${v.lines} order lines: ledger = on hand, reserved = held, awaiting shipment = sold, each sold line in exactly one sale of its quantity`
+        ? `${v.products} products, ${v.lines} order units: per location ledger = on hand, reserved = held, awaiting shipment = sold; sums = their locations; each sold unit in exactly one sale of its quantity`
         : Object.entries(counts)
             .filter(([, n]) => n > 0)
             .map(([what, n]) => `${what} ${n}`)

@@ -15,7 +15,7 @@ export function ceilingRoutes() {
       const createdAt = new Date().toISOString();
       const items = body.items.map((item) => ({ ...item, unitPrice: '0.00' }));
       const facts = { id: Bun.randomUUIDv7(), customerId: body.customerId, total: '0.00', items, createdAt };
-      return status(202, acceptanceView({ facts, status: 'reserved', version: 1, attempts: 0, lastError: null, nextAttemptInMs: null }));
+      return status(202, acceptanceView({ facts, status: 'reserved', allocations: null, version: 1, attempts: 0, lastError: null, nextAttemptInMs: null }));
     },
     {
       parse: 'json',

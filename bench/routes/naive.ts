@@ -1,3 +1,4 @@
+import { DEFAULT_LOCATION_ID } from '../../src/db/schema/locations.ts';
 import { Elysia } from 'elysia';
 import type { Sql, TxSql } from '../../src/db/client.ts';
 import { AppError, conflict } from '../../src/lib/errors.ts';
@@ -50,7 +51,7 @@ export async function placeNaively(sql: Sql, input: OrderCreate): Promise<Order>
       id,
       customerId: input.customerId,
       status: 'processed' as const,
-      items: lines.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice })),
+      items: lines.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice, allocations: [{ locationId: DEFAULT_LOCATION_ID, quantity }] })),
       total,
       attempts: 0,
       nextAttemptAt: null,
@@ -62,12 +63,12 @@ export async function placeNaively(sql: Sql, input: OrderCreate): Promise<Order>
   });
 }
 
-/** Row locks in product id order, so two multi-product orders never wait on each other in a cycle. */
+/** Row locks (the default location's) in product id order, so two multi-product orders never wait on each other in a cycle. */
 async function lockLevels(tx: TxSql, productIds: string[]) {
   const rows = await tx<{ productId: string; onHand: number; reserved: number; price: string }[]>`
     SELECT l.product_id AS "productId", l.on_hand AS "onHand", l.reserved, p.price::text AS price
-    FROM inventory_levels l JOIN products p ON p.id = l.product_id
-    WHERE l.product_id = ANY(${productIds}::uuid[]) AND p.archived_at IS NULL
+    FROM location_levels l JOIN products p ON p.id = l.product_id
+    WHERE l.product_id = ANY(${productIds}::uuid[]) AND l.location_id = ${DEFAULT_LOCATION_ID} AND p.archived_at IS NULL
     ORDER BY l.product_id
     FOR UPDATE OF l`;
   return new Map(rows.map((row) => [row.productId, row]));
@@ -76,20 +77,25 @@ async function lockLevels(tx: TxSql, productIds: string[]) {
 async function sellAndStore(tx: TxSql, order: { id: string; customerId: string; total: string; lines: Line[] }): Promise<string> {
   const { lines } = order;
   const [row] = await tx<{ createdAt: string }[]>`
-    WITH lv AS (
+    WITH ll AS (
+      UPDATE location_levels l SET on_hand = l.on_hand - u.quantity, awaiting_shipment = l.awaiting_shipment + u.quantity, updated_at = now()
+      FROM unnest(${lines.map((l) => l.productId)}::uuid[], ${lines.map((l) => l.quantity)}::int[]) AS u(product_id, quantity)
+      WHERE l.product_id = u.product_id AND l.location_id = ${DEFAULT_LOCATION_ID}
+    ), lv AS (
       UPDATE inventory_levels l SET on_hand = l.on_hand - u.quantity, awaiting_shipment = l.awaiting_shipment + u.quantity,
-             orders_placed = l.orders_placed + 1, updated_at = now()
+             orders_placed = l.orders_placed + 1, version = l.version + 1, updated_at = now()
       FROM unnest(${lines.map((l) => l.productId)}::uuid[], ${lines.map((l) => l.quantity)}::int[]) AS u(product_id, quantity)
       WHERE l.product_id = u.product_id
     ), o AS (
-      INSERT INTO orders (id, customer_id, status, items, total, reserved_at, processed_at)
-      VALUES (${order.id}, ${order.customerId}, 'processed',
+      INSERT INTO orders (id, customer_id, status, born_status, items, allocations, total, reserved_at, processed_at)
+      VALUES (${order.id}, ${order.customerId}, 'processed', 'processed',
               ${JSON.stringify(lines.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice })))}::jsonb,
+              ${JSON.stringify(lines.map(({ productId, quantity }) => ({ productId, locationId: DEFAULT_LOCATION_ID, quantity })))}::jsonb,
               ${order.total}::numeric, now(), now())
       RETURNING created_at
     ), mv AS (
-      INSERT INTO stock_movements (product_id, delta, reason, order_ids, on_hand_after)
-      SELECT x.product_id, -x.quantity, 'sale', ARRAY[${order.id}::uuid], x.on_hand_after
+      INSERT INTO stock_movements (product_id, location_id, delta, reason, order_ids, on_hand_after)
+      SELECT x.product_id, ${DEFAULT_LOCATION_ID}::uuid, -x.quantity, 'sale', ARRAY[${order.id}::uuid], x.on_hand_after
       FROM unnest(${lines.map((l) => l.productId)}::uuid[], ${lines.map((l) => l.quantity)}::int[], ${lines.map((l) => l.onHandAfter)}::int[])
         AS x(product_id, quantity, on_hand_after)
     )

@@ -4,11 +4,14 @@ import { AppError, toError } from '../lib/errors.ts';
 import { backoffMs, type Backoff } from '../lib/backoff.ts';
 import { Batcher } from '../lib/batcher.ts';
 import { systemClock, type Clock } from '../lib/clock.ts';
+import type { AllocationStrategy } from './allocation.ts';
 import { runStockBatch, type StockWork } from './stock-engine.ts';
 
 export type StockActorOptions = {
   /** Work waiting in one product's mailbox before new work for it is refused (429): MAILBOX_MAX_DEPTH. */
   maxDepth: number;
+  /** Where a line's units come from when a product is stocked at several locations: ALLOCATION_STRATEGY. */
+  allocation?: AllocationStrategy;
   /** Works in one stock transaction, all products together. */
   maxBatch?: number;
   /** Stock transactions running at once (each holds one connection). */
@@ -228,7 +231,7 @@ export class StockActors {
     this.metrics.stockBatchSize.observe(works.length);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await runStockBatch(this.sql, productIds, works);
+        return await runStockBatch(this.sql, productIds, works, this.options.allocation ?? 'fewest-splits');
       } catch (error) {
         if (attempt >= 3 || !TRANSIENT.has(pgCode(error) ?? '')) throw error;
         await Bun.sleep(backoffMs(attempt, TRANSIENT_RETRY));

@@ -2,7 +2,8 @@ import { pgCode, type Executor, type Sql } from '../db/client.ts';
 import { outboxText } from '../db/outbox.ts';
 import { AppError } from '../lib/errors.ts';
 import { StockPlan, type StockDesk } from './stock-plan.ts';
-import { lockProducts, readLevels, stockSession, writeStock } from './stock.queries.ts';
+import type { AllocationStrategy } from './allocation.ts';
+import { lockProducts, readLevels, readPlaces, stockSession, writeStock } from './stock.queries.ts';
 
 /**
  * A unit of stock work: what it needs locked, and what it does to the levels. Work that also writes
@@ -51,10 +52,10 @@ export type BatchOutcome = { results: unknown[] };
  * arrival order on an in-memory copy, and everything is written back at once (one round trip for
  * the reads, one for the writes), with one outbox record for the transaction.
  */
-export async function runStockBatch(sql: Sql, productIds: readonly string[], works: StockWork[]): Promise<BatchOutcome> {
+export async function runStockBatch(sql: Sql, productIds: readonly string[], works: StockWork[], strategy: AllocationStrategy): Promise<BatchOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runOnce(sql, productIds, works);
+      return await runOnce(sql, productIds, works, strategy);
     } catch (error) {
       if (pgCode(error) !== LOST_RACE || attempt >= MAX_RACES) throw error;
     }
@@ -74,17 +75,18 @@ function byParticipant(works: StockWork[]): Group[] {
   return [...groups.values()];
 }
 
-async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork[]): Promise<BatchOutcome> {
+async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork[], strategy: AllocationStrategy): Promise<BatchOutcome> {
   const groups = byParticipant(works);
   const outcome = await pipelined(sql, async (tx) => {
-    const [at, , levels, ...contexts] = await Promise.all([
+    const [at, , levels, places, ...contexts] = await Promise.all([
       stockSession(tx),
       lockProducts(tx, productIds),
       readLevels(tx, productIds),
+      readPlaces(tx, productIds),
       ...groups.map((group) => group.participant.read(tx, group.works)),
     ]);
     groups.forEach((group, i) => (group.ctx = contexts[i]));
-    const plan = new StockPlan(levels, at);
+    const plan = new StockPlan(levels, places, at, strategy);
     const applied = new Map<Group, Applied<StockWork>[]>();
     const results = works.map((work) => {
       const mark = plan.mark();
@@ -105,9 +107,9 @@ async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork
     });
     const prepared = [...applied].map(([group, done]) => group.participant.prepare(done, group.ctx));
     const outbox = outboxText(mergeParts([{ inventory: plan.inventoryChanges() }, ...prepared.map((p) => p.outbox ?? {})]));
-    const levelDeltas = plan.levelDeltas();
+    const { levels: levelDeltas, places: placeDeltas } = plan.deltas();
     const writes = [
-      levelDeltas.length > 0 || outbox !== null ? writeStock(tx, { levels: levelDeltas, movements: plan.movements, outbox }) : Promise.resolve(),
+      levelDeltas.length > 0 || outbox !== null ? writeStock(tx, { levels: levelDeltas, places: placeDeltas, movements: plan.movements, outbox }) : Promise.resolve(),
       ...prepared.map((p) => p.write(tx)),
     ];
     return async () => {

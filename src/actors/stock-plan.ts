@@ -1,97 +1,155 @@
 import { iso } from '../db/client.ts';
 import { conflict, notFound } from '../lib/errors.ts';
-import type { LevelRow, NewMovement } from './stock.queries.ts';
+import { strategies, type Allocation, type AllocationStrategy } from './allocation.ts';
+import type { LevelDelta, LevelRow, LocationRow, NewMovement, PlaceDelta, PlaceRow } from './stock.queries.ts';
 
-/** A product's stock as the API shows it. */
+export type { Allocation };
+
+/** The counts a location (and, summed, a product) keeps. */
+export type Counts = { onHand: number; reserved: number; held: number; incoming: number; awaitingShipment: number };
+const COUNTS: (keyof Counts)[] = ['onHand', 'reserved', 'held', 'incoming', 'awaitingShipment'];
+
+/** A product's stock at one location as the API shows it. */
+export type LocationLevel = Counts & { locationId: string; locationCode: string; available: number };
+
+/** A product's stock as the API shows it: the sums over its locations, and each location. */
 export type InventoryLevel = {
   productId: string;
   onHand: number;
   reserved: number;
+  held: number;
   available: number;
+  incoming: number;
   awaitingShipment: number;
   updatedAt: string;
+  locations: LocationLevel[];
 };
 
-/** A product's stock as the API shows it, from its row (`updatedAt`: the row's, unless it is being written now). */
-export function inventoryOf(row: Omit<LevelRow, 'lowStockThreshold'>, updatedAt = iso(row.updatedAt)): InventoryLevel {
-  return { productId: row.productId, onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved, awaitingShipment: row.awaitingShipment, updatedAt };
-}
-
 /** What changed at one product in a batch, for the outbox (see src/modules/events/records.ts). */
-export type InventoryChange = {
+export type InventoryChange = Counts & {
   productId: string;
-  onHand: number;
-  reserved: number;
-  awaitingShipment: number;
   previousAvailable: number;
   lowStockThreshold: number | null;
+  /** Each location the product has counts at, as of the end of the batch. */
+  locations: (Counts & { locationId: string; locationCode: string })[];
+  /** The locations whose counts the batch changed. */
+  changedLocationIds: string[];
 };
 
 /** Stock counts are PostgreSQL `integer`s. */
 const MAX_STOCK = 2_147_483_647;
 
-type WorkingLevel = LevelRow & { start: { onHand: number; reserved: number; awaitingShipment: number }; ordersPlaced: number; touched: boolean };
+type Place = Counts & { location: LocationRow; start: Counts; hasRow: boolean; updatedAt: string | null };
+type ProductStock = { row: LevelRow; places: Map<string, Place>; ordersPlaced: number; touched: boolean };
+
+const sum = (places: Iterable<Counts>): Counts => {
+  const total: Counts = { onHand: 0, reserved: 0, held: 0, incoming: 0, awaitingShipment: 0 };
+  for (const place of places) for (const key of COUNTS) total[key] += place[key];
+  return total;
+};
+const counts = (c: Counts): Counts => ({ onHand: c.onHand, reserved: c.reserved, held: c.held, incoming: c.incoming, awaitingShipment: c.awaitingShipment });
+const changed = (a: Counts, b: Counts) => COUNTS.some((key) => a[key] !== b[key]);
 
 /**
  * What a unit of stock work may do, on the batch's copy of the levels. Every rule that protects
- * stock is checked here and again by the database's CHECK constraints. A refused change throws
- * `AppError` (409, 404): that work fails alone and whatever it had changed is rolled back.
+ * stock is checked here and again by the database's CHECK constraints (per location). A refused
+ * change throws `AppError` (409, 404): that work fails alone and whatever it had changed is rolled
+ * back. Stock held for orders (and holds) is held at locations (`Allocation`s), chosen by
+ * `allocate` and given back, sold or shipped where it was held.
  */
 export interface StockDesk {
   /** The transaction's time (ISO): what `now()` is in all of its statements. */
   readonly at: string;
+  /** The location that takes every change that names none. */
+  readonly defaultLocationId: string;
   /** Whether the batch read a stock level for the product (an erased product has none). */
   has(productId: string): boolean;
-  available(productId: string): number;
-  /** Takes `quantity` of the available stock for an order; the caller checked it is there. */
-  hold(productId: string, quantity: number): void;
-  release(productId: string, quantity: number): void;
-  /** Held stock leaves `on_hand` (it still awaits shipment); a `sale` movement naming the order. */
-  sell(productId: string, quantity: number, orderId: string): void;
-  /** Sold stock comes back (a processed order cancelled): a `restock` movement naming the order. */
-  restock(productId: string, quantity: number, orderId: string): void;
-  /** Sold stock left the warehouse. */
-  shipOut(productId: string, quantity: number): void;
-  /** Changes `on_hand` by `delta` with a movement; refused below what is reserved or past the integer range. */
-  move(productId: string, delta: number, reason: string, refs?: { syncRunId?: string }): void;
+  /** Whether the location exists (not deleted), and whether units may be allocated from it. */
+  location(locationId: string): { active: boolean } | undefined;
+  /** Units that may be allocated now, over the active locations (of `allowed`, when given). */
+  available(productId: string, allowed?: ReadonlySet<string>): number;
+  /** Where `quantity` would come from (ALLOCATION_STRATEGY), or null when there is too little. Changes nothing. */
+  allocate(productId: string, quantity: number, allowed?: ReadonlySet<string>): Allocation[] | null;
+  /** Takes the allocated units out of what may be allocated (for an order; `held` too for a hold). */
+  reserve(productId: string, allocations: readonly Allocation[], options?: { held?: boolean }): void;
+  /** Gives reserved units back where they were reserved. */
+  release(productId: string, allocations: readonly Allocation[], options?: { held?: boolean }): void;
+  /** Reserved units leave `on_hand` (they still await shipment there); a `sale` movement per location. */
+  sell(productId: string, allocations: readonly Allocation[], orderId: string): void;
+  /** Sold units come back where they were sold (a processed order cancelled): a `restock` movement. */
+  restock(productId: string, allocations: readonly Allocation[], orderId: string): void;
+  /** Sold units left where they were awaiting shipment. */
+  shipOut(productId: string, allocations: readonly Allocation[]): void;
+  /** Changes `on_hand` at a location by `delta` with a movement; refused below what is reserved there or past the integer range. */
+  move(productId: string, locationId: string, delta: number, reason: string, refs?: { syncRunId?: string; transferId?: string }): void;
+  /** Changes what is on its way to a location (a transfer); never below 0. */
+  changeIncoming(productId: string, locationId: string, delta: number): void;
+  /** The product's counts at one location (zeros where it has none). */
+  countsAt(productId: string, locationId: string): Counts;
   /** An order named this product (so it is archived, never erased, when deleted). */
   notePlaced(productId: string): void;
   snapshot(productId: string): InventoryLevel;
 }
 
 /**
- * The in-memory copy a stock batch works on: levels read under the products' locks, changed by the
- * batch's work in arrival order, written back once. Each work's changes can be undone (`mark` /
- * `rollback`), so a work that is refused halfway leaves nothing behind.
+ * The in-memory copy a stock batch works on: the products' levels at every location, read under
+ * their locks, changed by the batch's work in arrival order, written back once. Each work's
+ * changes can be undone (`mark` / `rollback`), so a work that is refused halfway leaves nothing.
  */
 export class StockPlan implements StockDesk {
   readonly movements: NewMovement[] = [];
-  private readonly levels = new Map<string, WorkingLevel>();
-  private readonly undo: (() => void)[] = [];
-  /** Per product, the index of its last movement if that is a sale this batch can extend. */
-  private readonly openSale = new Map<string, number>();
-
   readonly at: string;
+  readonly defaultLocationId: string;
+  private readonly products = new Map<string, ProductStock>();
+  private readonly locations: Map<string, LocationRow>;
+  private readonly undo: (() => void)[] = [];
+  /** Per product and location, the index of its last movement if that is a sale this batch can extend. */
+  private readonly openSale = new Map<string, number>();
+  private readonly strategy: (quantity: number, candidates: { locationId: string; code: string; priority: number; available: number }[]) => Allocation[] | null;
 
-  constructor(rows: LevelRow[], at: string) {
+  constructor(rows: LevelRow[], read: { locations: LocationRow[]; places: PlaceRow[] }, at: string, strategy: AllocationStrategy) {
     this.at = iso(at);
+    this.strategy = strategies[strategy];
+    this.locations = new Map(read.locations.map((l) => [l.locationId, l]));
+    const fallback = read.locations.find((l) => l.isDefault);
+    if (!fallback) throw new Error('invariant: no default location');
+    this.defaultLocationId = fallback.locationId;
+    const placesOf = new Map<string, PlaceRow[]>();
+    for (const place of read.places) placesOf.set(place.productId, [...(placesOf.get(place.productId) ?? []), place]);
     for (const row of rows) {
-      this.levels.set(row.productId, {
-        ...row,
-        start: { onHand: row.onHand, reserved: row.reserved, awaitingShipment: row.awaitingShipment },
-        ordersPlaced: 0,
-        touched: false,
-      });
+      const places = new Map<string, Place>();
+      for (const location of read.locations) {
+        const stored = placesOf.get(row.productId)?.find((p) => p.locationId === location.locationId);
+        const level = stored ? counts(stored) : sum([]);
+        places.set(location.locationId, { ...level, location, start: { ...level }, hasRow: stored !== undefined, updatedAt: stored?.updatedAt ?? null });
+      }
+      this.products.set(row.productId, { row, places, ordersPlaced: 0, touched: false });
     }
   }
 
   has(productId: string): boolean {
-    return this.levels.has(productId);
+    return this.products.has(productId);
   }
 
-  available(productId: string): number {
-    const level = this.level(productId);
-    return level.onHand - level.reserved;
+  location(locationId: string) {
+    const location = this.locations.get(locationId);
+    return location ? { active: location.active } : undefined;
+  }
+
+  available(productId: string, allowed?: ReadonlySet<string>): number {
+    let total = 0;
+    for (const place of this.usable(productId, allowed)) total += Math.max(0, place.onHand - place.reserved);
+    return total;
+  }
+
+  allocate(productId: string, quantity: number, allowed?: ReadonlySet<string>): Allocation[] | null {
+    const candidates = this.usable(productId, allowed).map((place) => ({
+      locationId: place.location.locationId,
+      code: place.location.code,
+      priority: place.location.priority,
+      available: place.onHand - place.reserved,
+    }));
+    return this.strategy(quantity, candidates);
   }
 
   mark(): number {
@@ -102,122 +160,175 @@ export class StockPlan implements StockDesk {
     while (this.undo.length > mark) this.undo.pop()!();
   }
 
-  hold(productId: string, quantity: number) {
-    this.reserve(productId, quantity);
+  reserve(productId: string, allocations: readonly Allocation[], { held = false } = {}) {
+    for (const { locationId, quantity } of allocations) {
+      const place = this.place(productId, locationId);
+      if (place.reserved + quantity > place.onHand) throw new Error(`invariant: reserving ${quantity} of ${productId} at ${locationId} with ${place.reserved}/${place.onHand}`);
+      this.change(productId, locationId, 'reserved', quantity);
+      if (held) this.change(productId, locationId, 'held', quantity);
+    }
   }
 
-  release(productId: string, quantity: number) {
-    this.reserve(productId, -quantity);
+  release(productId: string, allocations: readonly Allocation[], { held = false } = {}) {
+    for (const { locationId, quantity } of allocations) {
+      if (held) this.change(productId, locationId, 'held', -quantity);
+      this.change(productId, locationId, 'reserved', -quantity);
+    }
   }
 
-  sell(productId: string, quantity: number, orderId: string) {
-    this.reserve(productId, -quantity);
-    this.change(productId, 'onHand', -quantity);
-    this.change(productId, 'awaitingShipment', quantity);
-    this.record(productId, -quantity, 'sale', { orderId });
+  sell(productId: string, allocations: readonly Allocation[], orderId: string) {
+    for (const { locationId, quantity } of allocations) {
+      this.change(productId, locationId, 'reserved', -quantity);
+      this.change(productId, locationId, 'onHand', -quantity);
+      this.change(productId, locationId, 'awaitingShipment', quantity);
+      this.record(productId, locationId, -quantity, 'sale', { orderId });
+    }
   }
 
-  restock(productId: string, quantity: number, orderId: string) {
-    this.change(productId, 'awaitingShipment', -quantity);
-    this.change(productId, 'onHand', quantity);
-    this.record(productId, quantity, 'restock', { orderId });
+  restock(productId: string, allocations: readonly Allocation[], orderId: string) {
+    for (const { locationId, quantity } of allocations) {
+      this.change(productId, locationId, 'awaitingShipment', -quantity);
+      this.change(productId, locationId, 'onHand', quantity);
+      this.record(productId, locationId, quantity, 'restock', { orderId });
+    }
   }
 
-  shipOut(productId: string, quantity: number) {
-    this.change(productId, 'awaitingShipment', -quantity);
+  shipOut(productId: string, allocations: readonly Allocation[]) {
+    for (const { locationId, quantity } of allocations) this.change(productId, locationId, 'awaitingShipment', -quantity);
   }
 
-  move(productId: string, delta: number, reason: string, refs: { syncRunId?: string } = {}) {
-    const level = this.level(productId);
+  move(productId: string, locationId: string, delta: number, reason: string, refs: { syncRunId?: string; transferId?: string } = {}) {
+    const place = this.place(productId, locationId);
     if (delta === 0) return;
-    if (level.onHand + delta < level.reserved) {
-      throw conflict(`on hand would be ${level.onHand + delta}, below the ${level.reserved} reserved by open orders`, {
-        onHand: level.onHand,
-        reserved: level.reserved,
+    const code = place.location.code;
+    if (place.onHand + delta < place.reserved) {
+      throw conflict(`on hand at ${code} would be ${place.onHand + delta}, below the ${place.reserved} reserved there`, {
+        locationId,
+        onHand: place.onHand,
+        reserved: place.reserved,
       });
     }
-    if (level.onHand + delta > MAX_STOCK) {
-      throw conflict(`on hand would be ${level.onHand + delta}, beyond the ${MAX_STOCK} a stock count can hold`, { onHand: level.onHand });
+    if (place.onHand + delta > MAX_STOCK) {
+      throw conflict(`on hand at ${code} would be ${place.onHand + delta}, beyond the ${MAX_STOCK} a stock count can hold`, { locationId, onHand: place.onHand });
     }
-    this.change(productId, 'onHand', delta);
-    this.record(productId, delta, reason, { syncRunId: refs.syncRunId });
+    this.change(productId, locationId, 'onHand', delta);
+    this.record(productId, locationId, delta, reason, refs);
+  }
+
+  changeIncoming(productId: string, locationId: string, delta: number) {
+    this.change(productId, locationId, 'incoming', delta);
+  }
+
+  countsAt(productId: string, locationId: string): Counts {
+    return counts(this.place(productId, locationId));
   }
 
   notePlaced(productId: string) {
-    const level = this.level(productId);
-    level.ordersPlaced++;
-    level.touched = true;
-    this.undo.push(() => level.ordersPlaced--);
+    const stock = this.stock(productId);
+    const touched = stock.touched;
+    stock.ordersPlaced++;
+    stock.touched = true;
+    this.undo.push(() => {
+      stock.ordersPlaced--;
+      stock.touched = touched;
+    });
   }
 
   snapshot(productId: string): InventoryLevel {
-    const level = this.level(productId);
-    // A level this batch changed is written with the transaction's time.
-    return inventoryOf(level, level.touched ? this.at : undefined);
+    const stock = this.stock(productId);
+    const total = sum(stock.places.values());
+    return {
+      productId,
+      ...total,
+      available: total.onHand - total.reserved,
+      // A level this batch changed is written with the transaction's time.
+      updatedAt: stock.touched ? this.at : iso(stock.row.updatedAt),
+      locations: [...stock.places.values()].filter((p) => p.hasRow || changed(p, p.start)).map(locationLevel),
+    };
   }
 
-  /** The net change of every level the batch touched, for one UPDATE. */
-  levelDeltas() {
-    return [...this.levels.values()]
-      .filter((l) => l.touched)
-      .map((l) => ({
-        productId: l.productId,
-        onHand: l.onHand - l.start.onHand,
-        reserved: l.reserved - l.start.reserved,
-        awaitingShipment: l.awaitingShipment - l.start.awaitingShipment,
-        ordersPlaced: l.ordersPlaced,
-      }))
-      .filter((d) => d.onHand !== 0 || d.reserved !== 0 || d.awaitingShipment !== 0 || d.ordersPlaced !== 0);
-  }
-
-  /** The levels whose counts changed, as of the end of the batch. */
-  inventoryChanges(): InventoryChange[] {
-    return [...this.levels.values()]
-      .filter((l) => l.onHand !== l.start.onHand || l.reserved !== l.start.reserved || l.awaitingShipment !== l.start.awaitingShipment)
-      .map((l) => ({
-        productId: l.productId,
-        onHand: l.onHand,
-        reserved: l.reserved,
-        awaitingShipment: l.awaitingShipment,
-        previousAvailable: l.start.onHand - l.start.reserved,
-        lowStockThreshold: l.lowStockThreshold,
-      }));
-  }
-
-  private level(productId: string): WorkingLevel {
-    const level = this.levels.get(productId);
-    if (!level) throw notFound(`product ${productId}`);
-    return level;
-  }
-
-  private reserve(productId: string, quantity: number) {
-    const level = this.level(productId);
-    if (level.reserved + quantity > level.onHand || level.reserved + quantity < 0) {
-      throw new Error(`invariant: reserving ${quantity} of ${productId} with ${level.reserved}/${level.onHand}`);
+  /** The net changes of every product the batch touched, and of each of its locations, for one statement. */
+  deltas(): { levels: LevelDelta[]; places: PlaceDelta[] } {
+    const levels: LevelDelta[] = [];
+    const places: PlaceDelta[] = [];
+    for (const [productId, stock] of this.products) {
+      if (!stock.touched) continue;
+      const delta = { productId, onHand: 0, reserved: 0, held: 0, incoming: 0, awaitingShipment: 0, ordersPlaced: stock.ordersPlaced };
+      for (const place of stock.places.values()) {
+        if (!changed(place, place.start)) continue;
+        const change = { productId, locationId: place.location.locationId, first: !place.hasRow, onHand: 0, reserved: 0, held: 0, incoming: 0, awaitingShipment: 0 };
+        for (const key of COUNTS) {
+          change[key] = place[key] - place.start[key];
+          delta[key] += change[key];
+        }
+        places.push(change);
+      }
+      if (COUNTS.some((key) => delta[key] !== 0) || delta.ordersPlaced !== 0) levels.push(delta);
     }
-    this.change(productId, 'reserved', quantity);
+    return { levels, places };
   }
 
-  private change(productId: string, field: 'onHand' | 'reserved' | 'awaitingShipment', delta: number) {
-    const level = this.level(productId);
-    if (level[field] + delta < 0) throw new Error(`invariant: ${field} of ${productId} would be ${level[field] + delta}`);
-    const touched = level.touched;
-    level[field] += delta;
-    level.touched = true;
+  /** The products whose counts changed, as of the end of the batch. */
+  inventoryChanges(): InventoryChange[] {
+    const changes: InventoryChange[] = [];
+    for (const [productId, stock] of this.products) {
+      const moved = [...stock.places.values()].filter((p) => changed(p, p.start));
+      if (moved.length === 0) continue;
+      const start = sum([...stock.places.values()].map((p) => p.start));
+      changes.push({
+        productId,
+        ...sum(stock.places.values()),
+        previousAvailable: start.onHand - start.reserved,
+        lowStockThreshold: stock.row.lowStockThreshold,
+        locations: [...stock.places.values()]
+          .filter((p) => p.hasRow || changed(p, p.start))
+          .map((p) => ({ locationId: p.location.locationId, locationCode: p.location.code, ...counts(p) })),
+        changedLocationIds: moved.map((p) => p.location.locationId),
+      });
+    }
+    return changes;
+  }
+
+  /** The active locations a product's units may be allocated from (of `allowed`, when given). */
+  private usable(productId: string, allowed?: ReadonlySet<string>): Place[] {
+    return [...this.stock(productId).places.values()].filter((p) => p.location.active && (!allowed || allowed.has(p.location.locationId)));
+  }
+
+  private stock(productId: string): ProductStock {
+    const stock = this.products.get(productId);
+    if (!stock) throw notFound(`product ${productId}`);
+    return stock;
+  }
+
+  private place(productId: string, locationId: string): Place {
+    const place = this.stock(productId).places.get(locationId);
+    if (!place) throw notFound(`location ${locationId}`);
+    return place;
+  }
+
+  private change(productId: string, locationId: string, field: keyof Counts, delta: number) {
+    const stock = this.stock(productId);
+    const place = this.place(productId, locationId);
+    if (place[field] + delta < 0) throw new Error(`invariant: ${field} of ${productId} at ${locationId} would be ${place[field] + delta}`);
+    const touched = stock.touched;
+    place[field] += delta;
+    stock.touched = true;
     this.undo.push(() => {
-      level[field] -= delta;
-      level.touched = touched;
+      place[field] -= delta;
+      stock.touched = touched;
     });
   }
 
   /**
-   * A ledger row. A sale right after a sale of the same product extends it (one row names every
-   * order of a run of sales), so a hot product's batch writes one row, not one per order; the
-   * running `on_hand_after` stays exact because nothing else moved in between.
+   * A ledger row. A sale right after a sale of the same product at the same location extends it
+   * (one row names every order of a run of sales), so a hot product's batch writes one row per
+   * location, not one per order; the running `on_hand_after` stays exact because nothing else
+   * moved there in between.
    */
-  private record(productId: string, delta: number, reason: string, refs: { orderId?: string; syncRunId?: string }) {
-    const onHandAfter = this.level(productId).onHand;
-    const open = this.openSale.get(productId);
+  private record(productId: string, locationId: string, delta: number, reason: string, refs: { orderId?: string; syncRunId?: string; transferId?: string }) {
+    const onHandAfter = this.place(productId, locationId).onHand;
+    const key = `${productId}/${locationId}`;
+    const open = this.openSale.get(key);
     if (reason === 'sale' && open !== undefined) {
       const movement = this.movements[open]!;
       const before = { delta: movement.delta, onHandAfter: movement.onHandAfter };
@@ -231,21 +342,31 @@ export class StockPlan implements StockDesk {
       });
       return;
     }
-    const previousOpen = open;
     this.movements.push({
       productId,
+      locationId,
       delta,
       reason,
       orderIds: refs.orderId ? [refs.orderId] : null,
       syncRunId: refs.syncRunId ?? null,
+      transferId: refs.transferId ?? null,
       onHandAfter,
     });
-    if (reason === 'sale') this.openSale.set(productId, this.movements.length - 1);
-    else this.openSale.delete(productId);
+    if (reason === 'sale') this.openSale.set(key, this.movements.length - 1);
+    else this.openSale.delete(key);
     this.undo.push(() => {
       this.movements.pop();
-      if (previousOpen === undefined) this.openSale.delete(productId);
-      else this.openSale.set(productId, previousOpen);
+      if (open === undefined) this.openSale.delete(key);
+      else this.openSale.set(key, open);
     });
   }
+}
+
+function locationLevel(place: Place): LocationLevel {
+  return { locationId: place.location.locationId, locationCode: place.location.code, ...counts(place), available: place.onHand - place.reserved };
+}
+
+/** A product's stock as the API shows it, read outside a batch (the same view a batch answers with). */
+export function inventoryOf(row: LevelRow, read: { locations: LocationRow[]; places: PlaceRow[] }): InventoryLevel {
+  return new StockPlan([row], read, row.updatedAt, 'fewest-splits').snapshot(row.productId);
 }

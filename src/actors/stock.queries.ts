@@ -35,11 +35,15 @@ export async function lockProducts(tx: Executor, productIds: readonly string[]):
   await tx`SELECT pg_advisory_xact_lock(k) FROM unnest(${keys.map(String)}::bigint[]) AS u(k)`;
 }
 
+/** A product's stock row (the sums over its locations) and what the stock engine needs of the product. */
 export type LevelRow = {
   productId: string;
   onHand: number;
   reserved: number;
+  held: number;
+  incoming: number;
   awaitingShipment: number;
+  version: number;
   updatedAt: string;
   /** The product's alert level (`inventory.low`), carried into the outbox with the change. */
   lowStockThreshold: number | null;
@@ -47,47 +51,104 @@ export type LevelRow = {
 
 export function readLevels(tx: Executor, productIds: readonly string[]) {
   return tx<LevelRow[]>`
-    SELECT l.product_id AS "productId", l.on_hand AS "onHand", l.reserved, l.awaiting_shipment AS "awaitingShipment",
-           l.updated_at AS "updatedAt", p.low_stock_threshold AS "lowStockThreshold"
+    SELECT l.product_id AS "productId", l.on_hand AS "onHand", l.reserved, l.held, l.incoming, l.awaiting_shipment AS "awaitingShipment",
+           l.version, l.updated_at AS "updatedAt", p.low_stock_threshold AS "lowStockThreshold"
     FROM inventory_levels l JOIN products p ON p.id = l.product_id
     WHERE l.product_id = ANY(${productIds as string[]}::uuid[])`;
 }
 
-export type LevelDelta = { productId: string; onHand: number; reserved: number; awaitingShipment: number; ordersPlaced: number };
+/** A live location (not deleted), as allocation sees it. */
+export type LocationRow = { locationId: string; code: string; priority: number; active: boolean; isDefault: boolean };
+/** A product's counts at one location. */
+export type PlaceRow = { productId: string; locationId: string; onHand: number; reserved: number; held: number; incoming: number; awaitingShipment: number; updatedAt: string };
+
+/**
+ * Every live location, and the batch's products' counts at each location that has them, in one
+ * statement: a location row with no product is a location none of them is stocked at.
+ */
+export async function readPlaces(tx: Executor, productIds: readonly string[]): Promise<{ locations: LocationRow[]; places: PlaceRow[] }> {
+  const rows = await tx<(LocationRow & Partial<PlaceRow> & { productId: string | null })[]>`
+    SELECT loc.id AS "locationId", loc.code, loc.priority, loc.active, loc.is_default AS "isDefault",
+           ll.product_id AS "productId", ll.on_hand AS "onHand", ll.reserved, ll.held, ll.incoming,
+           ll.awaiting_shipment AS "awaitingShipment", ll.updated_at AS "updatedAt"
+    FROM locations loc
+    LEFT JOIN location_levels ll ON ll.location_id = loc.id AND ll.product_id = ANY(${productIds as string[]}::uuid[])
+    WHERE loc.deleted_at IS NULL`;
+  const locations = new Map<string, LocationRow>();
+  const places: PlaceRow[] = [];
+  for (const row of rows) {
+    locations.set(row.locationId, { locationId: row.locationId, code: row.code, priority: row.priority, active: row.active, isDefault: row.isDefault });
+    if (row.productId !== null) places.push(row as PlaceRow);
+  }
+  return { locations: [...locations.values()], places };
+}
+
+/** The net change of one product in a batch: its sums (and the orders that named it). */
+export type LevelDelta = { productId: string; onHand: number; reserved: number; held: number; incoming: number; awaitingShipment: number; ordersPlaced: number };
+/** The net change of a product at one location; `first`: it had no row there (the change is its counts). */
+export type PlaceDelta = { productId: string; locationId: string; first: boolean; onHand: number; reserved: number; held: number; incoming: number; awaitingShipment: number };
 export type NewMovement = {
   productId: string;
+  locationId: string;
   delta: number;
   reason: string;
   orderIds: string[] | null;
   syncRunId: string | null;
+  transferId: string | null;
+  /** The location's on hand after it. */
   onHandAfter: number;
 };
 
 /**
- * The stock side of a batch in one statement (data-modifying CTEs always run): the levels, the
- * ledger rows and the transaction's outbox record (which carries the other participants' parts
- * too, so a transaction has one).
+ * The stock side of a batch in one statement (data-modifying CTEs always run): the locations'
+ * counts (a row is made the first time a product is stocked somewhere: an insert of its counts,
+ * since an upsert of deltas would be checked against the constraints before the conflict), the
+ * products' sums and versions, the ledger rows and the transaction's outbox record (which carries
+ * the other participants' parts too, so a transaction has one).
  */
-export async function writeStock(tx: Executor, write: { levels: LevelDelta[]; movements: NewMovement[]; outbox: string | null }): Promise<void> {
+export async function writeStock(
+  tx: Executor,
+  write: { levels: LevelDelta[]; places: PlaceDelta[]; movements: NewMovement[]; outbox: string | null },
+): Promise<void> {
   const { levels, movements } = write;
+  const changed = write.places.filter((p) => !p.first);
+  const first = write.places.filter((p) => p.first);
   await tx`
-    WITH lv AS (
+    WITH pl AS (
+      UPDATE location_levels l
+      SET on_hand = l.on_hand + u.d_on_hand, reserved = l.reserved + u.d_reserved, held = l.held + u.d_held,
+          incoming = l.incoming + u.d_incoming, awaiting_shipment = l.awaiting_shipment + u.d_awaiting, updated_at = now()
+      FROM unnest(${changed.map((p) => p.productId)}::uuid[], ${changed.map((p) => p.locationId)}::uuid[], ${changed.map((p) => p.onHand)}::int[],
+                  ${changed.map((p) => p.reserved)}::int[], ${changed.map((p) => p.held)}::int[], ${changed.map((p) => p.incoming)}::int[],
+                  ${changed.map((p) => p.awaitingShipment)}::int[])
+        AS u(product_id, location_id, d_on_hand, d_reserved, d_held, d_incoming, d_awaiting)
+      WHERE l.product_id = ANY(${changed.map((p) => p.productId)}::uuid[]) AND l.product_id = u.product_id AND l.location_id = u.location_id
+      RETURNING 1
+    ), np AS (
+      INSERT INTO location_levels (product_id, location_id, on_hand, reserved, held, incoming, awaiting_shipment)
+      SELECT * FROM unnest(${first.map((p) => p.productId)}::uuid[], ${first.map((p) => p.locationId)}::uuid[], ${first.map((p) => p.onHand)}::int[],
+                           ${first.map((p) => p.reserved)}::int[], ${first.map((p) => p.held)}::int[], ${first.map((p) => p.incoming)}::int[],
+                           ${first.map((p) => p.awaitingShipment)}::int[])
+      RETURNING 1
+    ), lv AS (
       UPDATE inventory_levels l
-      SET on_hand = l.on_hand + u.d_on_hand, reserved = l.reserved + u.d_reserved,
-          awaiting_shipment = l.awaiting_shipment + u.d_awaiting, orders_placed = l.orders_placed + u.d_placed, updated_at = now()
-      FROM unnest(${levels.map((l) => l.productId)}::uuid[], ${levels.map((l) => l.onHand)}::int[],
-                  ${levels.map((l) => l.reserved)}::int[], ${levels.map((l) => l.awaitingShipment)}::int[], ${levels.map((l) => l.ordersPlaced)}::int[])
-        AS u(product_id, d_on_hand, d_reserved, d_awaiting, d_placed)
-      -- Indexable: joined on unnest alone, a generic plan may scan every level.
+      SET on_hand = l.on_hand + u.d_on_hand, reserved = l.reserved + u.d_reserved, held = l.held + u.d_held, incoming = l.incoming + u.d_incoming,
+          awaiting_shipment = l.awaiting_shipment + u.d_awaiting, orders_placed = l.orders_placed + u.d_placed,
+          version = l.version + 1, updated_at = now()
+      FROM unnest(${levels.map((l) => l.productId)}::uuid[], ${levels.map((l) => l.onHand)}::int[], ${levels.map((l) => l.reserved)}::int[],
+                  ${levels.map((l) => l.held)}::int[], ${levels.map((l) => l.incoming)}::int[], ${levels.map((l) => l.awaitingShipment)}::int[],
+                  ${levels.map((l) => l.ordersPlaced)}::int[])
+        AS u(product_id, d_on_hand, d_reserved, d_held, d_incoming, d_awaiting, d_placed)
       WHERE l.product_id = ANY(${levels.map((l) => l.productId)}::uuid[]) AND l.product_id = u.product_id
       RETURNING 1
     ), mv AS (
-      INSERT INTO stock_movements (product_id, delta, reason, order_ids, sync_run_id, on_hand_after)
-      SELECT u.product_id, u.delta, u.reason, CASE WHEN u.order_ids IS NULL THEN NULL ELSE string_to_array(u.order_ids, ',')::uuid[] END, u.sync_run_id, u.on_hand_after
-      FROM unnest(${movements.map((m) => m.productId)}::uuid[], ${movements.map((m) => m.delta)}::int[],
+      INSERT INTO stock_movements (product_id, location_id, delta, reason, order_ids, sync_run_id, transfer_id, on_hand_after)
+      SELECT u.product_id, u.location_id, u.delta, u.reason, CASE WHEN u.order_ids IS NULL THEN NULL ELSE string_to_array(u.order_ids, ',')::uuid[] END,
+             u.sync_run_id, u.transfer_id, u.on_hand_after
+      FROM unnest(${movements.map((m) => m.productId)}::uuid[], ${movements.map((m) => m.locationId)}::uuid[], ${movements.map((m) => m.delta)}::int[],
                   ${movements.map((m) => m.reason)}::text[], ${movements.map((m) => m.orderIds?.join(',') ?? null)}::text[],
-                  ${movements.map((m) => m.syncRunId)}::uuid[], ${movements.map((m) => m.onHandAfter)}::int[])
-        AS u(product_id, delta, reason, order_ids, sync_run_id, on_hand_after)
+                  ${movements.map((m) => m.syncRunId)}::uuid[], ${movements.map((m) => m.transferId)}::uuid[], ${movements.map((m) => m.onHandAfter)}::int[])
+        AS u(product_id, location_id, delta, reason, order_ids, sync_run_id, transfer_id, on_hand_after)
       RETURNING 1
     ), ev AS (
       INSERT INTO events (changes) SELECT ${write.outbox}::json WHERE ${write.outbox !== null}

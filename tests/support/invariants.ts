@@ -14,6 +14,7 @@ export async function expectStockConsistent(sql: Executor) {
     ledger: [],
     held: [],
     unshipped: [],
+    sums: [],
     sales: [],
     attribution: [],
   });

@@ -1,16 +1,19 @@
 import type { Executor } from '../../src/db/client.ts';
+import { DEFAULT_LOCATION_ID } from '../../src/db/schema/locations.ts';
 
 export type Violations = {
   products: number;
   lines: number;
-  /** Levels outside 0 <= reserved <= on_hand. */
+  /** Levels outside 0 <= reserved <= on_hand (a product's sums or one location's). */
   outOfRange: string[];
-  /** Products whose ledger does not sum to on_hand. */
+  /** Products (or product@location) whose ledger does not sum to on_hand. */
   ledger: string[];
-  /** Products whose `reserved` is not what reserved orders hold. */
+  /** product@location whose `reserved` is not what reserved orders hold there. */
   held: string[];
-  /** Products whose `awaiting_shipment` is not what processed (sold, unshipped) orders hold. */
+  /** product@location whose `awaiting_shipment` is not what processed (sold, unshipped) orders hold there. */
   unshipped: string[];
+  /** Products whose sums are not the sums of their locations. */
+  sums: string[];
   /** Order lines sold a wrong number of times for their status (processed or shipped: once; pending, reserved, failed: never). */
   sales: string[];
   /** Sale movements whose quantity is not the sum of the lines of the orders they name. */
@@ -20,62 +23,86 @@ export type Violations = {
 /**
  * What must hold whatever happened, written set-wise (hash joins, not a sub-query per row) so it
  * runs in seconds on a million orders; the bench checks the same:
- * - every level: 0 <= reserved <= on_hand (the database enforces it too), the ledger sums to
- *   on_hand, `reserved` is exactly what orders in `reserved` hold, `awaiting_shipment` exactly
- *   what processed orders hold;
+ * - every level, per location and summed: 0 <= reserved <= on_hand (the database enforces it too);
+ * - per location, the ledger sums to on_hand, `reserved` is exactly what orders in `reserved` hold
+ *   there and `awaiting_shipment` exactly what processed orders hold there (an order's allocations;
+ *   none recorded: all at the default location); a product's row is the sum of its locations;
  * - every line of a processed or shipped order is named by exactly one sale movement, no line of
  *   a pending, reserved or failed order by any, and every sale movement's quantity is the sum of
- *   the lines it names (a batch's sales are one movement naming all its orders).
+ *   the lines it names (a batch's sales are one movement per location naming all its orders).
  */
 export async function stockViolations(sql: Executor): Promise<Violations> {
-  const [levels, [lines], attribution] = await Promise.all([
-    sql<{ productId: string; outOfRange: boolean; ledger: boolean; held: boolean; unshipped: boolean }[]>`
-      WITH line AS (
-        SELECT o.status, (i->>'productId')::uuid AS product_id, (i->>'quantity')::int AS quantity
-        FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.items) i WHERE o.status IN ('reserved', 'processed'))
+  const [levels, places, [lines], attribution] = await Promise.all([
+    sql<{ productId: string; outOfRange: boolean; ledger: boolean; sums: boolean }[]>`
       SELECT l.product_id AS "productId",
-        (l.reserved < 0 OR l.reserved > l.on_hand OR l.on_hand < 0) AS "outOfRange",
+        (l.reserved < 0 OR l.reserved > l.on_hand OR l.on_hand < 0 OR l.held < 0 OR l.held > l.reserved OR l.incoming < 0) AS "outOfRange",
+        l.on_hand <> coalesce(m.total, 0) AS ledger,
+        (l.on_hand, l.reserved, l.held, l.incoming, l.awaiting_shipment) IS DISTINCT FROM (s.on_hand, s.reserved, s.held, s.incoming, s.awaiting) AS sums
+      FROM inventory_levels l
+      LEFT JOIN (SELECT product_id, sum(delta) AS total FROM stock_movements GROUP BY product_id) m USING (product_id)
+      LEFT JOIN (SELECT product_id, sum(on_hand)::int AS on_hand, sum(reserved)::int AS reserved, sum(held)::int AS held,
+                        sum(incoming)::int AS incoming, sum(awaiting_shipment)::int AS awaiting
+                 FROM location_levels GROUP BY product_id) s USING (product_id)`,
+    sql<{ place: string; outOfRange: boolean; ledger: boolean; held: boolean; unshipped: boolean }[]>`
+      WITH unit AS (
+        SELECT o.status, (a->>'productId')::uuid AS product_id, (a->>'locationId')::uuid AS location_id, (a->>'quantity')::int AS quantity
+        FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.allocations) a
+        WHERE o.status IN ('reserved', 'processed') AND o.allocations IS NOT NULL
+        UNION ALL
+        SELECT o.status, (i->>'productId')::uuid, ${DEFAULT_LOCATION_ID}::uuid, (i->>'quantity')::int
+        FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.items) i
+        WHERE o.status IN ('reserved', 'processed') AND o.allocations IS NULL)
+      SELECT l.product_id || '@' || l.location_id AS place,
+        (l.reserved < 0 OR l.reserved > l.on_hand OR l.on_hand < 0 OR l.held < 0 OR l.held > l.reserved OR l.incoming < 0) AS "outOfRange",
         l.on_hand <> coalesce(m.total, 0) AS ledger,
         l.reserved <> coalesce(h.held, 0) AS held,
         l.awaiting_shipment <> coalesce(h.unshipped, 0) AS unshipped
-      FROM inventory_levels l
-      LEFT JOIN (SELECT product_id, sum(delta) AS total FROM stock_movements GROUP BY product_id) m USING (product_id)
-      LEFT JOIN (SELECT product_id, sum(quantity) FILTER (WHERE status = 'reserved') AS held, sum(quantity) FILTER (WHERE status = 'processed') AS unshipped
-                 FROM line GROUP BY product_id) h USING (product_id)`,
+      FROM location_levels l
+      LEFT JOIN (SELECT product_id, location_id, sum(delta) AS total FROM stock_movements GROUP BY product_id, location_id) m USING (product_id, location_id)
+      LEFT JOIN (SELECT product_id, location_id, sum(quantity) FILTER (WHERE status = 'reserved') AS held,
+                        sum(quantity) FILTER (WHERE status = 'processed') AS unshipped
+                 FROM unit GROUP BY product_id, location_id) h USING (product_id, location_id)`,
     sql<{ lines: number; wrong: string[] | null }[]>`
-      WITH line AS (
-        SELECT o.id AS order_id, o.status, (i->>'productId')::uuid AS product_id
-        FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.items) i),
+      WITH unit AS (
+        SELECT o.id AS order_id, o.status, (a->>'productId')::uuid AS product_id, (a->>'locationId')::uuid AS location_id
+        FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.allocations) a WHERE o.allocations IS NOT NULL
+        UNION ALL
+        SELECT o.id, o.status, (i->>'productId')::uuid, ${DEFAULT_LOCATION_ID}::uuid
+        FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.items) i WHERE o.allocations IS NULL),
       sold AS (
-        SELECT m.product_id, x.order_id, count(*) AS sales
+        SELECT m.product_id, m.location_id, x.order_id, count(*) AS sales
         FROM stock_movements m CROSS JOIN LATERAL unnest(m.order_ids) AS x(order_id)
-        WHERE m.reason = 'sale' GROUP BY m.product_id, x.order_id)
+        WHERE m.reason = 'sale' GROUP BY m.product_id, m.location_id, x.order_id)
       SELECT count(*)::int AS lines,
-        (array_agg(line.order_id::text || ' ' || line.status || ' sold ' || coalesce(sold.sales, 0)) FILTER (
-          WHERE (line.status IN ('processed', 'shipped') AND coalesce(sold.sales, 0) <> 1)
-             OR (line.status IN ('pending', 'reserved', 'failed') AND sold.sales IS NOT NULL)
+        (array_agg(unit.order_id::text || ' ' || unit.status || ' sold ' || coalesce(sold.sales, 0)) FILTER (
+          WHERE (unit.status IN ('processed', 'shipped') AND coalesce(sold.sales, 0) <> 1)
+             OR (unit.status IN ('pending', 'reserved', 'failed') AND sold.sales IS NOT NULL)
              OR coalesce(sold.sales, 0) > 1))[1:20] AS wrong
-      FROM line LEFT JOIN sold USING (order_id, product_id)`,
+      FROM unit LEFT JOIN sold USING (order_id, product_id, location_id)`,
     sql<{ movement: string }[]>`
-      WITH line AS (
-        SELECT o.id AS order_id, (i->>'productId')::uuid AS product_id, (i->>'quantity')::int AS quantity
-        FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.items) i)
+      WITH unit AS (
+        SELECT o.id AS order_id, (a->>'productId')::uuid AS product_id, (a->>'locationId')::uuid AS location_id, (a->>'quantity')::int AS quantity
+        FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.allocations) a WHERE o.allocations IS NOT NULL
+        UNION ALL
+        SELECT o.id, (i->>'productId')::uuid, ${DEFAULT_LOCATION_ID}::uuid, (i->>'quantity')::int
+        FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.items) i WHERE o.allocations IS NULL)
       SELECT m.id::text AS movement
       FROM stock_movements m CROSS JOIN LATERAL unnest(m.order_ids) AS x(order_id)
-      LEFT JOIN line ON line.order_id = x.order_id AND line.product_id = m.product_id
+      LEFT JOIN unit ON unit.order_id = x.order_id AND unit.product_id = m.product_id AND unit.location_id = m.location_id
       WHERE m.reason = 'sale'
       GROUP BY m.id, m.delta
-      HAVING -m.delta IS DISTINCT FROM sum(line.quantity) OR count(line.order_id) <> count(*)
+      HAVING -m.delta IS DISTINCT FROM sum(unit.quantity) OR count(unit.order_id) <> count(*)
       LIMIT 20`,
   ]);
-  const pick = (key: 'outOfRange' | 'ledger' | 'held' | 'unshipped') => levels.filter((l) => l[key]).map((l) => l.productId);
+  const pick = <T extends Record<string, unknown>>(rows: readonly T[], key: keyof T, id: keyof T) => rows.filter((r) => r[key]).map((r) => String(r[id]));
   return {
     products: levels.length,
     lines: lines!.lines,
-    outOfRange: pick('outOfRange'),
-    ledger: pick('ledger'),
-    held: pick('held'),
-    unshipped: pick('unshipped'),
+    outOfRange: [...pick(levels, 'outOfRange', 'productId'), ...pick(places, 'outOfRange', 'place')],
+    ledger: [...pick(levels, 'ledger', 'productId'), ...pick(places, 'ledger', 'place')],
+    held: pick(places, 'held', 'place'),
+    unshipped: pick(places, 'unshipped', 'place'),
+    sums: pick(levels, 'sums', 'productId'),
     sales: lines!.wrong ?? [],
     attribution: attribution.map((a) => a.movement),
   };

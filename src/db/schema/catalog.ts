@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, integer, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, index, integer, numeric, pgTable, text, timestamp, uniqueIndex, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { locations } from './locations.ts';
 
-const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow();
-const updatedAt = () => timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow();
+import { createdAt, updatedAt } from './columns.ts';
 
 export const products = pgTable(
   'products',
@@ -26,10 +26,13 @@ export const products = pgTable(
 );
 
 /**
- * One row per product. `on_hand` is what the shop can sell; `reserved` is the part of it held by
- * orders that are not yet paid. `awaiting_shipment` is stock already sold (it left `on_hand` at
- * the sale) that is still physically in the warehouse until the order ships: the warehouse's count
- * includes it, so a sync compares the warehouse with `on_hand + awaiting_shipment`.
+ * One row per product: the sums of its stock over all locations (`location_levels` has each
+ * location's). `on_hand` is what the shop can sell; `reserved` is the part of it held by orders
+ * not yet paid (and by holds: `held`). `awaiting_shipment` is stock already sold (it left
+ * `on_hand` at the sale) still physically there until the order ships: the warehouse's count
+ * includes it. `incoming` is on its way by transfer. `version` grows with every write of the stock
+ * engine (code before migration 0007 does not know it: a trigger carries its writes to the default
+ * location).
  */
 export const inventoryLevels = pgTable(
   'inventory_levels',
@@ -42,19 +45,26 @@ export const inventoryLevels = pgTable(
     awaitingShipment: integer('awaiting_shipment').notNull().default(0),
     /** Orders ever placed for the product: one that has any is archived, never erased. */
     ordersPlaced: integer('orders_placed').notNull().default(0),
+    held: integer('held').notNull().default(0),
+    incoming: integer('incoming').notNull().default(0),
+    version: integer('version').notNull().default(0),
     updatedAt: updatedAt(),
   },
   (t) => [
     check('inventory_reserved_not_negative', sql`${t.reserved} >= 0`),
     check('inventory_reserved_within_on_hand', sql`${t.reserved} <= ${t.onHand}`),
     check('inventory_awaiting_shipment_not_negative', sql`${t.awaitingShipment} >= 0`),
+    check('inventory_held_within_reserved', sql`${t.held} >= 0 AND ${t.held} <= ${t.reserved}`),
+    check('inventory_incoming_not_negative', sql`${t.incoming} >= 0`),
   ],
 );
 
 /**
- * Append-only ledger: the sum of a product's deltas is its `on_hand`. It refers to the product's
- * stock row (which the same transaction has just updated and locked) rather than the product row,
- * so writing the ledger never takes a lock on the product row that order intake also locks.
+ * Append-only ledger: the sum of a product's deltas at a location is its `on_hand` there (and over
+ * all locations the product's). It refers to the product's stock row (which the same transaction
+ * has just updated and locked) rather than the product row, so writing the ledger never takes a
+ * lock on the product row that order intake also locks. A row written by code before migration
+ * 0007 (which names no location) is at the default location.
  */
 export const stockMovements = pgTable(
   'stock_movements',
@@ -68,6 +78,12 @@ export const stockMovements = pgTable(
     /** The orders a sale or restock was for: a run of sales in one stock batch is one row. */
     orderIds: uuid('order_ids').array(),
     syncRunId: uuid('sync_run_id'),
+    locationId: uuid('location_id')
+      .notNull()
+      .default(sql`stockroom_default_location()`)
+      .references((): AnyPgColumn => locations.id),
+    transferId: uuid('transfer_id'),
+    /** The location's on hand after the movement. */
     onHandAfter: integer('on_hand_after').notNull(),
     createdAt: createdAt(),
   },
@@ -78,4 +94,3 @@ export const stockMovements = pgTable(
   ],
 );
 
-export { createdAt, updatedAt };

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { index, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { createdAt, products } from './catalog.ts';
+import { products } from './catalog.ts';
+import { createdAt } from './columns.ts';
 
 /** Added by migration 0001 without touching existing tables (expand step; see README). */
 export const categories = pgTable(

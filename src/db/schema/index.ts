@@ -4,3 +4,4 @@ export * from './orders.ts';
 export * from './ops.ts';
 export * from './api-keys.ts';
 export * from './webhooks.ts';
+export * from './locations.ts';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, customType, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { createdAt } from './catalog.ts';
+import { createdAt } from './columns.ts';
 
 /** PostgreSQL's 64-bit transaction id (the outbox's `tx`, a subscription's cursor). */
 export const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
@@ -27,6 +27,8 @@ export const nodes = pgTable('nodes', {
   nodeId: text('node_id').notNull(),
   startedAt: timestamp('started_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
   heartbeatAt: timestamp('heartbeat_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  /** The stock model the process speaks: 2 with locations (migration 0007); null: code from before it. */
+  stockModel: integer('stock_model'),
 });
 
 export const syncRuns = pgTable(

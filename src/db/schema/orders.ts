@@ -1,8 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { bigint, check, index, integer, jsonb, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { createdAt, updatedAt } from './catalog.ts';
+import { createdAt, updatedAt } from './columns.ts';
 
 export const orderStatuses = ['pending', 'reserved', 'processed', 'shipped', 'failed', 'cancelled'] as const;
+
+/** Units of one line at one location. */
+export type LineAllocation = { productId: string; locationId: string; quantity: number };
 
 /** A line of an order as accepted: the price is the catalog's at that moment, for ever. */
 export type OrderItem = { productId: string; quantity: number; unitPrice: string };
@@ -26,6 +29,13 @@ export const orders = pgTable(
      */
     bornStatus: text('born_status', { enum: orderStatuses }),
     items: jsonb('items').$type<OrderItem[]>().notNull(),
+    /**
+     * Where each line's units are held or were sold from, set when the order is reserved; null for
+     * an order never reserved, or reserved by code before migration 0007 (all at the default location).
+     */
+    allocations: jsonb('allocations').$type<LineAllocation[]>(),
+    /** The locations the order may take its stock from (`locationIds`); null: any active one. */
+    locationIds: uuid('location_ids').array(),
     total: numeric('total', { precision: 14, scale: 2 }).notNull(),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),

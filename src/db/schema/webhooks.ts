@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, check, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { createdAt, updatedAt } from './catalog.ts';
+import { createdAt, updatedAt } from './columns.ts';
 import { xid8 } from './ops.ts';
 
 const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });

@@ -1,6 +1,8 @@
 import { iso } from '../../db/client.ts';
 import type { OUTBOX_FORMAT } from '../../db/outbox.ts';
-import type { OrderFacts, OrderStatus } from '../orders/order-state.ts';
+import type { Counts } from '../../actors/stock-plan.ts';
+import type { LineAllocation, OrderFacts, OrderItem, OrderStatus } from '../orders/order-state.ts';
+import { itemsWithAllocations } from '../orders/views.ts';
 import type { Order } from '../orders/orders.models.ts';
 import type { SyncRun } from '../warehouse/warehouse.service.ts';
 import type { Webhook } from '../webhooks/webhooks.models.ts';
@@ -27,12 +29,14 @@ export type OrderRecord = {
   payment?: Order['payment'];
   /** When work on the order is next due, from the commit (absent or null: nothing due). */
   nextAttemptInMs?: number | null;
+  /** Where its units were held as of this change (absent: nowhere yet). They change after acceptance, so each record says. */
+  allocations?: LineAllocation[];
   /**
    * What never changes after acceptance (`OrderFacts`): writers leave it out, because it is on the
    * order row for ever; `readEvents` puts it back before a reader sees the record.
    */
   customerId?: string;
-  items?: Order['items'];
+  items?: OrderItem[];
   total?: string;
   createdAt?: string;
 };
@@ -42,6 +46,13 @@ export type InventoryRecord = {
   onHand: number;
   reserved: number;
   awaitingShipment: number;
+  /** Absent (records before locations): 0. */
+  held?: number;
+  incoming?: number;
+  /** Each location the product has counts at, as of this transaction (absent: records before locations). */
+  locations?: (Counts & { locationId: string; locationCode: string })[];
+  /** The locations whose counts this transaction changed. */
+  changedLocationIds?: string[];
   /** `available` before this transaction (thresholds are crossings: compare the two). */
   previousAvailable: number;
   /**
@@ -65,6 +76,7 @@ export type OrderState = {
   payment: Order['payment'];
   /** When work on the order is next due, from the commit (null: nothing due). */
   nextAttemptInMs: number | null;
+  allocations: LineAllocation[] | null;
 };
 
 /** The one builder of an order's record: what differs from an order's defaults, and nothing else. */
@@ -78,6 +90,7 @@ export function orderRecord(state: OrderState): OrderRecord {
     ...(state.lastError ? { lastError: state.lastError } : {}),
     ...(state.payment ? { payment: state.payment } : {}),
     ...(state.nextAttemptInMs !== null ? { nextAttemptInMs: state.nextAttemptInMs } : {}),
+    ...(state.allocations?.length ? { allocations: state.allocations } : {}),
   };
 }
 
@@ -105,7 +118,7 @@ export function orderAt(record: OrderRecord, at: string, facts?: OrderFacts): Or
     id: record.id,
     customerId: record.customerId ?? facts?.customerId ?? '',
     status: record.status,
-    items: record.items ?? facts?.items ?? [],
+    items: itemsWithAllocations(record.items ?? facts?.items ?? [], record.allocations ?? null),
     total: record.total ?? facts?.total ?? '0.00',
     attempts: record.attempts ?? 0,
     nextAttemptAt: nextAttemptInMs === null ? null : new Date(Date.parse(at) + nextAttemptInMs).toISOString(),
@@ -140,11 +153,19 @@ export function expandRow(row: EventRow): StreamEvent[] {
     });
   }
   for (const level of row.changes.inventory ?? []) {
-    const { previousAvailable, ...counts } = level;
+    const { previousAvailable, lowStockThreshold, locations, changedLocationIds, ...counts } = level;
+    const inventory = {
+      ...counts,
+      held: counts.held ?? 0,
+      incoming: counts.incoming ?? 0,
+      available: counts.onHand - counts.reserved,
+      updatedAt: at,
+      ...(locations ? { locations: locations.map((l) => ({ ...l, available: l.onHand - l.reserved })) } : {}),
+    };
     events.push({
       id: id(events.length),
       type: 'inventory.changed',
-      data: { ...counts, available: counts.onHand - counts.reserved, updatedAt: at, previousAvailable, at },
+      data: { ...inventory, ...(lowStockThreshold === undefined ? {} : { lowStockThreshold }), ...(changedLocationIds ? { locationIds: changedLocationIds } : {}), previousAvailable, at },
     });
   }
   const syncRun = row.changes.syncRun;

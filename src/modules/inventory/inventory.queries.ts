@@ -12,8 +12,8 @@ export type MovementRow = NewMovement & { id: string; createdAt: string };
 /** Newest first; `beforeId` is the cursor. */
 export function listMovements(sql: Executor, productId: string, beforeId: string | undefined, limit: number) {
   return sql<MovementRow[]>`
-    SELECT id::text, product_id AS "productId", delta, reason, order_ids::text[] AS "orderIds", sync_run_id AS "syncRunId",
-           on_hand_after AS "onHandAfter", created_at AS "createdAt"
+    SELECT id::text, product_id AS "productId", location_id AS "locationId", delta, reason, order_ids::text[] AS "orderIds",
+           sync_run_id AS "syncRunId", transfer_id AS "transferId", on_hand_after AS "onHandAfter", created_at AS "createdAt"
     FROM stock_movements
     WHERE product_id = ${productId} ${beforeId === undefined ? sql`` : sql`AND id < ${beforeId}::bigint`}
     ORDER BY stock_movements.id DESC LIMIT ${limit}`;

@@ -1,6 +1,7 @@
 import type { StockActors } from '../../actors/stock-actors.ts';
 import { adjustStock, setStock } from '../../actors/stock-commands.ts';
 import { inventoryOf, type InventoryLevel } from '../../actors/stock-plan.ts';
+import { readPlaces } from '../../actors/stock.queries.ts';
 import { iso, type Sql } from '../../db/client.ts';
 import { invalid, notFound } from '../../lib/errors.ts';
 import { decodeCursor, isBigintKey, pageOf } from '../../lib/paging.ts';
@@ -15,18 +16,18 @@ export class InventoryService {
   ) {}
 
   async get(productId: string): Promise<InventoryLevel> {
-    const row = await q.findInventory(this.sql, productId);
+    const [row, places] = await Promise.all([q.findInventory(this.sql, productId), readPlaces(this.sql, [productId])]);
     if (!row) throw notFound(`product ${productId}`);
-    return inventoryOf(row);
+    return inventoryOf(row, places);
   }
 
-  set(productId: string, input: { onHand: number; expectedOnHand?: number; reason?: string }): Promise<InventoryLevel> {
-    return this.actors.submit(setStock(productId, input.onHand, input.reason ?? 'set', input.expectedOnHand));
+  set(productId: string, input: { onHand: number; expectedOnHand?: number; reason?: string; locationId?: string }): Promise<InventoryLevel> {
+    return this.actors.submit(setStock(productId, input.onHand, input.reason ?? 'set', { expectedOnHand: input.expectedOnHand, locationId: input.locationId }));
   }
 
-  adjust(productId: string, input: { delta: number; reason: string }): Promise<InventoryLevel> {
+  adjust(productId: string, input: { delta: number; reason: string; locationId?: string }): Promise<InventoryLevel> {
     if (input.delta === 0) throw invalid('body.delta', 'must not be 0');
-    return this.actors.submit(adjustStock(productId, input.delta, input.reason));
+    return this.actors.submit(adjustStock(productId, input.delta, input.reason, input.locationId));
   }
 
   async movements(productId: string, query: { limit?: number; cursor?: string }): Promise<{ items: Movement[]; nextCursor: string | null }> {

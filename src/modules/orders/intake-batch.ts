@@ -7,15 +7,18 @@ import { orderRecord, type OrderRecord } from '../events/records.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { findKeyed, readPrices, type KeyedOrder } from './intake.queries.ts';
 import { insertOrders, type LogRow, type NewOrderRow } from './lifecycle.queries.ts';
-import type { OrderFacts, OrderStatus } from './order-state.ts';
+import type { LineAllocation, OrderFacts, OrderStatus } from './order-state.ts';
 import type { Order, OrderCreate } from './orders.models.ts';
-import { missedReservation, shortage, type OrderPolicy } from './transitions.ts';
+import { allocateLines, allowedLocations, shortage, unitsByProduct } from './allocations.ts';
+import { missedReservation, type OrderPolicy } from './transitions.ts';
 import { acceptanceView } from './views.ts';
 
 /** An order as it was born: what the worker needs to carry on with it, and the 202's body. */
 export type Born = {
   facts: OrderFacts;
   status: OrderStatus;
+  /** Where its units are held (reserved at birth); null: not held yet. */
+  allocations: LineAllocation[] | null;
   version: number;
   attempts: number;
   lastError: string | null;
@@ -80,14 +83,17 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
         { path: 'body.items', message: 'prices × quantities exceed 999999999999.99' },
       ]);
     }
+    const allowed = this.allowedLocations(desk, work.input.locationIds);
     for (const line of lines) desk.notePlaced(line.productId);
     const facts: OrderFacts = { id: work.id, customerId: work.input.customerId, items: priced, total: fromCents(cents), createdAt: desk.at };
-    const born = this.birth(desk, work, facts, ctx);
+    const born = this.birth(desk, work, facts, allowed, ctx);
     ctx.rows.push({
       id: work.id,
       customerId: facts.customerId,
       status: born.status,
       items: priced,
+      allocations: born.allocations,
+      locationIds: work.input.locationIds ?? null,
       total: facts.total,
       attempts: born.attempts,
       lastError: born.lastError,
@@ -100,7 +106,17 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
       hash: work.hash,
     });
     ctx.records.push(
-      orderRecord({ id: work.id, status: born.status, previous: null, version: born.version, attempts: born.attempts, lastError: born.lastError, payment: null, nextAttemptInMs: born.nextAttemptInMs }),
+      orderRecord({
+        id: work.id,
+        status: born.status,
+        previous: null,
+        version: born.version,
+        attempts: born.attempts,
+        lastError: born.lastError,
+        payment: null,
+        nextAttemptInMs: born.nextAttemptInMs,
+        allocations: born.allocations,
+      }),
     );
     return { kind: 'placed', born };
   }
@@ -121,17 +137,31 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
     this.metrics.intakeBatchSize.observe(ctx.rows.length);
   }
 
-  /** Reserved when every line's stock is there; otherwise its first reservation attempt missed. */
-  private birth(desk: StockDesk, work: IntakeWork, facts: OrderFacts, ctx: Ctx): Born {
-    const lines = work.input.items;
-    const error = shortage(desk, lines);
-    if (error === null) {
-      for (const line of lines) desk.hold(line.productId, line.quantity);
-      return { facts, status: 'reserved', version: 1, attempts: 0, lastError: null, nextAttemptInMs: null };
+  /** The locations the order names, each live and active (a 422 naming the one that is not); undefined: any. */
+  private allowedLocations(desk: StockDesk, locationIds: readonly string[] | undefined): ReadonlySet<string> | undefined {
+    const wrong = (locationIds ?? []).flatMap((id, i) => (desk.location(id)?.active ? [] : [{ id, i, known: desk.location(id) !== undefined }]));
+    if (wrong.length > 0) {
+      throw new AppError(
+        'validation',
+        `not a location stock may come from: ${wrong.map((w) => w.id).join(', ')}`,
+        wrong.map(({ i, known }) => ({ path: `body.locationIds[${i}]`, message: known ? 'is an inactive location' : 'is not a location' })),
+      );
     }
+    return allowedLocations(locationIds);
+  }
+
+  /** Reserved when every line's stock is there (where it may come from); otherwise its first reservation attempt missed. */
+  private birth(desk: StockDesk, work: IntakeWork, facts: OrderFacts, allowed: ReadonlySet<string> | undefined, ctx: Ctx): Born {
+    const lines = work.input.items;
+    const allocations = allocateLines(desk, lines, allowed);
+    if (allocations) {
+      for (const [productId, units] of unitsByProduct({ items: lines, allocations }, desk.defaultLocationId)) desk.reserve(productId, units);
+      return { facts, status: 'reserved', allocations, version: 1, attempts: 0, lastError: null, nextAttemptInMs: null };
+    }
+    const error = shortage(desk, lines, allowed) ?? 'insufficient stock';
     const missed = missedReservation(this.policy, 1);
     ctx.logs.push({ orderId: work.id, status: missed.status, message: missed.log, errorMessage: error });
-    return { facts, status: missed.status, version: 1, attempts: 1, lastError: error, nextAttemptInMs: missed.delayMs };
+    return { facts, status: missed.status, allocations: null, version: 1, attempts: 1, lastError: error, nextAttemptInMs: missed.delayMs };
   }
 }
 
@@ -150,6 +180,7 @@ function replay(first: KeyedOrder, hash: string): IntakeResult {
     attempts: status === 'reserved' ? 0 : 1,
     lastError: status === 'reserved' ? null : first.lastError,
     nextAttemptInMs: null,
+    allocations: status === 'reserved' ? first.allocations : null,
   });
   return { kind: 'replay', order };
 }

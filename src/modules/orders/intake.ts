@@ -72,8 +72,11 @@ function distinctProducts(input: OrderCreate): string[] {
   return [...seen.keys()];
 }
 
-/** Same customer and the same lines in the same order: the same request. */
+/** Same customer, the same lines in the same order, and the same locations: the same request. */
 function requestHash(input: OrderCreate): string {
-  const canonical = JSON.stringify([input.customerId, input.items.map((i) => [i.productId, i.quantity])]);
+  const parts: unknown[] = [input.customerId, input.items.map((i) => [i.productId, i.quantity])];
+  // Named only when given: a key stored before orders could name locations still matches its body.
+  if (input.locationIds) parts.push(input.locationIds);
+  const canonical = JSON.stringify(parts);
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/client.ts';
-import type { OrderStatus, PaymentStatus } from './order-state.ts';
+import type { LineAllocation, OrderStatus, PaymentStatus } from './order-state.ts';
 import type { Stamp } from './transitions.ts';
 import type { OrderRow } from './orders.queries.ts';
 
@@ -8,7 +8,7 @@ import type { OrderRow } from './orders.queries.ts';
  * INSERT, its changed orders in one UPDATE (fenced on the version read under the stock lock).
  */
 
-export type NewOrderRow = Pick<OrderRow, 'id' | 'customerId' | 'status' | 'items' | 'total' | 'attempts' | 'lastError'> & {
+export type NewOrderRow = Pick<OrderRow, 'id' | 'customerId' | 'status' | 'items' | 'allocations' | 'locationIds' | 'total' | 'attempts' | 'lastError'> & {
   /** Delay until the order is due (a pending order's retry); 0: now. */
   nextDelayMs: number;
   leaseOwner: string | null;
@@ -26,17 +26,19 @@ export type NewOrderRow = Pick<OrderRow, 'id' | 'customerId' | 'status' | 'items
 export async function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogRow[]): Promise<void> {
   await tx`
     WITH o AS (
-      INSERT INTO orders (id, customer_id, status, born_status, items, total, attempts, last_error, next_attempt_at, lease_owner, lease_until,
-                          idempotency_scope, idempotency_key, request_hash, reserved_at)
-      SELECT u.id, u.customer_id, u.status, u.status, u.items::jsonb, u.total::numeric, u.attempts, u.last_error,
+      INSERT INTO orders (id, customer_id, status, born_status, items, allocations, location_ids, total, attempts, last_error, next_attempt_at,
+                          lease_owner, lease_until, idempotency_scope, idempotency_key, request_hash, reserved_at)
+      SELECT u.id, u.customer_id, u.status, u.status, u.items::jsonb, u.allocations::jsonb, CASE WHEN u.location_ids IS NULL THEN NULL ELSE string_to_array(u.location_ids, ',')::uuid[] END,
+             u.total::numeric, u.attempts, u.last_error,
              now() + u.delay_ms * interval '1 millisecond', u.lease_owner,
              CASE WHEN u.lease_owner IS NULL THEN NULL ELSE now() + u.lease_ms * interval '1 millisecond' END,
              u.scope, u.key, u.hash, CASE WHEN u.status = 'reserved' THEN now() END
       FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.customerId)}::text[], ${rows.map((r) => r.status)}::text[],
-                  ${rows.map((r) => JSON.stringify(r.items))}::text[], ${rows.map((r) => r.total)}::text[], ${rows.map((r) => r.attempts)}::int[],
+                  ${rows.map((r) => JSON.stringify(r.items))}::text[], ${rows.map((r) => (r.allocations ? JSON.stringify(r.allocations) : null))}::text[],
+                  ${rows.map((r) => r.locationIds?.join(',') ?? null)}::text[], ${rows.map((r) => r.total)}::text[], ${rows.map((r) => r.attempts)}::int[],
                   ${rows.map((r) => r.lastError)}::text[], ${rows.map((r) => r.nextDelayMs)}::int[], ${rows.map((r) => r.leaseOwner)}::uuid[],
                   ${rows.map((r) => r.leaseMs)}::int[], ${rows.map((r) => r.scope)}::text[], ${rows.map((r) => r.key)}::text[], ${rows.map((r) => r.hash)}::text[])
-        AS u(id, customer_id, status, items, total, attempts, last_error, delay_ms, lease_owner, lease_ms, scope, key, hash)
+        AS u(id, customer_id, status, items, allocations, location_ids, total, attempts, last_error, delay_ms, lease_owner, lease_ms, scope, key, hash)
       ON CONFLICT (idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING id
     ), l AS (
@@ -54,7 +56,7 @@ export type OrderState = Omit<OrderRow, 'nextAttemptAt' | 'updatedAt'>;
 export function readOrderStates(tx: Executor, ids: string[]) {
   if (ids.length === 0) return Promise.resolve([] as OrderState[]);
   return tx<OrderState[]>`
-    SELECT id, version, status, customer_id AS "customerId", items, total::text AS total, created_at AS "createdAt",
+    SELECT id, version, status, customer_id AS "customerId", items, allocations, location_ids::text[] AS "locationIds", total::text AS total, created_at AS "createdAt",
            attempts, last_error AS "lastError", payment_status AS "paymentStatus", payment_reference AS "paymentReference",
            payment_attempts AS "paymentAttempts"
     FROM orders WHERE id = ANY(${ids}::uuid[])`;
@@ -80,6 +82,8 @@ export type OrderChange = {
   reconcileDelayMs: number | null;
   /** The normal steps this batch took with the order, whose times it keeps. */
   stamps: Stamp[];
+  /** Where its units are now held, when this batch allocated them (null: as they were). */
+  allocations: LineAllocation[] | null;
 };
 
 export type LogRow = { orderId: string; status: OrderStatus; message: string; errorMessage: string | null };
@@ -105,14 +109,16 @@ export async function updateOrders(tx: Executor, changes: OrderChange[], logs: L
           reserved_at = CASE WHEN 'reserved' = ANY(string_to_array(u.stamps, ',')) THEN now() ELSE o.reserved_at END,
           processed_at = CASE WHEN 'processed' = ANY(string_to_array(u.stamps, ',')) THEN now() ELSE o.processed_at END,
           shipped_at = CASE WHEN 'shipped' = ANY(string_to_array(u.stamps, ',')) THEN now() ELSE o.shipped_at END,
+          allocations = coalesce(u.allocations::jsonb, o.allocations),
           version = u.version, updated_at = now()
       FROM unnest(${changes.map((c) => c.id)}::uuid[], ${changes.map((c) => c.readVersion)}::int[], ${changes.map((c) => c.version)}::int[], ${changes.map((c) => c.status)}::text[],
                   ${changes.map((c) => c.attempts)}::int[], ${changes.map((c) => c.lastError)}::text[], ${changes.map((c) => c.paymentStatus)}::text[],
                   ${changes.map((c) => c.paymentReference)}::text[], ${changes.map((c) => c.paymentAttempts)}::int[],
                   ${changes.map((c) => c.nextDelayMs)}::int[], ${changes.map((c) => c.leaseOwner)}::uuid[], ${changes.map((c) => c.leaseMs)}::int[],
-                  ${changes.map((c) => c.reconcileDelayMs)}::int[], ${changes.map((c) => c.stamps.join(','))}::text[])
+                  ${changes.map((c) => c.reconcileDelayMs)}::int[], ${changes.map((c) => c.stamps.join(','))}::text[],
+                  ${changes.map((c) => (c.allocations ? JSON.stringify(c.allocations) : null))}::text[])
         AS u(id, read_version, version, status, attempts, last_error, payment_status, payment_reference, payment_attempts,
-             delay_ms, lease_owner, lease_ms, reconcile_ms, stamps)
+             delay_ms, lease_owner, lease_ms, reconcile_ms, stamps, allocations)
       -- The ids again as a condition on orders alone: the index finds them without the join.
       WHERE o.id = ANY(${changes.map((c) => c.id)}::uuid[]) AND o.id = u.id AND o.version = u.read_version
       RETURNING 1

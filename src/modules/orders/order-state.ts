@@ -1,4 +1,4 @@
-import { orderStatuses, type OrderItem } from '../../db/schema/orders.ts';
+import { orderStatuses, type LineAllocation, type OrderItem } from '../../db/schema/orders.ts';
 
 /**
  * The order state machine (API.md):
@@ -15,7 +15,7 @@ import { orderStatuses, type OrderItem } from '../../db/schema/orders.ts';
  * `inventory_levels.reserved`; `processed` has taken them out of `on_hand`.
  */
 export type OrderStatus = (typeof orderStatuses)[number];
-export { orderStatuses, type OrderItem };
+export { orderStatuses, type LineAllocation, type OrderItem };
 
 /** Every change of status an order may make; a step that stays in its status is a retry. */
 export const transitions: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {

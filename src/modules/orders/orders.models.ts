@@ -4,7 +4,14 @@ import { orderStatuses, type OrderStatus } from './order-state.ts';
 
 export const OrderStatusModel = t.UnionEnum(orderStatuses, { description: 'pending → reserved → processed → shipped; or failed / cancelled' });
 
-export const OrderItemModel = t.Object({ productId: Uuid, quantity: Int({ minimum: 1 }), unitPrice: Money });
+export const AllocationModel = t.Object({ locationId: Uuid, quantity: Int({ minimum: 1 }) });
+
+export const OrderItemModel = t.Object({
+  productId: Uuid,
+  quantity: Int({ minimum: 1 }),
+  unitPrice: Money,
+  allocations: t.Array(AllocationModel, { description: 'Where its units are held (several locations when no single one had enough); empty until reserved' }),
+});
 
 export const PaymentModel = t.Object({
   status: t.String({ description: 'pending, succeeded, declined, failed, refund_pending or refunded' }),
@@ -32,6 +39,9 @@ export const OrderCreate = t.Object({
   items: t.Array(
     t.Object({ productId: Uuid, quantity: Int({ minimum: 1, maximum: 10_000 }) }),
     { minItems: 1, maxItems: 50, description: '1 to 50 lines, each product at most once' },
+  ),
+  locationIds: t.Optional(
+    t.Array(Uuid, { minItems: 1, maxItems: 50, uniqueItems: true, description: 'Only these (active) locations may give its stock, e.g. a store for pickup; kept for its retries' }),
   ),
 });
 export type OrderCreate = typeof OrderCreate.static;

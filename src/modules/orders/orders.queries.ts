@@ -1,5 +1,5 @@
 import { iso, type Executor } from '../../db/client.ts';
-import type { OrderItem, OrderStatus, PaymentStatus } from './order-state.ts';
+import type { LineAllocation, OrderItem, OrderStatus, PaymentStatus } from './order-state.ts';
 
 /** Reads of orders for the API. */
 
@@ -8,6 +8,10 @@ export type OrderRow = {
   customerId: string;
   status: OrderStatus;
   items: OrderItem[];
+  /** Where its lines' units are (or were) held; null before it was reserved, or when reserved by code before locations. */
+  allocations: LineAllocation[] | null;
+  /** The locations it may take its stock from; null: any active one. */
+  locationIds: string[] | null;
   total: string;
   attempts: number;
   nextAttemptAt: string;
@@ -21,7 +25,7 @@ export type OrderRow = {
 };
 
 const orderColumns = (executor: Executor) => executor`
-  o.id, o.customer_id AS "customerId", o.status, o.items, o.total::text AS total, o.attempts,
+  o.id, o.customer_id AS "customerId", o.status, o.items, o.allocations, o.location_ids::text[] AS "locationIds", o.total::text AS total, o.attempts,
   o.next_attempt_at AS "nextAttemptAt", o.last_error AS "lastError", o.payment_status AS "paymentStatus",
   o.payment_reference AS "paymentReference", o.payment_attempts AS "paymentAttempts", o.version,
   o.created_at AS "createdAt", o.updated_at AS "updatedAt"`;

@@ -23,20 +23,20 @@ type Tracked = { order: Working; readVersion: number; change?: OrderChange };
 type Ctx = { orders: Map<string, Tracked>; logs: LogRow[]; records: OrderRecord[] };
 
 function decide(order: Working, desk: StockDesk, work: StepWork, policy: OrderPolicy): Decision {
-  const { step, lines } = work;
+  const { step } = work;
   switch (step.kind) {
     case 'reserve':
-      return to.reserve(order, desk, lines, step, policy);
+      return to.reserve(order, desk, step, policy);
     case 'sell':
-      return to.sell(order, desk, lines, step);
+      return to.sell(order, desk, step);
     case 'fail':
-      return to.fail(order, desk, lines, step, policy);
+      return to.fail(order, desk, step, policy);
     case 'retry-payment':
       return to.retryPayment(order, step);
     case 'cancel':
-      return to.cancel(order, desk, lines, policy);
+      return to.cancel(order, desk, policy);
     case 'ship':
-      return to.ship(order, desk, lines);
+      return to.ship(order, desk);
   }
 }
 
@@ -93,6 +93,7 @@ export class OrderSteps implements Participant<StepWork, Ctx> {
       paymentStatus: next.payment?.status ?? null,
       paymentReference: next.payment?.reference ?? null,
       paymentAttempts: next.payment?.attempts ?? 0,
+      allocations: next.allocations ?? order.allocations,
       version: order.version + 1,
     });
     const earlier = tracked.change;
@@ -111,6 +112,7 @@ export class OrderSteps implements Participant<StepWork, Ctx> {
       leaseMs: next.leased ? this.policy.leaseMs : 0,
       reconcileDelayMs: next.reconcileInMs ?? earlier?.reconcileDelayMs ?? null,
       stamps: [...(earlier?.stamps ?? []), ...(next.stamp ? [next.stamp] : [])],
+      allocations: next.allocations ?? earlier?.allocations ?? null,
     };
     if (next.log) ctx.logs.push({ orderId: order.id, status: order.status, message: next.log.message, errorMessage: next.log.error });
     ctx.records.push(
@@ -123,6 +125,7 @@ export class OrderSteps implements Participant<StepWork, Ctx> {
         lastError: order.lastError,
         payment: next.payment,
         nextAttemptInMs: next.retryInMs,
+        allocations: order.allocations,
       }),
     );
     const { status, version } = order;

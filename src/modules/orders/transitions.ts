@@ -1,7 +1,10 @@
 import type { StockDesk } from '../../actors/stock-plan.ts';
 import { conflict } from '../../lib/errors.ts';
+import { allocateLines, allowedLocations, shortage, unitsByProduct, type Line } from './allocations.ts';
 import type { OrderState } from './lifecycle.queries.ts';
-import type { OrderStatus, PaymentStatus } from './order-state.ts';
+import type { LineAllocation, OrderStatus, PaymentStatus } from './order-state.ts';
+
+export type { Line };
 
 /**
  * The order state machine after intake (order-state.ts draws it): one function per step. Each
@@ -40,8 +43,6 @@ export type Step =
   | { kind: 'cancel' }
   | { kind: 'ship' };
 
-export type Line = { productId: string; quantity: number };
-
 /** An order as the batch sees it: its row as read, with this batch's changes so far. */
 export type Working = OrderState;
 
@@ -61,6 +62,8 @@ export type Next = {
   stamp: Stamp | null;
   /** What is not a normal step (a retry, a failure, a cancel) is written down, with the error it was about. */
   log: { message: string; error: string | null } | null;
+  /** Where its units are now held, when this step allocated them (null: as they were). */
+  allocations: LineAllocation[] | null;
 };
 
 /** The step does not apply: the order moved on since the worker last saw it (it lets the order go). */
@@ -82,19 +85,13 @@ const unchanged = (order: Working): Omit<Next, 'status'> => ({
   reconcileInMs: null,
   stamp: null,
   log: null,
+  allocations: null,
 });
 
 /** A worker's step applies only to the order as that worker last saw it. */
 const fenced = (order: Working, status: OrderStatus, version: number) => order.status === status && order.version === version;
 
 const describe = (lines: readonly Line[]) => lines.map((l) => `${l.quantity} × ${l.productId}`).join(', ');
-
-/** Why the stock cannot be held for these lines (the first one short), or null when it can. */
-export function shortage(desk: StockDesk, lines: readonly Line[]): string | null {
-  const short = lines.find((line) => desk.available(line.productId) < line.quantity);
-  if (!short) return null;
-  return `insufficient stock for product ${short.productId}: ${short.quantity} wanted, ${Math.max(0, desk.available(short.productId))} available`;
-}
 
 /** Reservation attempt `attempts` found too little stock: the order fails, or tries again after `delayMs`. */
 export function missedReservation(policy: OrderPolicy, attempts: number): { status: 'failed' | 'pending'; delayMs: number | null; log: string } {
@@ -103,28 +100,35 @@ export function missedReservation(policy: OrderPolicy, attempts: number): { stat
   return { status: 'pending', delayMs, log: `reservation attempt ${attempts} of ${policy.maxAttempts} failed; retrying in ${delayMs} ms` };
 }
 
-export function reserve(order: Working, desk: StockDesk, lines: readonly Line[], step: { version: number }, policy: OrderPolicy): Decision {
+/** Each product's units, held where they were allocated: `act` gives them back, sells them, ships them. */
+function atTheirLocations(order: Working, desk: StockDesk, act: (productId: string, units: { locationId: string; quantity: number }[]) => void) {
+  for (const [productId, units] of unitsByProduct(order, desk.defaultLocationId)) act(productId, units);
+}
+
+export function reserve(order: Working, desk: StockDesk, step: { version: number }, policy: OrderPolicy): Decision {
   if (!fenced(order, 'pending', step.version)) return STALE;
-  const error = shortage(desk, lines);
-  if (error === null) {
-    for (const line of lines) desk.hold(line.productId, line.quantity);
-    return { ...unchanged(order), status: 'reserved', lastError: null, leased: true, stamp: 'reserved' };
+  const allowed = allowedLocations(order.locationIds);
+  const allocations = allocateLines(desk, order.items, allowed);
+  if (allocations) {
+    for (const [productId, units] of unitsByProduct({ items: order.items, allocations }, desk.defaultLocationId)) desk.reserve(productId, units);
+    return { ...unchanged(order), status: 'reserved', lastError: null, leased: true, stamp: 'reserved', allocations };
   }
+  const error = shortage(desk, order.items, allowed) ?? `insufficient stock for ${describe(order.items)}`;
   const attempts = order.attempts + 1;
   const missed = missedReservation(policy, attempts);
   return { ...unchanged(order), status: missed.status, attempts, lastError: error, retryInMs: missed.delayMs, log: { message: missed.log, error } };
 }
 
-export function sell(order: Working, desk: StockDesk, lines: readonly Line[], step: { version: number; charge: string; attempts: number }): Decision {
+export function sell(order: Working, desk: StockDesk, step: { version: number; charge: string; attempts: number }): Decision {
   if (!fenced(order, 'reserved', step.version)) return STALE;
-  for (const line of lines) desk.sell(line.productId, line.quantity, order.id);
+  atTheirLocations(order, desk, (productId, units) => desk.sell(productId, units, order.id));
   const payment: Payment = { status: 'succeeded', reference: step.charge, attempts: step.attempts };
   return { ...unchanged(order), status: 'processed', lastError: null, payment, stamp: 'processed' };
 }
 
-export function fail(order: Working, desk: StockDesk, lines: readonly Line[], step: Extract<Step, { kind: 'fail' }>, policy: OrderPolicy): Decision {
+export function fail(order: Working, desk: StockDesk, step: Extract<Step, { kind: 'fail' }>, policy: OrderPolicy): Decision {
   if (!fenced(order, 'reserved', step.version)) return STALE;
-  for (const line of lines) desk.release(line.productId, line.quantity);
+  atTheirLocations(order, desk, (productId, units) => desk.release(productId, units));
   return {
     ...unchanged(order),
     status: 'failed',
@@ -149,7 +153,7 @@ export function retryPayment(order: Working, step: Extract<Step, { kind: 'retry-
 }
 
 /** pending: nothing held; reserved: released (a charge on its way is looked for); processed: restocked and refunded. */
-export function cancel(order: Working, desk: StockDesk, lines: readonly Line[], policy: OrderPolicy): Decision {
+export function cancel(order: Working, desk: StockDesk, policy: OrderPolicy): Decision {
   const base = { ...unchanged(order), status: 'cancelled' as const };
   switch (order.status) {
     case 'cancelled':
@@ -160,21 +164,21 @@ export function cancel(order: Working, desk: StockDesk, lines: readonly Line[], 
     case 'pending':
       return { ...base, log: { message: 'cancelled by request', error: null } };
     case 'reserved':
-      for (const line of lines) desk.release(line.productId, line.quantity);
+      atTheirLocations(order, desk, (productId, units) => desk.release(productId, units));
       return { ...base, reconcileInMs: policy.reconcileDelayMs, log: { message: 'cancelled by request; reservation released', error: null } };
     case 'processed':
-      for (const line of lines) desk.restock(line.productId, line.quantity, order.id);
+      atTheirLocations(order, desk, (productId, units) => desk.restock(productId, units, order.id));
       return {
         ...base,
         payment: { status: 'refund_pending', reference: order.paymentReference, attempts: order.paymentAttempts },
         reconcileInMs: 0,
-        log: { message: `cancelled by request; restocked ${describe(lines)}; refund pending`, error: null },
+        log: { message: `cancelled by request; restocked ${describe(order.items)}; refund pending`, error: null },
       };
   }
 }
 
-export function ship(order: Working, desk: StockDesk, lines: readonly Line[]): Decision {
+export function ship(order: Working, desk: StockDesk): Decision {
   if (order.status !== 'processed') throw conflict(`only processed orders can be shipped; this one is ${order.status}`, { orderStatus: order.status });
-  for (const line of lines) desk.shipOut(line.productId, line.quantity);
+  atTheirLocations(order, desk, (productId, units) => desk.shipOut(productId, units));
   return { ...unchanged(order), status: 'shipped', stamp: 'shipped' };
 }

@@ -2,7 +2,7 @@ import { at, type Executor, type Sql } from '../../db/client.ts';
 import { outboxText } from '../../db/outbox.ts';
 import { insertEventRecords } from '../events/events.queries.ts';
 import { orderRecord } from '../events/records.ts';
-import type { OrderItem, OrderStatus, PaymentStatus } from './order-state.ts';
+import type { LineAllocation, OrderItem, OrderStatus, PaymentStatus } from './order-state.ts';
 
 /**
  * The durable side of order work outside stock transactions: claiming what is due or abandoned,
@@ -160,7 +160,7 @@ export type ReconcileResult = {
 export async function finishReconcile(sql: Sql, result: ReconcileResult): Promise<void> {
   const payment = result.payment ?? null;
   await sql.begin(async (tx) => {
-    const [row] = await tx<{ id: string; status: OrderStatus; version: number; attempts: number; lastError: string | null; paymentAttempts: number }[]>`
+    const [row] = await tx<{ id: string; status: OrderStatus; version: number; attempts: number; lastError: string | null; paymentAttempts: number; allocations: LineAllocation[] | null }[]>`
       UPDATE orders SET
         payment_status = coalesce(${payment?.status ?? null}::text, payment_status),
         payment_reference = coalesce(${payment?.reference ?? null}::text, payment_reference),
@@ -171,7 +171,7 @@ export async function finishReconcile(sql: Sql, result: ReconcileResult): Promis
         version = version + CASE WHEN ${payment !== null} THEN 1 ELSE 0 END,
         updated_at = CASE WHEN ${payment !== null} THEN now() ELSE updated_at END
       WHERE id = ${result.id}
-      RETURNING id, status, version, attempts, last_error AS "lastError", payment_attempts AS "paymentAttempts"`;
+      RETURNING id, status, version, attempts, last_error AS "lastError", payment_attempts AS "paymentAttempts", allocations`;
     if (!row) return;
     const writes: Promise<unknown>[] = [];
     if (result.log !== undefined) writes.push(tx`INSERT INTO order_logs (order_id, status, message) VALUES (${row.id}, ${row.status}, ${result.log})`.execute());

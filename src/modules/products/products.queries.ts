@@ -1,4 +1,5 @@
 import type { Executor } from '../../db/client.ts';
+import { DEFAULT_LOCATION_ID } from '../../db/schema/locations.ts';
 import { productLockKey } from '../../actors/stock.queries.ts';
 
 export type ProductRow = {
@@ -63,16 +64,24 @@ export function listProducts(sql: Executor, filter: ProductFilter, schema: Produ
 
 export type NewProduct = { id: string; sku: string; name: string; description: string; price: string; lowStockThreshold?: number | null };
 
-/** The product, its stock row and its opening ledger entry. `low_stock_threshold` is named only when given: it does not exist before migration 0004. */
+/**
+ * The product, its stock (the sums, and the default location's row, where its initial stock is)
+ * and its opening ledger entry. `low_stock_threshold` is named only when given: it does not exist
+ * before migration 0004. The stock row's version starts at 1: the trigger that carries writes of
+ * code before locations to the default location is for version 0.
+ */
 export async function insertProduct(tx: Executor, product: NewProduct, initialStock: number): Promise<void> {
   const threshold = product.lowStockThreshold === undefined ? tx`` : tx`, low_stock_threshold`;
   const thresholdValue = product.lowStockThreshold === undefined ? tx`` : tx`, ${product.lowStockThreshold}::int`;
   await tx`
     INSERT INTO products (id, sku, name, description, price${threshold})
     VALUES (${product.id}, ${product.sku}, ${product.name}, ${product.description}, ${product.price}::numeric${thresholdValue})`;
-  await tx`INSERT INTO inventory_levels (product_id, on_hand, reserved) VALUES (${product.id}, ${initialStock}, 0)`;
+  await tx`INSERT INTO inventory_levels (product_id, on_hand, reserved, version) VALUES (${product.id}, ${initialStock}, 0, 1)`;
+  await tx`INSERT INTO location_levels (product_id, location_id, on_hand) VALUES (${product.id}, ${DEFAULT_LOCATION_ID}, ${initialStock})`;
   if (initialStock > 0) {
-    await tx`INSERT INTO stock_movements (product_id, delta, reason, on_hand_after) VALUES (${product.id}, ${initialStock}, 'initial', ${initialStock})`;
+    await tx`
+      INSERT INTO stock_movements (product_id, location_id, delta, reason, on_hand_after)
+      VALUES (${product.id}, ${DEFAULT_LOCATION_ID}, ${initialStock}, 'initial', ${initialStock})`;
   }
 }
 

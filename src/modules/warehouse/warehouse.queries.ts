@@ -59,6 +59,11 @@ export async function abandonStaleRuns(sql: Executor, olderThanMs: number): Prom
 
 export type CatalogEntry = { id: string; sku: string };
 
+/** The locations a count may name, by code (deleted ones are not counted any more). */
+export function liveLocations(sql: Executor) {
+  return sql<{ id: string; code: string }[]>`SELECT id, code FROM locations WHERE deleted_at IS NULL`;
+}
+
 /** Products by SKU, case-insensitively (archived ones too: their stock is physical all the same). */
 export function productsBySku(sql: Executor, skus: string[]) {
   return sql<CatalogEntry[]>`

@@ -4,6 +4,10 @@ import { iso, type Sql } from '../../db/client.ts';
 import { toError } from '../../lib/errors.ts';
 import { decodeCursor, isUuidKey, pageOf } from '../../lib/paging.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { DEFAULT_LOCATION_ID } from '../../db/schema/locations.ts';
+
+/** The code migration 0007 gave the default location: a count naming no location is for it. */
+const DEFAULT_LOCATION_CODE = 'default';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { WarehouseClient } from './client.ts';
 import * as q from './warehouse.queries.ts';
@@ -69,25 +73,31 @@ export class WarehouseSync {
         break;
       }
       pages++;
-      const catalog = new Map((await q.productsBySku(this.sql, page.items.map((i) => i.sku))).map((p) => [p.sku.toLowerCase(), p]));
+      const [products, locations] = await Promise.all([q.productsBySku(this.sql, page.items.map((i) => i.sku)), q.liveLocations(this.sql)]);
+      const catalog = new Map(products.map((p) => [p.sku.toLowerCase(), p]));
+      const places = new Map(locations.map((l) => [l.code.toLowerCase(), l.id]));
       const work = page.items.flatMap((item) => {
-        const key = item.sku.toLowerCase();
+        const where = item.location ?? DEFAULT_LOCATION_CODE;
+        const key = `${item.sku.toLowerCase()}\n${where.toLowerCase()}`;
         if (seen.has(key)) {
-          errors.push({ sku: item.sku, message: 'reported twice in one run; the first count was used' });
+          errors.push({ sku: item.sku, message: `reported twice in one run${item.location ? ` at ${item.location}` : ''}; the first count was used` });
           return [];
         }
         seen.add(key);
-        const product = catalog.get(key);
+        const product = catalog.get(item.sku.toLowerCase());
         if (!product) {
           errors.push({ sku: item.sku, message: 'unknown SKU: not in the catalog; ignored' });
           return [];
         }
-        return [{ item, product }];
+        const locationId = item.location === undefined ? DEFAULT_LOCATION_ID : places.get(item.location.toLowerCase());
+        if (!locationId) {
+          errors.push({ sku: item.sku, message: `unknown location "${item.location}": no location has this code; ignored` });
+          return [];
+        }
+        return [{ item, product, locationId }];
       });
       const outcomes = await Promise.allSettled(
-        work.map(({ item, product }) =>
-          this.actors.submit(syncStock(product.id, item.onHand, run.id), { admit: false }),
-        ),
+        work.map(({ item, product, locationId }) => this.actors.submit(syncStock(product.id, locationId, item.onHand, run.id), { admit: false })),
       );
       outcomes.forEach((outcome, i) => {
         const { item } = work[i]!;
@@ -99,10 +109,12 @@ export class WarehouseSync {
         itemsChecked++;
         if (result.delta !== 0) itemsAdjusted++;
         if (result.shortfall > 0) {
-          const sold = result.awaitingShipment > 0 ? ` plus the ${result.awaitingShipment} sold awaiting shipment` : '';
+          const { place } = result;
+          const sold = place.awaitingShipment > 0 ? ` plus the ${place.awaitingShipment} sold awaiting shipment` : '';
+          const at = item.location ? ` at ${item.location}` : '';
           errors.push({
             sku: item.sku,
-            message: `warehouse counts ${item.onHand}, below the ${result.reserved} reserved by open orders${sold}: on hand held at ${result.onHand}, short by ${result.shortfall}`,
+            message: `warehouse counts ${item.onHand}${at}, below the ${place.reserved} reserved there${sold}: on hand held at ${place.onHand}, short by ${result.shortfall}`,
           });
         }
       });
