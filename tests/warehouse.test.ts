@@ -158,6 +158,34 @@ describe('warehouse sync', () => {
     expect(run.errors.some((e) => e.sku?.startsWith('UNKNOWN-') && e.message.includes('unknown SKU'))).toBe(true);
   });
 
+  test('counts per location: each location by its code, the default without one; an unknown code is an error of the run, nothing else changes', async () => {
+    const store = { id: crypto.randomUUID(), code: `STORE-${Date.now().toString(36)}` };
+    await t.db.sql`INSERT INTO locations (id, code, name, kind, priority) VALUES (${store.id}, ${store.code}, 'A store', 'store', 50)`;
+    const product = await createProduct(t.api, { sku: uniqueSku('WHL'), initialStock: 10 });
+    expect((await t.api.post(`/api/v1/products/${product.id}/inventory/adjustments`, { delta: 4, reason: 'delivery', locationId: store.id })).status).toBe(200);
+    expect((await sync()).status).toBe('succeeded'); // learns both counts
+    expect(warehouse.stock.get(product.sku)).toBe(10);
+    expect(warehouse.stock.get(product.sku, store.code)).toBe(4);
+    warehouse.stock.set([
+      { sku: product.sku, onHand: 8 },
+      { sku: product.sku, onHand: 6, location: store.code },
+      { sku: product.sku, onHand: 99, location: 'NOWHERE' },
+    ]);
+    const run = await sync();
+    expect(run.status).toBe('succeeded');
+    expect(run.errors).toContainEqual({ sku: product.sku, message: 'unknown location "NOWHERE": no location has this code; ignored' });
+    const after = await level(product.id);
+    const at = (id: string) => after.locations.find((l: { locationId: string }) => l.locationId === id)?.onHand;
+    expect(at(store.id)).toBe(6);
+    expect(after.onHand).toBe(14);
+    const movements = await t.db.sql`SELECT location_id, delta FROM stock_movements WHERE sync_run_id = ${run.id} AND product_id = ${product.id} ORDER BY delta`;
+    expect(movements.map((m) => [m.location_id, m.delta])).toEqual([
+      [after.locations.find((l: { locationCode: string }) => l.locationCode === 'default').locationId, -2],
+      [store.id, 2],
+    ]);
+    await expectStockConsistent(t.db.sql);
+  });
+
   test('runs are listed newest first, admin only', async () => {
     const a = await sync();
     const b = await sync();

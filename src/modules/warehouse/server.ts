@@ -7,7 +7,7 @@ import type { StockCount } from './client.ts';
  * The warehouse simulator as a standalone HTTP service (`bun run warehouse`), speaking the
  * protocol of API.md (`GET /stock?limit=&cursor=`), plus a control API:
  *
- *   PUT  /control/stock     { "items": [{ "sku": "TEE-1", "onHand": 12 }] }   set counts
+ *   PUT  /control/stock     { "items": [{ "sku": "TEE-1", "onHand": 12, "location"?: "STORE-1" }] }   set counts
  *   GET  /control/stock     every count
  *   POST /control/drift     { "rate": 0.1, "maxStep": 3 }                       drift now
  *   POST /control/fail      { "mode": "down" | "slow" | "malformed" | "unknown-sku", "count": 1, "after": 0 }
@@ -35,7 +35,7 @@ export function createWarehouseServer(options: { port?: number; hostname?: strin
       if (url.pathname === '/control/stock' && request.method === 'GET') return json(200, { items: stock.all() });
       if (url.pathname === '/control/stock' && request.method === 'PUT') {
         const body = (await readJsonObject(request)) as { items?: StockCount[] } | undefined;
-        if (!body || !Array.isArray(body.items)) return json(422, { error: 'body must be { items: [{ sku, onHand }] }' });
+        if (!body || !Array.isArray(body.items)) return json(422, { error: 'body must be { items: [{ sku, onHand, location? }] }' });
         stock.set(body.items);
         return json(200, { size: stock.size });
       }

@@ -11,7 +11,17 @@ import { parsePage, WarehouseError, type StockCount, type StockPage, type Wareho
 export type WarehouseFailure = 'down' | 'slow' | 'malformed' | 'unknown-sku';
 export const warehouseFailures: readonly WarehouseFailure[] = ['down', 'slow', 'malformed', 'unknown-sku'];
 
-/** The simulated warehouse's stock and misbehaviour, shared by the in-process client and the HTTP server. */
+/** A count's key: the SKU, and the location's code when it is not the default one (a count without one is for the default). */
+const keyOf = (sku: string, location?: string) => (location === undefined ? sku : `${sku}\u0000${location}`);
+const countOf = (key: string, onHand: number): StockCount => {
+  const [sku, location] = key.split('\u0000') as [string, string | undefined];
+  return location === undefined ? { sku, onHand } : { sku, onHand, location };
+};
+
+/**
+ * The simulated warehouse's stock and misbehaviour, shared by the in-process client and the HTTP
+ * server: a physical count per SKU and location (the location's code; none: the default location).
+ */
 export class WarehouseStock {
   private readonly counts = new Map<string, number>();
   /** Upcoming page requests: a failure, or null for a normal answer. */
@@ -24,20 +34,20 @@ export class WarehouseStock {
   }
 
   set(items: StockCount[]) {
-    for (const { sku, onHand } of items) this.counts.set(sku, onHand);
+    for (const { sku, onHand, location } of items) this.counts.set(keyOf(sku, location), onHand);
   }
 
-  /** Adds SKUs it does not know yet (a new product arrives with the shop's own count). */
+  /** Adds the SKUs (at their locations) it does not know yet (a new product arrives with the shop's own count). */
   learn(items: StockCount[]) {
-    for (const { sku, onHand } of items) if (!this.counts.has(sku)) this.counts.set(sku, onHand);
+    for (const { sku, onHand, location } of items) if (!this.counts.has(keyOf(sku, location))) this.counts.set(keyOf(sku, location), onHand);
   }
 
-  get(sku: string): number | undefined {
-    return this.counts.get(sku);
+  get(sku: string, location?: string): number | undefined {
+    return this.counts.get(keyOf(sku, location));
   }
 
   all(): StockCount[] {
-    return [...this.counts].map(([sku, onHand]) => ({ sku, onHand }));
+    return [...this.counts].map(([key, onHand]) => countOf(key, onHand));
   }
 
   /** Physical counts drift: about `rate` of the SKUs change by up to ±`maxStep`. Returns how many changed. */
@@ -67,15 +77,15 @@ export class WarehouseStock {
     return this.forced.shift() ?? undefined;
   }
 
-  /** Pages in SKU order; the cursor is the last SKU of the previous page. */
+  /** Pages in key order (SKU, then location); the cursor is the last key of the previous page. */
   page(cursor: string | null, limit: number): StockPage {
-    const skus = [...this.counts.keys()].sort();
-    const start = cursor === null ? 0 : skus.findIndex((sku) => sku > cursor);
-    const slice = start < 0 ? [] : skus.slice(start, start + limit);
+    const keys = [...this.counts.keys()].sort();
+    const start = cursor === null ? 0 : keys.findIndex((key) => key > cursor);
+    const slice = start < 0 ? [] : keys.slice(start, start + limit);
     const last = slice.at(-1);
     return {
-      items: slice.map((sku) => ({ sku, onHand: this.counts.get(sku)! })),
-      nextCursor: last !== undefined && start + limit < skus.length ? last : null,
+      items: slice.map((key) => countOf(key, this.counts.get(key)!)),
+      nextCursor: last !== undefined && start + limit < keys.length ? last : null,
     };
   }
 }

@@ -1,5 +1,6 @@
 import { iso, type Executor, type Sql } from '../../db/client.ts';
 import { outboxText } from '../../db/outbox.ts';
+import type { StockCount } from './client.ts';
 import { insertEventRecords } from '../events/events.queries.ts';
 
 export type SyncError = { sku: string | null; message: string };
@@ -70,8 +71,13 @@ export function productsBySku(sql: Executor, skus: string[]) {
     SELECT id, sku FROM products WHERE lower(sku) = ANY(${skus.map((s) => s.toLowerCase())}::text[])`;
 }
 
-/** The catalog's physical counts (sold but unshipped stock is still there), for the simulated warehouse to learn new products from. */
+/**
+ * The catalog's physical counts per location (sold but unshipped stock is still there), for the
+ * simulated warehouse to learn new products from: the default location's without a location code.
+ */
 export function catalogCounts(sql: Executor) {
-  return sql<{ sku: string; onHand: number }[]>`
-    SELECT p.sku, l.on_hand + l.awaiting_shipment AS "onHand" FROM products p JOIN inventory_levels l ON l.product_id = p.id`;
+  return sql<StockCount[]>`
+    SELECT p.sku, l.on_hand + l.awaiting_shipment AS "onHand", CASE WHEN loc.is_default THEN NULL ELSE loc.code END AS location
+    FROM products p JOIN location_levels l ON l.product_id = p.id JOIN locations loc ON loc.id = l.location_id
+    WHERE loc.deleted_at IS NULL`.then((rows) => rows.map(({ location, ...count }) => (location === null ? count : { ...count, location })));
 }
