@@ -5,6 +5,8 @@ import { categoriesRoutes } from '../modules/categories/categories.routes.ts';
 import type { CategoriesService } from '../modules/categories/categories.service.ts';
 import { inventoryRoutes } from '../modules/inventory/inventory.routes.ts';
 import type { InventoryService } from '../modules/inventory/inventory.service.ts';
+import { locationsRoutes } from '../modules/locations/locations.routes.ts';
+import type { LocationsService } from '../modules/locations/locations.service.ts';
 import { productsRoutes } from '../modules/products/products.routes.ts';
 import type { ProductsService } from '../modules/products/products.service.ts';
 import type { EventHub } from '../modules/events/event-hub.ts';
@@ -35,6 +37,7 @@ export type AppServices = {
   products: ProductsService;
   categories: CategoriesService;
   inventory: InventoryService;
+  locations: LocationsService;
   orders: OrdersService;
   events: EventHub;
   warehouse: WarehouseSync;
@@ -98,6 +101,7 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(productsRoutes(services.products))
     .use(inventoryRoutes(services.inventory))
     .use(categoriesRoutes(services.categories, services.products))
+    .use(locationsRoutes(services.locations))
     .use(ordersRoutes(services.orders, gate))
     .use(eventsRoutes(services.events, gate))
     .use(warehouseRoutes(services.warehouse))
