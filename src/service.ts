@@ -25,6 +25,7 @@ import type { PaymentGateway } from './modules/payments/gateway.ts';
 import { HttpPaymentGateway } from './modules/payments/http-gateway.ts';
 import { Behaviour, SimulatedGateway } from './modules/payments/simulator.ts';
 import { ProductsService } from './modules/products/products.service.ts';
+import { createTransfersModule } from './modules/transfers/transfers.module.ts';
 import type { WarehouseClient } from './modules/warehouse/client.ts';
 import { createWarehouseModule } from './modules/warehouse/warehouse.module.ts';
 import type { Resolver } from './modules/webhooks/outbound.ts';
@@ -64,6 +65,7 @@ export async function buildService(config: Config, database: Database, tokens: T
   const gateway = options.paymentGateway ?? paymentGateway(config, clock);
   const orders = createOrdersModule({ sql, actors, gateway, config, owner, clock, logger, metrics });
   const locations = createLocationsModule({ sql, config });
+  const transfers = createTransfersModule({ sql, actors });
   const warehouse = createWarehouseModule({ sql, actors, config, clock, logger, metrics, client: options.warehouse });
   const events = createEventsModule({ sql, config, capabilities, logger });
   const webhooks = createWebhooksModule({ sql, capabilities, config, clock, owner, logger, metrics, version: pkg.version, resolve: options.resolve });
@@ -112,6 +114,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     categories: new CategoriesService(sql, capabilities),
     inventory: new InventoryService(sql, actors),
     locations: locations.service,
+    transfers: transfers.service,
     orders: orders.service,
     events: events.hub,
     warehouse: warehouse.sync,

@@ -61,6 +61,15 @@ const rows: Row[] = [
   { op: 'DELETE /api/v1/locations/{id}', path: '/api/v1/locations/{missing}', expect:       'Y     F      Y     F     F     F     F     U' },
   { op: 'GET /api/v1/locations/{id}/inventory', path: '/api/v1/locations/{location}/inventory', expect:
                                                                                             'Y     Y      Y     Y     Y     Y     F     U' },
+  // Transfers: the warehouse's work; read-only keys read them.
+  { op: 'POST /api/v1/transfers', path: '/api/v1/transfers', body: () => ({ fromLocationId: '{missing}', toLocationId: '{location}', items: [{ productId: '{product}', quantity: 1 }] }), expect:
+                                                                                            'Y     F      Y     F     Y     F     F     U' },
+  { op: 'GET /api/v1/transfers', path: '/api/v1/transfers', expect:                         'Y     F      Y     F     Y     Y     F     U' },
+  { op: 'GET /api/v1/transfers/{id}', path: '/api/v1/transfers/{missing}', expect:          'Y     F      Y     F     Y     Y     F     U' },
+  { op: 'POST /api/v1/transfers/{id}/receive', path: '/api/v1/transfers/{missing}/receive', body: () => ({ items: [{ productId: '{product}', quantity: 1 }] }), expect:
+                                                                                            'Y     F      Y     F     Y     F     F     U' },
+  { op: 'POST /api/v1/transfers/{id}/cancel', path: '/api/v1/transfers/{missing}/cancel', expect:
+                                                                                            'Y     F      Y     F     Y     F     F     U' },
   // The customer token is another customer's: it may place orders, but not for customer-a (403).
   { op: 'POST /api/v1/orders', path: '/api/v1/orders', body: () => ({ customerId: 'customer-a', items: [{ productId: '{product}', quantity: 1 }] }), expect:
                                                                                             'Y     Y      Y     Y     F     F     F     U' },

@@ -127,7 +127,7 @@ describe('the default location', () => {
 });
 
 describe('delete', () => {
-  test('only an empty location goes: on hand or awaiting shipment keep it (409, nothing changes)', async () => {
+  test('only an empty location goes: on hand, awaiting shipment, incoming or a transfer in transit keep it (409, nothing changes)', async () => {
     const a = await createLocation(t.api);
     const b = await createLocation(t.api);
     const product = await createProduct(t.api);
@@ -149,6 +149,15 @@ describe('delete', () => {
     await waitFor(async () => (await countsAt(t.api, product.id, b.id)).awaitingShipment === 2, 10_000, 'the order sold');
     await refused(b.id, 'awaiting shipment');
     expect((await t.api.post(`/api/v1/orders/${order.body.id}/ship`)).status).toBe(200);
+
+    // A transfer in transit names both of its places; what it brings is incoming at the destination.
+    await stock(t.api, product.id, a.id, 3);
+    const transfer = (await t.api.post('/api/v1/transfers', { fromLocationId: a.id, toLocationId: b.id, items: [{ productId: product.id, quantity: 3 }] })).body;
+    expect((await refused(a.id, 'source of a transfer in transit')).body.detail).toContain('1 transfer(s) in transit');
+    await refused(b.id, 'incoming');
+    expect((await t.api.post(`/api/v1/transfers/${transfer.id}/cancel`)).status).toBe(200);
+    await refused(a.id, 'on hand again');
+    await stock(t.api, product.id, a.id, -3);
 
     // Empty now: both go (204), and are gone from reads.
     for (const location of [a, b]) {

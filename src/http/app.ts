@@ -7,6 +7,8 @@ import { inventoryRoutes } from '../modules/inventory/inventory.routes.ts';
 import type { InventoryService } from '../modules/inventory/inventory.service.ts';
 import { locationsRoutes } from '../modules/locations/locations.routes.ts';
 import type { LocationsService } from '../modules/locations/locations.service.ts';
+import { transfersRoutes } from '../modules/transfers/transfers.routes.ts';
+import type { TransfersService } from '../modules/transfers/transfers.service.ts';
 import { productsRoutes } from '../modules/products/products.routes.ts';
 import type { ProductsService } from '../modules/products/products.service.ts';
 import type { EventHub } from '../modules/events/event-hub.ts';
@@ -38,6 +40,7 @@ export type AppServices = {
   categories: CategoriesService;
   inventory: InventoryService;
   locations: LocationsService;
+  transfers: TransfersService;
   orders: OrdersService;
   events: EventHub;
   warehouse: WarehouseSync;
@@ -102,6 +105,7 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(inventoryRoutes(services.inventory))
     .use(categoriesRoutes(services.categories, services.products))
     .use(locationsRoutes(services.locations))
+    .use(transfersRoutes(services.transfers, gate))
     .use(ordersRoutes(services.orders, gate))
     .use(eventsRoutes(services.events, gate))
     .use(warehouseRoutes(services.warehouse))
