@@ -46,7 +46,9 @@ export function findKeyedTransfers(tx: Executor, keys: { scope: string; key: str
   return tx<TransferRow[]>`
     SELECT ${columns(tx)} FROM transfers t
     JOIN unnest(${keys.map((k) => k.scope)}::text[], ${keys.map((k) => k.key)}::text[]) AS k(scope, key)
-      ON t.idempotency_scope = k.scope AND t.idempotency_key = k.key`;
+      ON t.idempotency_scope = k.scope AND t.idempotency_key = k.key
+    -- Conditions on transfers alone, so the partial unique index is used whatever the join's plan.
+    WHERE t.idempotency_key = ANY(${keys.map((k) => k.key)}::text[]) AND t.idempotency_scope = ANY(${keys.map((k) => k.scope)}::text[])`;
 }
 
 /**
