@@ -17,6 +17,7 @@ import { Capabilities } from './modules/capabilities.ts';
 import { CategoriesService } from './modules/categories/categories.service.ts';
 import { createEventsModule } from './modules/events/events.module.ts';
 import { InventoryService } from './modules/inventory/inventory.service.ts';
+import { createLocationsModule } from './modules/locations/locations.module.ts';
 import { createMetrics } from './modules/metrics/metrics.ts';
 import { NodeIdentity, resolveNodeId } from './modules/nodes/nodes.ts';
 import { createOrdersModule } from './modules/orders/orders.module.ts';
@@ -24,6 +25,7 @@ import type { PaymentGateway } from './modules/payments/gateway.ts';
 import { HttpPaymentGateway } from './modules/payments/http-gateway.ts';
 import { Behaviour, SimulatedGateway } from './modules/payments/simulator.ts';
 import { ProductsService } from './modules/products/products.service.ts';
+import { createTransfersModule } from './modules/transfers/transfers.module.ts';
 import type { WarehouseClient } from './modules/warehouse/client.ts';
 import { createWarehouseModule } from './modules/warehouse/warehouse.module.ts';
 import type { Resolver } from './modules/webhooks/outbound.ts';
@@ -62,6 +64,8 @@ export async function buildService(config: Config, database: Database, tokens: T
   const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, allocation: config.allocationStrategy }, metrics, clock);
   const gateway = options.paymentGateway ?? paymentGateway(config, clock);
   const orders = createOrdersModule({ sql, actors, gateway, config, owner, clock, logger, metrics });
+  const locations = createLocationsModule({ sql, config });
+  const transfers = createTransfersModule({ sql, actors });
   const warehouse = createWarehouseModule({ sql, actors, config, clock, logger, metrics, client: options.warehouse });
   const events = createEventsModule({ sql, config, capabilities, logger });
   const webhooks = createWebhooksModule({ sql, capabilities, config, clock, owner, logger, metrics, version: pkg.version, resolve: options.resolve });
@@ -109,6 +113,8 @@ export async function buildService(config: Config, database: Database, tokens: T
     products: new ProductsService(sql, capabilities),
     categories: new CategoriesService(sql, capabilities),
     inventory: new InventoryService(sql, actors),
+    locations: locations.service,
+    transfers: transfers.service,
     orders: orders.service,
     events: events.hub,
     warehouse: warehouse.sync,

@@ -14,7 +14,7 @@ type Expect = 'Y' | 'F' | 'U' | 'H';
 const callers = ['ADMIN_TOKEN', 'CLIENT_TOKEN', 'admin key', 'storefront key', 'warehouse key', 'read-only key', 'other customer', 'anonymous'] as const;
 type Caller = (typeof callers)[number];
 
-/** `{product}`, `{category}`, `{order}`: rows that exist; `{missing}`: an id that does not (for writes that would destroy). */
+/** `{product}`, `{category}`, `{order}`, `{location}`: rows that exist; `{missing}`: an id that does not (for writes that would destroy). */
 type Row = { op: string; path: string; body?: () => unknown; expect: string };
 const n = () => Math.random().toString(36).slice(2, 10);
 
@@ -51,6 +51,25 @@ const rows: Row[] = [
   { op: 'DELETE /api/v1/categories/{id}', path: '/api/v1/categories/{missing}', expect:     'Y     F      Y     F     F     F     F     U' },
   { op: 'GET /api/v1/categories/{id}/products', path: '/api/v1/categories/{category}/products', expect:
                                                                                             'Y     Y      Y     Y     Y     Y     Y     Y' },
+  // Locations: every integration reads them (not customers); admins change them.
+  { op: 'POST /api/v1/locations', path: '/api/v1/locations', body: () => ({ code: `M-${n()}`, name: 'Matrix' }), expect:
+                                                                                            'Y     F      Y     F     F     F     F     U' },
+  { op: 'GET /api/v1/locations', path: '/api/v1/locations', expect:                         'Y     Y      Y     Y     Y     Y     F     U' },
+  { op: 'GET /api/v1/locations/{id}', path: '/api/v1/locations/{location}', expect:         'Y     Y      Y     Y     Y     Y     F     U' },
+  { op: 'PATCH /api/v1/locations/{id}', path: '/api/v1/locations/{missing}', body: () => ({ name: 'x' }), expect:
+                                                                                            'Y     F      Y     F     F     F     F     U' },
+  { op: 'DELETE /api/v1/locations/{id}', path: '/api/v1/locations/{missing}', expect:       'Y     F      Y     F     F     F     F     U' },
+  { op: 'GET /api/v1/locations/{id}/inventory', path: '/api/v1/locations/{location}/inventory', expect:
+                                                                                            'Y     Y      Y     Y     Y     Y     F     U' },
+  // Transfers: the warehouse's work; read-only keys read them.
+  { op: 'POST /api/v1/transfers', path: '/api/v1/transfers', body: () => ({ fromLocationId: '{missing}', toLocationId: '{location}', items: [{ productId: '{product}', quantity: 1 }] }), expect:
+                                                                                            'Y     F      Y     F     Y     F     F     U' },
+  { op: 'GET /api/v1/transfers', path: '/api/v1/transfers', expect:                         'Y     F      Y     F     Y     Y     F     U' },
+  { op: 'GET /api/v1/transfers/{id}', path: '/api/v1/transfers/{missing}', expect:          'Y     F      Y     F     Y     Y     F     U' },
+  { op: 'POST /api/v1/transfers/{id}/receive', path: '/api/v1/transfers/{missing}/receive', body: () => ({ items: [{ productId: '{product}', quantity: 1 }] }), expect:
+                                                                                            'Y     F      Y     F     Y     F     F     U' },
+  { op: 'POST /api/v1/transfers/{id}/cancel', path: '/api/v1/transfers/{missing}/cancel', expect:
+                                                                                            'Y     F      Y     F     Y     F     F     U' },
   // The customer token is another customer's: it may place orders, but not for customer-a (403).
   { op: 'POST /api/v1/orders', path: '/api/v1/orders', body: () => ({ customerId: 'customer-a', items: [{ productId: '{product}', quantity: 1 }] }), expect:
                                                                                             'Y     Y      Y     Y     F     F     F     U' },
@@ -89,7 +108,7 @@ const someId = '01900000-0000-7000-8000-000000000000';
 let t: TestService;
 let swaggerOps: Set<string>;
 const bearer = new Map<Caller, string | undefined>();
-const fill = (text: string, ids: Record<string, string>) => text.replace(/\{(product|category|order|missing)\}/g, (_, name: string) => ids[name]!);
+const fill = (text: string, ids: Record<string, string>) => text.replace(/\{(product|category|order|location|missing)\}/g, (_, name: string) => ids[name]!);
 let ids: Record<string, string>;
 
 beforeAll(async () => {
@@ -98,7 +117,8 @@ beforeAll(async () => {
   const product = await createProduct(t.api, { initialStock: 0 });
   const category = (await t.api.post('/api/v1/categories', { name: 'Matrix' })).body;
   const order = (await placeOrder(t.api, [{ productId: product.id, quantity: 1 }], { customerId: 'customer-a' })).body;
-  ids = { product: product.id, category: category.id, order: order.id, missing: someId };
+  const location = (await t.api.post('/api/v1/locations', { code: 'MATRIX', name: 'Matrix' })).body;
+  ids = { product: product.id, category: category.id, order: order.id, location: location.id, missing: someId };
   bearer.set('ADMIN_TOKEN', tokens.admin).set('CLIENT_TOKEN', tokens.client).set('anonymous', undefined);
   for (const role of ['admin', 'storefront', 'warehouse', 'read-only'] as const) bearer.set(`${role} key`, (await createKey(t.api, role)).key);
   bearer.set('other customer', await customerToken('customer-b'));

@@ -11,6 +11,8 @@ export async function ledgerCheck(sql: Executor): Promise<Check> {
     'ledger ≠ on hand': v.ledger.length,
     'reserved ≠ held': v.held.length,
     'awaiting shipment ≠ processed': v.unshipped.length,
+    'incoming ≠ in transit': v.incoming.length,
+    'transfers ≠ their movements': v.transfers.length,
     'sums ≠ their locations': v.sums.length,
     'lines sold wrongly': v.sales.length,
     'sales ≠ their lines': v.attribution.length,
@@ -20,7 +22,7 @@ export async function ledgerCheck(sql: Executor): Promise<Check> {
     ok: bad === 0,
     detail:
       bad === 0
-        ? `${v.products} products, ${v.lines} order units: per location ledger = on hand, reserved = held, awaiting shipment = sold; sums = their locations; each sold unit in exactly one sale of its quantity`
+        ? `${v.products} products, ${v.lines} order units: per location ledger = on hand, reserved = held, awaiting shipment = sold, incoming = in transit; transfers = their movements; sums = their locations; each sold unit in exactly one sale of its quantity`
         : Object.entries(counts)
             .filter(([, n]) => n > 0)
             .map(([what, n]) => `${what} ${n}`)

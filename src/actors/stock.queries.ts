@@ -6,8 +6,19 @@ export function productLockKey(productId: string): bigint {
 }
 
 /**
- * The first statement of a stock transaction, sent with its BEGIN: its settings, and its time
- * (`now()` in every statement of it: the time each stock change and each order it stores carries).
+ * The locations lock (two-int key space, apart from the products' bigint keys): every stock
+ * transaction holds it shared, from before its first product lock to its commit; removing a
+ * location takes it exclusively (`excludeStockTransactions`), so it sees every stock change that
+ * could name the location committed, and no transaction that read the location as live can write
+ * there after it is gone. Shared holders never wait for each other.
+ */
+const LOCATIONS_LOCK = [0x53_54_4b, 3] as const; // ("STK", 3)
+
+/**
+ * The first statement of a stock transaction, sent with its BEGIN: its settings, its time
+ * (`now()` in every statement of it: the time each stock change and each order it stores carries),
+ * and the locations lock, shared, taken before any product lock (a remover queued for it never
+ * waits on a transaction that holds a product lock without it).
  *
  * The statements of a stock transaction run thousands of times a second, each looking rows up by
  * key: planning them every time would cost more than running them, so they keep PostgreSQL's
@@ -17,8 +28,20 @@ export function productLockKey(productId: string): bigint {
  */
 export async function stockSession(tx: Executor): Promise<string> {
   const [row] = await tx<{ at: string }[]>`
-    SELECT set_config('plan_cache_mode', 'auto', true), set_config('enable_seqscan', 'off', true), now()::text AS at`;
+    SELECT set_config('plan_cache_mode', 'auto', true), set_config('enable_seqscan', 'off', true), now()::text AS at,
+           pg_advisory_xact_lock_shared(${LOCATIONS_LOCK[0]}, ${LOCATIONS_LOCK[1]})`;
   return row!.at;
+}
+
+/**
+ * Waits until no stock transaction is under way and holds new ones back until the caller's
+ * transaction ends: for removing a location, a rare and short change. Bounded by `lock_timeout`
+ * (for the rest of the caller's transaction), so stock work is never held up for longer than that
+ * behind a transaction that will not end.
+ */
+export async function excludeStockTransactions(tx: Executor, lockTimeoutMs: number): Promise<void> {
+  await tx`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`;
+  await tx`SELECT pg_advisory_xact_lock(${LOCATIONS_LOCK[0]}, ${LOCATIONS_LOCK[1]})`;
 }
 
 /**

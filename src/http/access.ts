@@ -52,6 +52,20 @@ export const accessTable: Record<string, Allowed[]> = {
   'DELETE /api/v1/categories/:id': admin,
   'GET /api/v1/categories/:id/products': anyone,
 
+  // Locations: read by every integration (a storefront offers pickup at a store), changed by admins;
+  // transfers: the warehouse's work, read by read-only keys too
+  'POST /api/v1/locations': admin,
+  'GET /api/v1/locations': ['admin', 'storefront', 'warehouse', 'read-only'],
+  'GET /api/v1/locations/:id': ['admin', 'storefront', 'warehouse', 'read-only'],
+  'PATCH /api/v1/locations/:id': admin,
+  'DELETE /api/v1/locations/:id': admin,
+  'GET /api/v1/locations/:id/inventory': ['admin', 'storefront', 'warehouse', 'read-only'],
+  'POST /api/v1/transfers': stock,
+  'GET /api/v1/transfers': ['admin', 'warehouse', 'read-only'],
+  'GET /api/v1/transfers/:id': ['admin', 'warehouse', 'read-only'],
+  'POST /api/v1/transfers/:id/receive': stock,
+  'POST /api/v1/transfers/:id/cancel': stock,
+
   // Orders (a customer token: only its own customer's orders; the routes enforce that)
   'POST /api/v1/orders': orderWork,
   'GET /api/v1/orders': orderReads,

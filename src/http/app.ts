@@ -5,6 +5,10 @@ import { categoriesRoutes } from '../modules/categories/categories.routes.ts';
 import type { CategoriesService } from '../modules/categories/categories.service.ts';
 import { inventoryRoutes } from '../modules/inventory/inventory.routes.ts';
 import type { InventoryService } from '../modules/inventory/inventory.service.ts';
+import { locationsRoutes } from '../modules/locations/locations.routes.ts';
+import type { LocationsService } from '../modules/locations/locations.service.ts';
+import { transfersRoutes } from '../modules/transfers/transfers.routes.ts';
+import type { TransfersService } from '../modules/transfers/transfers.service.ts';
 import { productsRoutes } from '../modules/products/products.routes.ts';
 import type { ProductsService } from '../modules/products/products.service.ts';
 import type { EventHub } from '../modules/events/event-hub.ts';
@@ -35,6 +39,8 @@ export type AppServices = {
   products: ProductsService;
   categories: CategoriesService;
   inventory: InventoryService;
+  locations: LocationsService;
+  transfers: TransfersService;
   orders: OrdersService;
   events: EventHub;
   warehouse: WarehouseSync;
@@ -98,6 +104,8 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(productsRoutes(services.products))
     .use(inventoryRoutes(services.inventory))
     .use(categoriesRoutes(services.categories, services.products))
+    .use(locationsRoutes(services.locations))
+    .use(transfersRoutes(services.transfers, gate))
     .use(ordersRoutes(services.orders, gate))
     .use(eventsRoutes(services.events, gate))
     .use(warehouseRoutes(services.warehouse))

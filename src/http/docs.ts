@@ -65,6 +65,8 @@ export function docs(version: string) {
             { name: 'Products', description: 'The catalog' },
             { name: 'Inventory', description: 'Stock levels and their ledger' },
             { name: 'Categories', description: 'Product categories (added by migration 0001)' },
+            { name: 'Locations', description: 'Where stock is kept: warehouses and stores, each with its own counts (migration 0007)' },
+            { name: 'Transfers', description: 'Stock moving between locations: out of the source now, incoming at the destination until received' },
             { name: 'Orders', description: 'Order intake and life cycle' },
             { name: 'Operations', description: 'Health, metrics, events, warehouse' },
             { name: 'Credentials', description: 'API keys and the caller\'s own credential' },

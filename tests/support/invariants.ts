@@ -14,6 +14,8 @@ export async function expectStockConsistent(sql: Executor) {
     ledger: [],
     held: [],
     unshipped: [],
+    incoming: [],
+    transfers: [],
     sums: [],
     sales: [],
     attribution: [],

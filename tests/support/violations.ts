@@ -12,6 +12,10 @@ export type Violations = {
   held: string[];
   /** product@location whose `awaiting_shipment` is not what processed (sold, unshipped) orders hold there. */
   unshipped: string[];
+  /** product@location whose `incoming` is not what transfers in transit still bring there. */
+  incoming: string[];
+  /** Transfers whose movements are not what they moved: out of the source, in at the destination, back at a cancel. */
+  transfers: string[];
   /** Products whose sums are not the sums of their locations. */
   sums: string[];
   /** Order lines sold a wrong number of times for their status (processed or shipped: once; pending, reserved, failed: never). */
@@ -26,13 +30,17 @@ export type Violations = {
  * - every level, per location and summed: 0 <= reserved <= on_hand (the database enforces it too);
  * - per location, the ledger sums to on_hand, `reserved` is exactly what orders in `reserved` hold
  *   there and `awaiting_shipment` exactly what processed orders hold there (an order's allocations;
- *   none recorded: all at the default location); a product's row is the sum of its locations;
+ *   none recorded: all at the default location), and `incoming` exactly what transfers in transit
+ *   still bring there; a product's row is the sum of its locations;
+ * - every transfer's movements are what it moved, per product: its quantity out of the source
+ *   (`transfer-out`), what was received in at the destination (`transfer-in`), and, once
+ *   cancelled, what was still on its way back at the source (`transfer-cancel`); nothing else;
  * - every line of a processed or shipped order is named by exactly one sale movement, no line of
  *   a pending, reserved or failed order by any, and every sale movement's quantity is the sum of
  *   the lines it names (a batch's sales are one movement per location naming all its orders).
  */
 export async function stockViolations(sql: Executor): Promise<Violations> {
-  const [levels, places, [lines], attribution] = await Promise.all([
+  const [levels, places, [lines], attribution, transfers] = await Promise.all([
     sql<{ productId: string; outOfRange: boolean; ledger: boolean; sums: boolean }[]>`
       SELECT l.product_id AS "productId",
         (l.reserved < 0 OR l.reserved > l.on_hand OR l.on_hand < 0 OR l.held < 0 OR l.held > l.reserved OR l.incoming < 0) AS "outOfRange",
@@ -43,8 +51,8 @@ export async function stockViolations(sql: Executor): Promise<Violations> {
       LEFT JOIN (SELECT product_id, sum(on_hand)::int AS on_hand, sum(reserved)::int AS reserved, sum(held)::int AS held,
                         sum(incoming)::int AS incoming, sum(awaiting_shipment)::int AS awaiting
                  FROM location_levels GROUP BY product_id) s USING (product_id)`,
-    sql<{ place: string; outOfRange: boolean; ledger: boolean; held: boolean; unshipped: boolean }[]>`
-      WITH unit AS (
+    sql<{ place: string; outOfRange: boolean; ledger: boolean; held: boolean; unshipped: boolean; incoming: boolean }[]>`
+      WITH ${transferItems(sql)}, unit AS (
         SELECT o.status, (a->>'productId')::uuid AS product_id, (a->>'locationId')::uuid AS location_id, (a->>'quantity')::int AS quantity
         FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.allocations) a
         WHERE o.status IN ('reserved', 'processed') AND o.allocations IS NOT NULL
@@ -56,12 +64,15 @@ export async function stockViolations(sql: Executor): Promise<Violations> {
         (l.reserved < 0 OR l.reserved > l.on_hand OR l.on_hand < 0 OR l.held < 0 OR l.held > l.reserved OR l.incoming < 0) AS "outOfRange",
         l.on_hand <> coalesce(m.total, 0) AS ledger,
         l.reserved <> coalesce(h.held, 0) AS held,
-        l.awaiting_shipment <> coalesce(h.unshipped, 0) AS unshipped
+        l.awaiting_shipment <> coalesce(h.unshipped, 0) AS unshipped,
+        l.incoming <> coalesce(tr.incoming, 0) AS incoming
       FROM location_levels l
       LEFT JOIN (SELECT product_id, location_id, sum(delta) AS total FROM stock_movements GROUP BY product_id, location_id) m USING (product_id, location_id)
       LEFT JOIN (SELECT product_id, location_id, sum(quantity) FILTER (WHERE status = 'reserved') AS held,
                         sum(quantity) FILTER (WHERE status = 'processed') AS unshipped
-                 FROM unit GROUP BY product_id, location_id) h USING (product_id, location_id)`,
+                 FROM unit GROUP BY product_id, location_id) h USING (product_id, location_id)
+      LEFT JOIN (SELECT product_id, to_location_id AS location_id, sum(quantity - received) AS incoming
+                 FROM transfer_item WHERE status = 'in_transit' GROUP BY product_id, to_location_id) tr USING (product_id, location_id)`,
     sql<{ lines: number; wrong: string[] | null }[]>`
       WITH unit AS (
         SELECT o.id AS order_id, o.status, (a->>'productId')::uuid AS product_id, (a->>'locationId')::uuid AS location_id
@@ -93,6 +104,21 @@ export async function stockViolations(sql: Executor): Promise<Violations> {
       GROUP BY m.id, m.delta
       HAVING -m.delta IS DISTINCT FROM sum(unit.quantity) OR count(unit.order_id) <> count(*)
       LIMIT 20`,
+    sql<{ wrong: string }[]>`
+      WITH ${transferItems(sql)}, expected AS (
+        SELECT id, product_id, from_location_id AS location_id, 'transfer-out' AS reason, -quantity AS delta FROM transfer_item
+        UNION ALL
+        SELECT id, product_id, to_location_id, 'transfer-in', received FROM transfer_item
+        UNION ALL
+        SELECT id, product_id, from_location_id, 'transfer-cancel', CASE WHEN status = 'cancelled' THEN quantity - received ELSE 0 END FROM transfer_item),
+      moved AS (
+        SELECT transfer_id AS id, product_id, location_id, reason, sum(delta)::int AS delta
+        FROM stock_movements WHERE transfer_id IS NOT NULL GROUP BY transfer_id, product_id, location_id, reason)
+      SELECT coalesce(e.id, m.id)::text || ' ' || coalesce(e.reason, m.reason) || ' of ' || coalesce(e.product_id, m.product_id)::text
+             || ': moved ' || coalesce(m.delta, 0) || ', expected ' || coalesce(e.delta, 0) AS wrong
+      FROM expected e FULL JOIN moved m ON m.id = e.id AND m.product_id = e.product_id AND m.location_id = e.location_id AND m.reason = e.reason
+      WHERE coalesce(e.delta, 0) <> coalesce(m.delta, 0)
+      LIMIT 20`,
   ]);
   const pick = <T extends Record<string, unknown>>(rows: readonly T[], key: keyof T, id: keyof T) => rows.filter((r) => r[key]).map((r) => String(r[id]));
   return {
@@ -102,8 +128,17 @@ export async function stockViolations(sql: Executor): Promise<Violations> {
     ledger: [...pick(levels, 'ledger', 'productId'), ...pick(places, 'ledger', 'place')],
     held: pick(places, 'held', 'place'),
     unshipped: pick(places, 'unshipped', 'place'),
+    incoming: pick(places, 'incoming', 'place'),
+    transfers: transfers.map((t) => t.wrong),
     sums: pick(levels, 'sums', 'productId'),
     sales: lines!.wrong ?? [],
     attribution: attribution.map((a) => a.movement),
   };
 }
+
+/** Each line of each transfer, with the transfer's places and status. */
+const transferItems = (sql: Executor) => sql`
+  transfer_item AS (
+    SELECT t.id, t.status, t.from_location_id, t.to_location_id, (i->>'productId')::uuid AS product_id,
+           (i->>'quantity')::int AS quantity, (i->>'received')::int AS received
+    FROM transfers t CROSS JOIN LATERAL jsonb_array_elements(t.items) i)`;

@@ -4,6 +4,7 @@ import type { Counts } from '../../actors/stock-plan.ts';
 import type { LineAllocation, OrderFacts, OrderItem, OrderStatus } from '../orders/order-state.ts';
 import { itemsWithAllocations } from '../orders/views.ts';
 import type { Order } from '../orders/orders.models.ts';
+import type { Transfer } from '../transfers/transfers.models.ts';
 import type { SyncRun } from '../warehouse/warehouse.service.ts';
 import type { Webhook } from '../webhooks/webhooks.models.ts';
 
@@ -62,8 +63,21 @@ export type InventoryRecord = {
   lowStockThreshold?: number | null;
 };
 
+/** A transfer as of a transaction that received units of it (`transfer.received`): the whole Transfer, small and wanted whole. */
+export type TransferRecord = Transfer;
+
+/** The one builder of a transfer's record. */
+export const transferRecord = (transfer: Transfer): TransferRecord => ({ ...transfer, items: transfer.items.map((item) => ({ ...item })) });
+
 /** `webhookDisabled`: a subscription the delivery engine turned off after failing for too long. */
-export type EventRecord = { v: typeof OUTBOX_FORMAT; orders?: OrderRecord[]; inventory?: InventoryRecord[]; syncRun?: SyncRun; webhookDisabled?: Webhook };
+export type EventRecord = {
+  v: typeof OUTBOX_FORMAT;
+  orders?: OrderRecord[];
+  inventory?: InventoryRecord[];
+  transfers?: TransferRecord[];
+  syncRun?: SyncRun;
+  webhookDisabled?: Webhook;
+};
 
 /** An order's state right after a change: everything `orderRecord` needs. */
 export type OrderState = {
@@ -130,7 +144,7 @@ export function orderAt(record: OrderRecord, at: string, facts?: OrderFacts): Or
 }
 
 /**
- * The events of one outbox row, in a fixed order (orders, inventory, the sync run, a webhook), so
+ * The events of one outbox row, in a fixed order (orders, inventory, transfers, the sync run, a webhook), so
  * that an index names the same event on every read. Rows written before format 2 (a plain array
  * of changes) are expanded as they are.
  */
@@ -168,6 +182,7 @@ export function expandRow(row: EventRow): StreamEvent[] {
       data: { ...inventory, ...(lowStockThreshold === undefined ? {} : { lowStockThreshold }), ...(changedLocationIds ? { locationIds: changedLocationIds } : {}), previousAvailable, at },
     });
   }
+  for (const transfer of row.changes.transfers ?? []) events.push({ id: id(events.length), type: 'transfer.received', data: { ...transfer, at } });
   const syncRun = row.changes.syncRun;
   if (syncRun) events.push({ id: id(events.length), type: 'warehouse.sync.completed', data: { ...syncRun, at } });
   const webhook = row.changes.webhookDisabled;

@@ -8,7 +8,11 @@ export function inventoryRoutes(inventory: InventoryService) {
     .get('', ({ params }) => inventory.get(params.id), {
       params: IdParams,
       response: { 200: Inventory, ...errors(404, 422) },
-      detail: { summary: "Get a product's stock", description: '`available = onHand - reserved`; always `0 <= reserved <= onHand`.' },
+      detail: {
+        summary: "Get a product's stock",
+        description:
+          '`available = onHand - reserved`; always `0 <= reserved <= onHand`. The top-level counts are the sums over `locations` (each location the product is kept at, with the same counts and the same rule); `incoming` is on its way by transfer and never sellable.',
+      },
     })
     .put('', ({ params, body }) => inventory.set(params.id, body), {
       params: IdParams,
@@ -18,7 +22,7 @@ export function inventoryRoutes(inventory: InventoryService) {
       detail: {
         summary: 'Set the on-hand count',
         description:
-          'With `expectedOnHand` this is a compare-and-set: 409 unless the count is still that value. A count below what open orders reserved → 409. The difference is recorded as a movement.',
+          'Sets the count at `locationId` (the default location when omitted; an unknown or inactive location → 422). Without `locationId` on a product kept at more than one location → 409 naming them. With `expectedOnHand` this is a compare-and-set: 409 unless the count there is still that value. A count below what open orders reserved there → 409. The difference is recorded as a movement.',
       },
     })
     .post('/adjustments', ({ params, body }) => inventory.adjust(params.id, body), {
@@ -28,13 +32,17 @@ export function inventoryRoutes(inventory: InventoryService) {
       response: { 200: Inventory, ...errors(400, 401, 403, 404, 409, 413, 422, 429) },
       detail: {
         summary: 'Adjust stock by a relative amount',
-        description: 'Safe under any concurrency: changes to one product are applied one after another. A result below `reserved` → 409.',
+        description:
+          'At `locationId` (the default location when omitted; an unknown or inactive location → 422). Safe under any concurrency: changes to one product are applied one after another. A result below what is reserved there → 409.',
       },
     })
     .get('/movements', ({ params, query }) => inventory.movements(params.id, query), {
       params: IdParams,
       query: MovementListQuery,
       response: { 200: Page(Movement), ...errors(401, 403, 404, 422) },
-      detail: { summary: 'Stock ledger, newest first', description: "The sum of a product's movements equals its `onHand`." },
+      detail: {
+        summary: 'Stock ledger, newest first',
+        description: "The sum of a product's movements equals its `onHand`, and at one location that location's `onHand` (`onHandAfter` is per location). A transfer's movements name it (`transferId`).",
+      },
     });
 }

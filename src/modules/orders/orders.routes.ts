@@ -30,7 +30,7 @@ export function ordersRoutes(orders: OrdersService, gate: AccessGate) {
         detail: {
           summary: 'Place an order',
           description:
-            'With a customer token `customerId` must be its customer (403 otherwise). Answers 202 once the order is stored (durably): `status` is `reserved` when its stock was there (held for it, all lines or none) or `pending` when it waits for stock (retried with backoff); the payment is then taken asynchronously. Prices come from the catalog. Unknown or archived product, or a total beyond 999999999999.99 → 422. `Idempotency-Key` (scoped to the credential): the same key and body answer the first response again; another body → 422; the first request still in flight → 409. A 503 means the outcome is unknown: retry with the same key.',
+            'With a customer token `customerId` must be its customer (403 otherwise). Answers 202 once the order is stored (durably): `status` is `reserved` when its stock was there (held for it, all lines or none) or `pending` when it waits for stock (retried with backoff); the payment is then taken asynchronously. Prices come from the catalog. Unknown or archived product, or a total beyond 999999999999.99 → 422. The units of each line come from the active locations (`ALLOCATION_STRATEGY`), split over several when no one has enough (`items[].allocations`); `locationIds` limits them to those locations, also for the retries of an order waiting for stock; an unknown or inactive one → 422 naming `body.locationIds[i]`. `Idempotency-Key` (scoped to the credential): the same key and body answer the first response again; another body → 422; the first request still in flight → 409. A 503 means the outcome is unknown: retry with the same key.',
         },
       },
     )

@@ -78,6 +78,10 @@ export function webhookEvents(event: StreamEvent, thresholds: ReadonlyMap<string
       const threshold = data.lowStockThreshold === undefined ? (thresholds.get(productId) ?? null) : (data.lowStockThreshold as number | null);
       return inventoryEvents(data, threshold).map((type) => make(type, `product:${productId}`, inventoryData(data, type, threshold)));
     }
+    case 'transfer.received': {
+      const { at: _at, ...transfer } = data;
+      return [make('transfer.received', `transfer:${transfer.id}`, transfer)];
+    }
     case 'warehouse.sync.completed':
     case 'webhook.disabled': {
       const { at: _at, ...rest } = data;

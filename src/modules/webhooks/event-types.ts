@@ -10,6 +10,7 @@ export const webhookEventTypes = [
   'inventory.low',
   'inventory.out_of_stock',
   'warehouse.sync.completed',
+  'transfer.received',
   'webhook.disabled',
 ] as const;
 export type WebhookEventType = (typeof webhookEventTypes)[number];
