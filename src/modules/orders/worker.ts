@@ -4,6 +4,7 @@ import { backoffMs, type Backoff } from '../../lib/backoff.ts';
 import { toError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { Semaphore } from '../../lib/semaphore.ts';
+import { WakeTimes } from '../../lib/wake-times.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { chargeKey, PaymentError, type Charge, type PaymentGateway } from '../payments/gateway.ts';
 import type { Born } from './intake-batch.ts';
@@ -52,6 +53,8 @@ const STEP_RETRY: Backoff = { baseMs: 100, maxMs: 2_000 };
 const BACKLOG_WAIT_MS = 200;
 /** A timer for a retry fires this long after it is due: the database clock may be a little behind ours. */
 const DUE_SLACK_MS = 25;
+/** Retries due within this much of each other share one wake-up. */
+const WAKE_GRANULARITY_MS = 50;
 
 /**
  * The one worker of orders: it claims what is due or abandoned and carries each order through its
@@ -66,8 +69,8 @@ export class OrderWorker {
   private readonly paymentSeries = new Map<PaymentOutcomeLabel, { attempts: { inc(): void }; duration: { observe(seconds: number): void } }>();
   private stopping = false;
   private idleWaiters: (() => void)[] = [];
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private wakeTime = Number.POSITIVE_INFINITY;
+  /** Every retry's due time: a later one is not forgotten while an earlier one is pending. */
+  private readonly wakeTimes: WakeTimes;
   private sweeping: Promise<number> | undefined;
   private recovering: Promise<void> | undefined;
 
@@ -82,6 +85,7 @@ export class OrderWorker {
     private readonly options: WorkerOptions,
   ) {
     this.paymentSlots = new Semaphore(options.paymentConcurrency);
+    this.wakeTimes = new WakeTimes(() => void this.sweep(), options.now, WAKE_GRANULARITY_MS, DUE_SLACK_MS);
   }
 
   get size(): number {
@@ -99,13 +103,7 @@ export class OrderWorker {
 
   /** Something falls due at `at` (ms since epoch): sweep then. */
   wakeAt(at: number) {
-    if (this.stopping || at >= this.wakeTime) return;
-    this.wakeTime = at;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.wakeTime = Number.POSITIVE_INFINITY;
-      void this.sweep();
-    }, Math.max(0, at - this.options.now()) + DUE_SLACK_MS);
+    if (!this.stopping) this.wakeTimes.add(at);
   }
 
   /** Claims and resumes orders of `kind` until none are left or the worker is full. */
@@ -119,7 +117,7 @@ export class OrderWorker {
   /** Stops taking work; waits (up to the deadline) for payment calls and stock steps under way. */
   async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.timer);
+    this.wakeTimes.stop();
     // Orders waiting for a payment slot go home: they stay reserved, and the next start pays them.
     this.paymentSlots.open();
     if (this.inFlight.size > 0) {
