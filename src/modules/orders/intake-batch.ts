@@ -9,7 +9,7 @@ import { findKeyed, readPrices, type KeyedOrder } from './intake.queries.ts';
 import { insertOrders, type LogRow, type NewOrderRow } from './lifecycle.queries.ts';
 import type { LineAllocation, OrderFacts, OrderStatus } from './order-state.ts';
 import type { Order, OrderCreate } from './orders.models.ts';
-import { allocateLines, allowedLocations, shortage, unitsByProduct } from './allocations.ts';
+import { allocateLines, requestedLocations, shortage, unitsByProduct } from './allocations.ts';
 import { missedReservation, type OrderPolicy } from './transitions.ts';
 import { acceptanceView } from './views.ts';
 
@@ -83,7 +83,7 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
         { path: 'body.items', message: 'prices × quantities exceed 999999999999.99' },
       ]);
     }
-    const allowed = this.allowedLocations(desk, work.input.locationIds);
+    const allowed = requestedLocations(desk, work.input.locationIds);
     for (const line of lines) desk.notePlaced(line.productId);
     const facts: OrderFacts = { id: work.id, customerId: work.input.customerId, items: priced, total: fromCents(cents), createdAt: desk.at };
     const born = this.birth(desk, work, facts, allowed, ctx);
@@ -135,19 +135,6 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
     if (ctx.rows.length === 0) return;
     this.metrics.ordersAccepted.inc(ctx.rows.length);
     this.metrics.intakeBatchSize.observe(ctx.rows.length);
-  }
-
-  /** The locations the order names, each live and active (a 422 naming the one that is not); undefined: any. */
-  private allowedLocations(desk: StockDesk, locationIds: readonly string[] | undefined): ReadonlySet<string> | undefined {
-    const wrong = (locationIds ?? []).flatMap((id, i) => (desk.location(id)?.active ? [] : [{ id, i, known: desk.location(id) !== undefined }]));
-    if (wrong.length > 0) {
-      throw new AppError(
-        'validation',
-        `not a location stock may come from: ${wrong.map((w) => w.id).join(', ')}`,
-        wrong.map(({ i, known }) => ({ path: `body.locationIds[${i}]`, message: known ? 'is an inactive location' : 'is not a location' })),
-      );
-    }
-    return allowedLocations(locationIds);
   }
 
   /** Reserved when every line's stock is there (where it may come from); otherwise its first reservation attempt missed. */
