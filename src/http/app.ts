@@ -10,6 +10,8 @@ import type { ProductsService } from '../modules/products/products.service.ts';
 import type { EventHub } from '../modules/events/event-hub.ts';
 import { eventsRoutes } from '../modules/events/events.routes.ts';
 import { ordersRoutes } from '../modules/orders/orders.routes.ts';
+import { holdsRoutes } from '../modules/holds/holds.routes.ts';
+import type { HoldsService } from '../modules/holds/holds.service.ts';
 import type { OrdersService } from '../modules/orders/orders.service.ts';
 import type { Metrics } from '../modules/metrics/metrics.ts';
 import { metricsRoutes } from '../modules/metrics/metrics.routes.ts';
@@ -36,6 +38,7 @@ export type AppServices = {
   categories: CategoriesService;
   inventory: InventoryService;
   orders: OrdersService;
+  holds: HoldsService;
   events: EventHub;
   warehouse: WarehouseSync;
   metrics: Metrics;
@@ -99,6 +102,7 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(inventoryRoutes(services.inventory))
     .use(categoriesRoutes(services.categories, services.products))
     .use(ordersRoutes(services.orders, gate))
+    .use(holdsRoutes(services.holds, gate))
     .use(eventsRoutes(services.events, gate))
     .use(warehouseRoutes(services.warehouse))
     .use(metricsRoutes(services.metrics))

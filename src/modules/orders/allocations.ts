@@ -56,3 +56,18 @@ export function requestedLocations(desk: StockDesk, locationIds: readonly string
   }
   return allowedLocations(locationIds);
 }
+
+/** The products of a request's lines (an order's or a hold's), each once: a product twice is refused (its lines would race each other for stock). */
+export function distinctProducts(items: readonly Line[]): string[] {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    const first = seen.get(item.productId);
+    if (first !== undefined) {
+      throw new AppError('validation', `product ${item.productId} appears more than once`, [
+        { path: `body.items[${i}].productId`, message: `repeats items[${first}]: name each product once, with its total quantity` },
+      ]);
+    }
+    seen.set(item.productId, i);
+  });
+  return [...seen.keys()];
+}

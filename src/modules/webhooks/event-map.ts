@@ -79,9 +79,11 @@ export function webhookEvents(event: StreamEvent, thresholds: ReadonlyMap<string
       return inventoryEvents(data, threshold).map((type) => make(type, `product:${productId}`, inventoryData(data, type, threshold)));
     }
     case 'warehouse.sync.completed':
-    case 'webhook.disabled': {
+    case 'webhook.disabled':
+    case 'hold.expired': {
       const { at: _at, ...rest } = data;
-      return [make(event.type, event.type === 'webhook.disabled' ? `webhook:${rest.id}` : 'warehouse', rest)];
+      const key = event.type === 'warehouse.sync.completed' ? 'warehouse' : `${event.type.split('.')[0]}:${rest.id}`;
+      return [make(event.type, key, rest)];
     }
     default:
       return [];

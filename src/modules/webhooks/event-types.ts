@@ -11,5 +11,6 @@ export const webhookEventTypes = [
   'inventory.out_of_stock',
   'warehouse.sync.completed',
   'webhook.disabled',
+  'hold.expired',
 ] as const;
 export type WebhookEventType = (typeof webhookEventTypes)[number];
