@@ -85,16 +85,16 @@ export async function writeHolds(tx: Executor, created: NewHoldRow[], changes: H
     WITH ins AS (
       INSERT INTO holds (id, customer_id, items, location_ids, expires_at, idempotency_scope, idempotency_key, request_hash)
       SELECT u.id, u.customer_id, u.items::jsonb, CASE WHEN u.location_ids IS NULL THEN NULL ELSE string_to_array(u.location_ids, ',')::uuid[] END,
-             u.expires_at, u.scope, u.key, u.hash
+             u.expires_at::timestamptz, u.scope, u.key, u.hash
       FROM unnest(${created.map((h) => h.id)}::uuid[], ${created.map((h) => h.customerId)}::text[], ${created.map((h) => JSON.stringify(h.items))}::text[],
-                  ${created.map((h) => h.locationIds?.join(',') ?? null)}::text[], ${created.map((h) => h.expiresAt)}::timestamptz[],
+                  ${created.map((h) => h.locationIds?.join(',') ?? null)}::text[], ${created.map((h) => h.expiresAt)}::text[],
                   ${created.map((h) => h.scope)}::text[], ${created.map((h) => h.key)}::text[], ${created.map((h) => h.hash)}::text[])
         AS u(id, customer_id, items, location_ids, expires_at, scope, key, hash)
       ON CONFLICT (idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING 1
     ), upd AS (
-      UPDATE holds h SET status = u.status, expires_at = u.expires_at, order_id = u.order_id, updated_at = now()
-      FROM unnest(${changes.map((c) => c.id)}::uuid[], ${changes.map((c) => c.status)}::text[], ${changes.map((c) => c.expiresAt)}::timestamptz[],
+      UPDATE holds h SET status = u.status, expires_at = u.expires_at::timestamptz, order_id = u.order_id, updated_at = now()
+      FROM unnest(${changes.map((c) => c.id)}::uuid[], ${changes.map((c) => c.status)}::text[], ${changes.map((c) => c.expiresAt)}::text[],
                   ${changes.map((c) => c.orderId)}::uuid[]) AS u(id, status, expires_at, order_id)
       WHERE h.id = ANY(${changes.map((c) => c.id)}::uuid[]) AND h.id = u.id AND h.status = 'active'
       RETURNING 1

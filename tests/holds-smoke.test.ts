@@ -1,0 +1,26 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { createProduct, startTestService, type TestService } from './support/service.ts';
+let t: TestService;
+beforeAll(async () => { t = await startTestService(); });
+afterAll(() => t.close());
+test('smoke', async () => {
+  const p = await createProduct(t.api, { initialStock: 5 });
+  const h = await t.api.post('/api/v1/holds', { customerId: 'c1', items: [{ productId: p.id, quantity: 2 }] }, 'client');
+  console.log(h.status, JSON.stringify(h.body));
+  const inv = await t.api.get(`/api/v1/products/${p.id}/inventory`);
+  console.log(JSON.stringify(inv.body));
+  const o = await t.api.post('/api/v1/orders', { customerId: 'c1', items: [{ productId: p.id, quantity: 2 }], holdId: h.body.id }, 'client');
+  console.log(o.status, JSON.stringify(o.body));
+  console.log(JSON.stringify((await t.api.get(`/api/v1/holds/${h.body.id}`)).body));
+  console.log(JSON.stringify((await t.api.get(`/api/v1/products/${p.id}/inventory`)).body));
+  const s = await t.api.post('/api/v1/holds', { customerId: 'c1', items: [{ productId: p.id, quantity: 4 }] }, 'client');
+  console.log(s.status, JSON.stringify(s.body));
+  const h2 = await t.api.post('/api/v1/holds', { customerId: 'c1', items: [{ productId: p.id, quantity: 3 }] }, 'client');
+  await t.db.sql`UPDATE holds SET expires_at = now() - interval '1 second' WHERE id = ${h2.body.id}`;
+  console.log(JSON.stringify((await t.api.get(`/api/v1/holds/${h2.body.id}`)).body));
+  const o2 = await t.api.post('/api/v1/orders', { customerId: 'c2', items: [{ productId: p.id, quantity: 3 }] }, 'client');
+  console.log(o2.status, JSON.stringify(o2.body));
+  console.log(JSON.stringify((await t.db.sql`SELECT status FROM holds WHERE id = ${h2.body.id}`)));
+  console.log(JSON.stringify(await t.db.sql`SELECT changes FROM events ORDER BY id DESC LIMIT 2`));
+  expect(1).toBe(1);
+});
