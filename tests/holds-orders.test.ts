@@ -52,7 +52,7 @@ describe('an order placed with an active hold', () => {
     expect((await t.api.get(`/api/v1/holds/${held.id}`, 'client')).body).toMatchObject({ status: 'converted', orderId: reply.body.id });
     await orderReaches(t.api, reply.body.id, ['processed']);
     const sales = await t.db.sql`SELECT location_id AS "locationId", -delta AS quantity FROM stock_movements WHERE ${reply.body.id}::uuid = ANY(order_ids) ORDER BY delta`;
-    expect(sales).toEqual([
+    expect([...sales]).toEqual([
       { locationId: b, quantity: 15 },
       { locationId: a, quantity: 5 },
     ]);
