@@ -49,7 +49,12 @@ describe('expired from expiresAt on', () => {
     expect(await storedStatus(made.id)).toBe('expired');
     expect(await inventory(t.api, product.id)).toMatchObject({ onHand: 5, reserved: 0, held: 0, available: 5 });
     expect(await sweep()).toBe(0);
+    // The product holds units again, and a reservation finds too little: the expired hold is not given back twice.
+    const next = (await placeHold(t.api, [{ productId: product.id, quantity: 5 }])).body;
+    expect((await placeOrder(t.api, [{ productId: product.id, quantity: 1 }])).body.status).toBe('pending');
     expect(await expiredRecords(made.id)).toBe(1);
+    expect(await inventory(t.api, product.id)).toMatchObject({ reserved: 5, held: 5 });
+    await t.api.delete(`/api/v1/holds/${next.id}`, 'client');
     await expectStockConsistent(t.db.sql);
   });
 
@@ -154,7 +159,7 @@ describe('hold.expired', () => {
     const webhooks = expandRow(row!).flatMap((event) => webhookEvents(event, new Map()));
     const hook = webhooks.find((w) => w.type === 'hold.expired')!;
     expect(hook).toMatchObject({ key: `hold:${made.id}`, data: { id: made.id, status: 'expired', orderId: null } });
-  });
+  }, 15_000);
 });
 
 describe('the real timer', () => {
@@ -181,5 +186,5 @@ describe('the real timer', () => {
     } finally {
       await live.close();
     }
-  });
+  }, 15_000);
 });
