@@ -11,7 +11,7 @@ import type { LineAllocation, OrderFacts, OrderStatus } from './order-state.ts';
 import type { Order, OrderCreate } from './orders.models.ts';
 import type { HoldLink } from '../holds/hold-keeper.ts';
 import { allocateLines, requestedLocations, shortage, unitsByProduct } from './allocations.ts';
-import { holdFor, takeHold } from './intake-hold.ts';
+import { holdFor } from './intake-hold.ts';
 import { missedReservation, type OrderPolicy } from './transitions.ts';
 import { acceptanceView } from './views.ts';
 
@@ -93,7 +93,7 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
     const allowed = held ? undefined : requestedLocations(desk, work.input.locationIds);
     for (const line of lines) desk.notePlaced(line.productId);
     const facts: OrderFacts = { id: work.id, customerId: work.input.customerId, items: priced, total: fromCents(cents), createdAt: desk.at };
-    const born = held ? fromHold(facts, takeHold(this.holds, kept, desk, holdId, work.id)) : this.birth(desk, work, facts, allowed, ctx);
+    const born = held ? fromHold(facts, this.holds.convert(kept, desk, holdId, work.id)) : this.birth(desk, work, facts, allowed, ctx);
     ctx.rows.push({
       id: work.id,
       customerId: facts.customerId,

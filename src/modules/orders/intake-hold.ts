@@ -1,15 +1,14 @@
-import type { StockDesk } from '../../actors/stock-plan.ts';
 import { AppError, conflict } from '../../lib/errors.ts';
 import type { HoldLink } from '../holds/hold-keeper.ts';
 import type { Line } from './allocations.ts';
-import type { LineAllocation } from './order-state.ts';
 
 /**
  * An order placed with a hold (`holdId`, API.md's `POST /api/v1/orders`): an active hold of its
  * customer, with exactly its lines, gives the order its stock where it is held; an expired or
  * released one gives nothing (the order reserves afresh like any other); anything else is refused.
  * Decided in the order's stock batch, which holds the locks of all the hold's products (its lines
- * are the hold's), on the batch's copy of the hold (`kept`).
+ * are the hold's), on the batch's copy of the hold (`kept`). True: the order takes the hold's stock
+ * (`HoldLink.convert`, the last thing its intake does: nothing after it may throw).
  */
 export function holdFor(link: HoldLink, kept: unknown, input: { customerId: string; items: readonly Line[]; holdId: string }): boolean {
   const hold = link.find(kept, input.holdId);
@@ -26,11 +25,6 @@ export function holdFor(link: HoldLink, kept: unknown, input: { customerId: stri
     ]);
   }
   return true;
-}
-
-/** The hold's stock becomes the order's, where it is held; the hold is converted with the order's id. Nothing after this may throw. */
-export function takeHold(link: HoldLink, kept: unknown, desk: StockDesk, holdId: string, orderId: string): LineAllocation[] {
-  return link.convert(kept, desk, holdId, orderId);
 }
 
 const sameLines = (a: readonly Line[], b: readonly Line[]) => {
