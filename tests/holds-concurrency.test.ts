@@ -7,7 +7,8 @@ import { waitFor } from './support/wait.ts';
 /** Many clients at once on one product: holds are decided by the product's actor, in the same batches as its orders. */
 let t: TestService;
 beforeAll(async () => {
-  t = await startTestService();
+  // Orders that wait for stock are retried within a second, whichever way their retry comes.
+  t = await startTestService({ RETRY_SWEEP_CRON: '* * * * * *' });
 });
 afterAll(() => t.close());
 
@@ -43,7 +44,7 @@ describe('many clients, one product', () => {
     for (const reply of ordered) await orderReaches(t.api, reply.body.id, ['processed']);
     expect(await inventory(t.api, product.id)).toMatchObject({ onHand: 40 - ordered.length, reserved: holds.length, held: holds.length, available: 0 });
     await expectStockConsistent(t.db.sql);
-  });
+  }, 30_000);
 
   test('orders converting their holds while others hold and release on the same product: every conversion is exact', async () => {
     const product = await createProduct(t.api, { initialStock: 30 });

@@ -70,7 +70,7 @@ describe('an order placed with an active hold', () => {
     expect((await t.db.sql`SELECT location_ids FROM orders WHERE id = ${reply.body.id}`)[0]!.location_ids).toBeNull();
     await orderReaches(t.api, reply.body.id, ['processed']);
     await orderReaches(t.api, waiting.body.id, ['failed']); // its retries found nothing: the hold's units were never anyone else's
-  });
+  }, 20_000);
 
   test("a guest hold (no customer) is any customer's to order with", async () => {
     const product = await createProduct(t.api, { initialStock: 2 });
