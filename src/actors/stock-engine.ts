@@ -111,17 +111,19 @@ function byParticipant(works: StockWork[]): Group[] {
   return [...groups.values()];
 }
 
+/** What the keeper must read with the locks: the rows the works name, the lapses of products this process saw holding units. */
+function keeperNeed(works: StockWork[], productIds: readonly string[], held: ReadonlySet<string>): KeeperNeed {
+  return { named: [...new Set(works.flatMap((w) => w.keeps ?? []))], lapsing: productIds.filter((id) => held.has(id)) };
+}
+
 async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork[], options: BatchOptions): Promise<BatchOutcome> {
   const { keeper, held = new Set<string>() } = options;
   const groups = byParticipant(works);
   const others = groups.filter((group) => group.participant !== keeper);
-  const need: KeeperNeed = keeper
-    ? { named: [...new Set(works.flatMap((w) => w.keeps ?? []))], lapsing: productIds.filter((id) => held.has(id)) }
-    : { named: [], lapsing: [] };
+  const need = keeper ? keeperNeed(works, productIds, held) : { named: [], lapsing: [] };
   let kept = groups.find((group) => group.participant === keeper);
   if (keeper && !kept && (need.named.length > 0 || need.lapsing.length > 0)) groups.push((kept = { participant: keeper, works: [] }));
-  let plan: StockPlan | undefined;
-  const outcome = await pipelined(sql, async (tx) => {
+  const { results, plan } = await pipelined(sql, async (tx) => {
     const [at, , levels, places, keptCtx, ...contexts] = await Promise.all([
       stockSession(tx),
       lockProducts(tx, productIds),
@@ -131,45 +133,47 @@ async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork
       ...others.map((group) => group.participant.read(tx, group.works)),
     ]);
     others.forEach((group, i) => (group.ctx = contexts[i]));
+    if (kept) kept.ctx = keptCtx;
     // Units held where this process expected none (a hold made by another process): their lapses are read now, one more round trip.
     const expected = new Set(need.lapsing);
     const late = keeper ? levels.filter((l) => l.held > 0 && !expected.has(l.productId)).map((l) => l.productId) : [];
     if (late.length > 0) {
       if (!kept) groups.push((kept = { participant: keeper!, works: [] }));
-      kept.ctx = await keeper!.read(tx, [], { named: [], lapsing: late }, keptCtx);
-    } else if (kept) kept.ctx = keptCtx;
-    const batchPlan = (plan = new StockPlan(levels, places, at, options.strategy, kept ? keeper!.lapses(kept.ctx) : []));
+      kept.ctx = await keeper!.read(tx, [], { named: [], lapsing: late }, kept.ctx);
+    }
+    const plan = new StockPlan(levels, places, at, options.strategy, kept ? keeper!.lapses(kept.ctx) : []);
     const applied = new Map<Group, Applied<StockWork>[]>(groups.map((group) => [group, []]));
     const results = works.map((work) => {
-      const mark = batchPlan.mark();
+      const mark = plan.mark();
       try {
         const group = work.participant ? groups.find((g) => g.participant === work.participant)! : undefined;
-        const result = group ? group.participant.apply(batchPlan, work, group.ctx, kept?.ctx) : work.apply!(batchPlan);
+        const result = group ? group.participant.apply(plan, work, group.ctx, kept?.ctx) : work.apply!(plan);
         if (group) applied.get(group)!.push({ work, result });
         return result;
       } catch (error) {
-        batchPlan.rollback(mark);
+        plan.rollback(mark);
         if (error instanceof AppError) return error;
         throw error;
       }
     });
+    // Every participant prepares, also one whose works all failed: the keeper records what others changed (lapses taken, holds converted).
     const prepared = groups.map((group) =>
-      group === kept ? keeper!.prepare(applied.get(group)!, group.ctx, batchPlan.taken()) : group.participant.prepare(applied.get(group)!, group.ctx),
+      group === kept ? keeper!.prepare(applied.get(group)!, group.ctx, plan.taken()) : group.participant.prepare(applied.get(group)!, group.ctx),
     );
-    const outbox = outboxText(mergeParts([{ inventory: batchPlan.inventoryChanges() }, ...prepared.map((p) => p.outbox ?? {})]));
-    const { levels: levelDeltas, places: placeDeltas } = batchPlan.deltas();
+    const outbox = outboxText(mergeParts([{ inventory: plan.inventoryChanges() }, ...prepared.map((p) => p.outbox ?? {})]));
+    const { levels: levelDeltas, places: placeDeltas } = plan.deltas();
     const writes = [
-      levelDeltas.length > 0 || outbox !== null ? writeStock(tx, { levels: levelDeltas, places: placeDeltas, movements: batchPlan.movements, outbox }) : Promise.resolve(),
+      levelDeltas.length > 0 || outbox !== null ? writeStock(tx, { levels: levelDeltas, places: placeDeltas, movements: plan.movements, outbox }) : Promise.resolve(),
       ...prepared.map((p) => p.write(tx)),
     ];
     return async () => {
       await Promise.all(writes);
-      return { results };
+      return { results, plan };
     };
   });
   for (const group of groups) group.participant.committed?.(group.ctx);
-  if (keeper && plan) noteHeld(plan, productIds, held);
-  return outcome;
+  if (keeper) noteHeld(plan, productIds, held);
+  return { results };
 }
 
 /** What the batch leaves held, for the next batch of these products to know whether to read lapses with the locks. */
