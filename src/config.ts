@@ -70,6 +70,8 @@ export type Config = {
   pipelineMaxInFlight: number;
   /** Where a line's units come from when a product is stocked at several locations (API.md). */
   allocationStrategy: AllocationStrategy;
+  /** How often each process looks for holds whose time is up (at most 1 s: their stock is on sale again within 2 s of expiry). */
+  holdExpiryPollMs: number;
   shutdownTimeoutMs: number;
   nodeId: string | undefined;
   logLevel: string;
@@ -314,6 +316,7 @@ export function loadConfig(env: Env = process.env): Config {
     warehouseDriftIntervalMs: int(env, 'WAREHOUSE_DRIFT_INTERVAL_MS', 60_000, 0, 86_400_000, errors),
     pipelineMaxInFlight: int(env, 'PIPELINE_MAX_IN_FLIGHT', 50_000, 1, 10_000_000, errors),
     allocationStrategy: oneOf(env, 'ALLOCATION_STRATEGY', allocationStrategies, 'fewest-splits', errors),
+    holdExpiryPollMs: int(env, 'HOLD_EXPIRY_POLL_MS', 500, 10, 1000, errors),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000, errors),
     nodeId: env.NODE_ID || undefined,
     logLevel: env.LOG_LEVEL || 'info',

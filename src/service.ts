@@ -21,6 +21,8 @@ import { createLocationsModule } from './modules/locations/locations.module.ts';
 import { createMetrics } from './modules/metrics/metrics.ts';
 import { NodeIdentity, resolveNodeId } from './modules/nodes/nodes.ts';
 import { createOrdersModule } from './modules/orders/orders.module.ts';
+import { HoldKeeper } from './modules/holds/hold-keeper.ts';
+import { createHoldsModule } from './modules/holds/holds.module.ts';
 import type { PaymentGateway } from './modules/payments/gateway.ts';
 import { HttpPaymentGateway } from './modules/payments/http-gateway.ts';
 import { Behaviour, SimulatedGateway } from './modules/payments/simulator.ts';
@@ -61,9 +63,12 @@ export async function buildService(config: Config, database: Database, tokens: T
   const metrics = createMetrics();
   const node = new NodeIdentity(resolveNodeId(config.nodeId, config.dataDir), sql, logger);
   const owner = node.incarnation;
-  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, allocation: config.allocationStrategy }, metrics, clock);
+  // Holds are stock the actors keep for carts: their keeper takes part in the actors' batches.
+  const holdKeeper = new HoldKeeper(metrics);
+  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, allocation: config.allocationStrategy, keeper: holdKeeper }, metrics, clock);
   const gateway = options.paymentGateway ?? paymentGateway(config, clock);
-  const orders = createOrdersModule({ sql, actors, gateway, config, owner, clock, logger, metrics });
+  const holds = createHoldsModule({ sql, actors, keeper: holdKeeper, config, logger, metrics });
+  const orders = createOrdersModule({ sql, actors, gateway, config, owner, clock, logger, metrics, holds: holdKeeper });
   const locations = createLocationsModule({ sql, config });
   const transfers = createTransfersModule({ sql, actors });
   const warehouse = createWarehouseModule({ sql, actors, config, clock, logger, metrics, client: options.warehouse });
@@ -116,6 +121,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     locations: locations.service,
     transfers: transfers.service,
     orders: orders.service,
+    holds: holds.service,
     events: events.hub,
     warehouse: warehouse.sync,
     metrics,
@@ -132,6 +138,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     capabilities,
     actors,
     orders,
+    holds,
     gateway,
     warehouse: warehouse.sync,
     warehouseClient: warehouse.client,
@@ -146,6 +153,7 @@ export async function buildService(config: Config, database: Database, tokens: T
       warehouse.start();
       if (!background) return;
       scheduler.start();
+      holds.start();
       orders.start();
       webhooks.start();
     },
@@ -159,6 +167,7 @@ export async function buildService(config: Config, database: Database, tokens: T
       events.stop();
       await keyStore.stop().catch((error: unknown) => logger.warn({ err: error }, 'could not record API key use'));
       await scheduler.stop();
+      await holds.stop();
       await webhooks.stop(timeoutMs);
       await orders.stop(timeoutMs);
       actors.close();

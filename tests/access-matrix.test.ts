@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createKey, customerSecret, customerToken } from './support/credentials.ts';
+import { placeHold } from './support/holds.ts';
 import { createProduct, placeOrder, startTestService, tokens, type TestService } from './support/service.ts';
 
 /**
@@ -14,7 +15,7 @@ type Expect = 'Y' | 'F' | 'U' | 'H';
 const callers = ['ADMIN_TOKEN', 'CLIENT_TOKEN', 'admin key', 'storefront key', 'warehouse key', 'read-only key', 'other customer', 'anonymous'] as const;
 type Caller = (typeof callers)[number];
 
-/** `{product}`, `{category}`, `{order}`, `{location}`: rows that exist; `{missing}`: an id that does not (for writes that would destroy). */
+/** `{product}`, `{category}`, `{order}`, `{location}`, `{hold}`: rows that exist; `{missing}`: an id that does not (for writes that would destroy). */
 type Row = { op: string; path: string; body?: () => unknown; expect: string };
 const n = () => Math.random().toString(36).slice(2, 10);
 
@@ -80,6 +81,14 @@ const rows: Row[] = [
   { op: 'POST /api/v1/orders/{id}/cancel', path: '/api/v1/orders/{order}/cancel', expect:   'Y     Y      Y     Y     F     F     H     U' },
   { op: 'POST /api/v1/orders/{id}/ship', path: '/api/v1/orders/{order}/ship', expect:       'Y     F      Y     F     F     F     F     U' },
   { op: 'GET /api/v1/events', path: '/api/v1/events', expect:                               'Y     Y      Y     Y     F     Y     Y     U' },
+  // Holds are the storefront's, like orders; `{hold}` is customer-a's (the customer token is another customer's).
+  { op: 'POST /api/v1/holds', path: '/api/v1/holds', body: () => ({ customerId: 'customer-a', items: [{ productId: '{stocked}', quantity: 1 }] }), expect:
+                                                                                            'Y     Y      Y     Y     F     F     F     U' },
+  { op: 'GET /api/v1/holds', path: '/api/v1/holds', expect:                                 'Y     Y      Y     Y     F     Y     Y     U' },
+  { op: 'GET /api/v1/holds/{id}', path: '/api/v1/holds/{hold}', expect:                     'Y     Y      Y     Y     F     Y     H     U' },
+  { op: 'POST /api/v1/holds/{id}/extend', path: '/api/v1/holds/{hold}/extend', body: () => ({ ttlSeconds: 600 }), expect:
+                                                                                            'Y     Y      Y     Y     F     F     H     U' },
+  { op: 'DELETE /api/v1/holds/{id}', path: '/api/v1/holds/{hold}', expect:                  'Y     Y      Y     Y     F     F     H     U' },
   { op: 'POST /api/v1/warehouse/sync', path: '/api/v1/warehouse/sync', expect:              'Y     F      Y     F     Y     F     F     U' },
   { op: 'GET /api/v1/warehouse/syncs', path: '/api/v1/warehouse/syncs', expect:             'Y     F      Y     F     Y     Y     F     U' },
   { op: 'POST /api/v1/api-keys', path: '/api/v1/api-keys', body: () => ({ name: 'matrix', role: 'read-only' }), expect:
@@ -108,7 +117,7 @@ const someId = '01900000-0000-7000-8000-000000000000';
 let t: TestService;
 let swaggerOps: Set<string>;
 const bearer = new Map<Caller, string | undefined>();
-const fill = (text: string, ids: Record<string, string>) => text.replace(/\{(product|category|order|location|missing)\}/g, (_, name: string) => ids[name]!);
+const fill = (text: string, ids: Record<string, string>) => text.replace(/\{(product|stocked|category|order|location|hold|missing)\}/g, (_, name: string) => ids[name]!);
 let ids: Record<string, string>;
 
 beforeAll(async () => {
@@ -118,7 +127,9 @@ beforeAll(async () => {
   const category = (await t.api.post('/api/v1/categories', { name: 'Matrix' })).body;
   const order = (await placeOrder(t.api, [{ productId: product.id, quantity: 1 }], { customerId: 'customer-a' })).body;
   const location = (await t.api.post('/api/v1/locations', { code: 'MATRIX', name: 'Matrix' })).body;
-  ids = { product: product.id, category: category.id, order: order.id, location: location.id, missing: someId };
+  const stocked = await createProduct(t.api, { initialStock: 100 });
+  const hold = (await placeHold(t.api, [{ productId: stocked.id, quantity: 1 }], { customerId: 'customer-a' })).body;
+  ids = { product: product.id, stocked: stocked.id, category: category.id, order: order.id, location: location.id, hold: hold.id, missing: someId };
   bearer.set('ADMIN_TOKEN', tokens.admin).set('CLIENT_TOKEN', tokens.client).set('anonymous', undefined);
   for (const role of ['admin', 'storefront', 'warehouse', 'read-only'] as const) bearer.set(`${role} key`, (await createKey(t.api, role)).key);
   bearer.set('other customer', await customerToken('customer-b'));

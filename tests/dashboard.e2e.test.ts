@@ -124,6 +124,25 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await seeText('.state', 'No product matches these filters.');
   }, 30_000);
 
+  test("shows held beside reserved, live, and lists the product's active holds", async () => {
+    await go(`#/products/${productId}`);
+    await seeText('.stock [data-field=held]', '0');
+    await seeText('#holds-title + .state', 'No cart holds this product');
+    const hold = await api.post('/api/v1/holds', { customerId: 'cart-e2e', items: [{ productId, quantity: 3 }] }, 'client');
+    expect(hold.status).toBe(201);
+    await seeText('.stock [data-field=held]', '3');
+    await seeText('.stock [data-field=reserved]', '3');
+    await seeText('.stock [data-field=available]', '9');
+    await page.locator(`tr[data-hold="${hold.body.id}"]`).waitFor();
+    expect(await page.locator(`tr[data-hold="${hold.body.id}"]`).textContent()).toContain('cart-e2e');
+    await seeText(`tr[data-hold="${hold.body.id}"]`, '3 at default');
+    await shot('product-holds');
+    await nav('Products').click();
+    await seeText(`tr[data-product="${productId}"] [data-field=held]`, '3');
+    expect((await api.delete(`/api/v1/holds/${hold.body.id}`, 'client')).status).toBe(204);
+    await seeText(`tr[data-product="${productId}"] [data-field=held]`, '0');
+  }, 30_000);
+
   let orderId = '';
   test('places an order through the page and sees it reach processed live, without a reload', async () => {
     await nav('Place order').click();

@@ -9,7 +9,9 @@ export async function ledgerCheck(sql: Executor): Promise<Check> {
   const counts = {
     'levels out of range': v.outOfRange.length,
     'ledger ≠ on hand': v.ledger.length,
-    'reserved ≠ held': v.held.length,
+    'reserved ≠ what orders and holds hold': v.held.length,
+    'held ≠ what active holds hold': v.holds.length,
+    'converted holds ≠ their orders': v.conversions.length,
     'awaiting shipment ≠ processed': v.unshipped.length,
     'incoming ≠ in transit': v.incoming.length,
     'transfers ≠ their movements': v.transfers.length,
@@ -22,7 +24,7 @@ export async function ledgerCheck(sql: Executor): Promise<Check> {
     ok: bad === 0,
     detail:
       bad === 0
-        ? `${v.products} products, ${v.lines} order units: per location ledger = on hand, reserved = held, awaiting shipment = sold, incoming = in transit; transfers = their movements; sums = their locations; each sold unit in exactly one sale of its quantity`
+        ? `${v.products} products, ${v.lines} order units: per location ledger = on hand, reserved = what orders and holds hold, held = what holds hold, awaiting shipment = sold, incoming = in transit; transfers = their movements; converted holds = their orders; sums = their locations; each sold unit in exactly one sale of its quantity`
         : Object.entries(counts)
             .filter(([, n]) => n > 0)
             .map(([what, n]) => `${what} ${n}`)

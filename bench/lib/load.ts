@@ -18,7 +18,8 @@ export type LoadSpec = {
 };
 
 export type LoadResult = {
-  loader: LoaderName;
+  /** `flow`: the holds scenario's own two-step load (bench/lib/flow-load.ts). */
+  loader: LoaderName | 'flow';
   /** Answers received (any status). */
   requests: number;
   /** 2xx answers (for the order routes: 202, stored). */
@@ -53,7 +54,8 @@ export async function runLoad(loader: LoaderName, spec: LoadSpec): Promise<LoadR
   }
 }
 
-async function run(cmd: string[], env: Record<string, string> = {}): Promise<{ stdout: string; cpuS: number }> {
+/** Runs a load generator to its end: what it printed, and the CPU time it used. */
+export async function run(cmd: string[], env: Record<string, string> = {}): Promise<{ stdout: string; cpuS: number }> {
   const proc = spawn(cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'pipe' });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   if (code !== 0) throw new Error(`${cmd[0]} exited with ${code}: ${stderr.slice(-2000)}`);

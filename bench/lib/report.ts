@@ -157,6 +157,16 @@ export function renderTable(options: BenchOptions, machine: Machine & { loadAver
       `  lag commit → delivered p50 ${num(w.lagMs.p50)} ms, p95 ${num(w.lagMs.p95)} ms, p99 ${num(w.lagMs.p99)} ms, max ${num(w.lagMs.max)} ms; last delivery ${num(w.drainS, 1)} s after the load stopped`,
     );
   }
+  for (const result of results.values()) {
+    const h = result.holds;
+    if (!h) continue;
+    const hot = h.hotSkuPerS === null ? 'hot-sku did not run in this bench' : `hot-sku took ${num(h.hotSkuPerS)} orders/s in this run (${num((h.ordersPerS / h.hotSkuPerS) * 100)} % of it)`;
+    lines.push(
+      '',
+      `holds (${result.name}): ${num(h.holdsPerS)} holds/s (p50 ${num(h.holdLatencyMs.p50, 1)} ms, p99 ${num(h.holdLatencyMs.p99, 1)} ms) and ${num(h.ordersPerS)} orders/s, each converting its hold;`,
+      `  ${hot}`,
+    );
+  }
   const ratioText = [
     r.intakeOverNaive !== null ? `hot-sku intake ÷ naive ${num(r.intakeOverNaive, 1)}×` : null,
     r.endToEndOverNaive !== null ? `hot-sku end to end ÷ naive ${num(r.endToEndOverNaive, 1)}×` : null,

@@ -8,6 +8,7 @@ import { runLoad, type LoadResult, type LoaderName } from './load.ts';
 import type { BenchOptions, ScenarioName } from './options.ts';
 import { BenchService, type BenchTokens } from './service.ts';
 import { analysesBetween, tableCounts, type TableStatistics } from './statistics.ts';
+import type { HoldFigures } from './holds-scenario.ts';
 
 /** Payment simulator settings of a scenario (PAYMENT_* of the service). */
 export const payments = {
@@ -57,6 +58,8 @@ export type ScenarioResult = {
   memory: { idleRssMb: number; peakRssMb: number; endRssMb: number };
   /** The webhook scenario: what its local receiver got, and how late. */
   webhooks?: WebhookFigures;
+  /** The holds scenario: holds/s and orders/s, beside hot-sku's rate. */
+  holds?: HoldFigures;
   stats: unknown;
   /** The scenario's tables at its end, and how often each was analysed while it ran (null: not measured). */
   statistics: TableStatistics[] | null;

@@ -5,6 +5,7 @@ import type { CpuShare } from './cpu.ts';
 import type { LoadResult } from './load.ts';
 import type { ScenarioName } from './options.ts';
 import { webhooksScenario } from './webhooks-scenario.ts';
+import { holdsScenario } from './holds-scenario.ts';
 import {
   allFinalCheck,
   createProduct,
@@ -308,4 +309,5 @@ export const scenarios: Record<ScenarioName, (ctx: Context) => Promise<ScenarioR
   recovery,
   million,
   webhooks: webhooksScenario,
+  holds: holdsScenario,
 };

@@ -5,7 +5,7 @@ import { backoffMs, type Backoff } from '../lib/backoff.ts';
 import { Batcher } from '../lib/batcher.ts';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import type { AllocationStrategy } from './allocation.ts';
-import { runStockBatch, type StockWork } from './stock-engine.ts';
+import { runStockBatch, type Keeper, type StockWork } from './stock-engine.ts';
 
 export type StockActorOptions = {
   /** Work waiting in one product's mailbox before new work for it is refused (429): MAILBOX_MAX_DEPTH. */
@@ -18,6 +18,8 @@ export type StockActorOptions = {
   maxConcurrent?: number;
   /** A mailbox with nothing to do for this long is dropped. */
   idleMs?: number;
+  /** The owner of reservations that lapse (holds), which joins the batches where they matter (stock-engine.ts). */
+  keeper?: Keeper;
 };
 
 /**
@@ -73,6 +75,8 @@ export class StockActors {
   private readonly multi: Batcher<StockWork, unknown>;
   private readonly evictTimer: ReturnType<typeof setInterval>;
   private readonly counters = { batches: 0, works: 0 };
+  /** Products whose last batch here left units held (BatchOptions.held). */
+  private readonly held = new Set<string>();
   private readonly maxBatch: number;
   private readonly maxConcurrent: number;
   private readonly idleMs: number;
@@ -231,7 +235,7 @@ export class StockActors {
     this.metrics.stockBatchSize.observe(works.length);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await runStockBatch(this.sql, productIds, works, this.options.allocation ?? 'fewest-splits');
+        return await runStockBatch(this.sql, productIds, works, { strategy: this.options.allocation ?? 'fewest-splits', keeper: this.options.keeper, held: this.held });
       } catch (error) {
         if (attempt >= 3 || !TRANSIENT.has(pgCode(error) ?? '')) throw error;
         await Bun.sleep(backoffMs(attempt, TRANSIENT_RETRY));

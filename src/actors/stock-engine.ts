@@ -1,7 +1,7 @@
 import { pgCode, type Executor, type Sql } from '../db/client.ts';
 import { outboxText } from '../db/outbox.ts';
 import { AppError } from '../lib/errors.ts';
-import { StockPlan, type StockDesk } from './stock-plan.ts';
+import { StockPlan, type Lapse, type StockDesk } from './stock-plan.ts';
 import type { AllocationStrategy } from './allocation.ts';
 import { lockProducts, readLevels, readPlaces, stockSession, writeStock } from './stock.queries.ts';
 
@@ -13,6 +13,8 @@ import { lockProducts, readLevels, readPlaces, stockSession, writeStock } from '
 export type StockWork<R = unknown> = {
   readonly productIds: readonly string[];
   readonly participant?: Participant<StockWork<R>, unknown>;
+  /** Rows of the batch's keeper this work names (an order placed with a hold): the keeper reads them for the batch. */
+  readonly keeps?: readonly string[];
   /** Stock-only work (no participant): applies itself. */
   apply?(desk: StockDesk): R;
 };
@@ -24,7 +26,9 @@ export type Applied<W> = { work: W; result: unknown };
  * The owner of rows that must change with stock, atomically: the orders module for order rows.
  * - `read` runs in the batch's transaction, pipelined with the locks and the levels;
  * - `apply` decides one work on the batch's copy of the levels (arrival order); it throws
- *   `AppError` to fail that work alone (its stock changes are rolled back);
+ *   `AppError` to fail that work alone (its stock changes are rolled back, not its own state: it
+ *   changes that only once nothing can throw any more). `kept` is the keeper's state in the batch
+ *   (see `Keeper`), which the work may change through the keeper's own functions;
  * - `prepare` turns the applied works into its write and its part of the transaction's outbox
  *   record. A write that finds a row it fenced on changed meanwhile fails with SR001
  *   (`stockroom_fence`): the batch is rolled back and run again on fresh rows;
@@ -32,10 +36,42 @@ export type Applied<W> = { work: W; result: unknown };
  */
 export interface Participant<W, Ctx> {
   read(tx: Executor, works: W[]): Promise<Ctx>;
-  apply(desk: StockDesk, work: W, ctx: Ctx): unknown;
+  apply(desk: StockDesk, work: W, ctx: Ctx, kept?: unknown): unknown;
   prepare(applied: Applied<W>[], ctx: Ctx): { write(tx: Executor): Promise<void>; outbox?: Record<string, unknown[]> };
   committed?(ctx: Ctx): void;
 }
+
+/** What a keeper reads for a batch: the rows its works name, and the lapsed reservations of some of the batch's products. */
+export type KeeperNeed = { named: readonly string[]; lapsing: readonly string[] };
+
+/**
+ * The owner of reservations that outlive a request and may lapse (holds: src/modules/holds). It is
+ * the participant of its own works, and it joins other batches where its rows matter: a work names
+ * one (`keeps`), or a product of the batch has units held, whose lapsed reservations a reservation
+ * that finds too little stock gives back first (`StockDesk.allocate`). A batch of products with
+ * nothing held, whose works name none of its rows, never calls it: it costs what it did before.
+ * - `read` reads what `need` says, into a new state or (`into`) the state it read earlier in the
+ *   same batch;
+ * - `lapses` are the reservations of that state whose time is up, as of the transaction;
+ * - `prepare` gets the lapses the batch gave back (`taken`), to record them with its other changes.
+ */
+export interface Keeper<W extends StockWork = StockWork, Ctx = unknown> extends Participant<W, Ctx> {
+  read(tx: Executor, works: W[], need?: KeeperNeed, into?: Ctx): Promise<Ctx>;
+  lapses(ctx: Ctx): readonly Lapse[];
+  prepare(applied: Applied<W>[], ctx: Ctx, taken?: readonly Lapse[]): { write(tx: Executor): Promise<void>; outbox?: Record<string, unknown[]> };
+}
+
+/** How a batch runs: the allocation strategy, and the keeper with what this process last saw of held units. */
+export type BatchOptions = {
+  strategy: AllocationStrategy;
+  keeper?: Keeper;
+  /**
+   * Products this process last saw with units held: their lapsed reservations are read with the
+   * locks. A product missing here that turns out to hold some costs one more round trip, once; a
+   * product here that holds none any more costs a statement, once. Kept up to date by each batch.
+   */
+  held?: Set<string>;
+};
 
 /** SQLSTATE of `stockroom_fence`: a fenced write wrote fewer rows than it meant to (migration 0003). */
 const LOST_RACE = 'SR001';
@@ -52,10 +88,10 @@ export type BatchOutcome = { results: unknown[] };
  * arrival order on an in-memory copy, and everything is written back at once (one round trip for
  * the reads, one for the writes), with one outbox record for the transaction.
  */
-export async function runStockBatch(sql: Sql, productIds: readonly string[], works: StockWork[], strategy: AllocationStrategy): Promise<BatchOutcome> {
+export async function runStockBatch(sql: Sql, productIds: readonly string[], works: StockWork[], options: BatchOptions): Promise<BatchOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runOnce(sql, productIds, works, strategy);
+      return await runOnce(sql, productIds, works, options);
     } catch (error) {
       if (pgCode(error) !== LOST_RACE || attempt >= MAX_RACES) throw error;
     }
@@ -75,29 +111,44 @@ function byParticipant(works: StockWork[]): Group[] {
   return [...groups.values()];
 }
 
-async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork[], strategy: AllocationStrategy): Promise<BatchOutcome> {
+/** What the keeper must read with the locks: the rows the works name, the lapses of products this process saw holding units. */
+function keeperNeed(works: StockWork[], productIds: readonly string[], held: ReadonlySet<string>): KeeperNeed {
+  return { named: [...new Set(works.flatMap((w) => w.keeps ?? []))], lapsing: productIds.filter((id) => held.has(id)) };
+}
+
+async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork[], options: BatchOptions): Promise<BatchOutcome> {
+  const { keeper, held = new Set<string>() } = options;
   const groups = byParticipant(works);
-  const outcome = await pipelined(sql, async (tx) => {
-    const [at, , levels, places, ...contexts] = await Promise.all([
+  const others = groups.filter((group) => group.participant !== keeper);
+  const need = keeper ? keeperNeed(works, productIds, held) : { named: [], lapsing: [] };
+  let kept = groups.find((group) => group.participant === keeper);
+  if (keeper && !kept && (need.named.length > 0 || need.lapsing.length > 0)) groups.push((kept = { participant: keeper, works: [] }));
+  const { results, plan } = await pipelined(sql, async (tx) => {
+    const [at, , levels, places, keptCtx, ...contexts] = await Promise.all([
       stockSession(tx),
       lockProducts(tx, productIds),
       readLevels(tx, productIds),
       readPlaces(tx, productIds),
-      ...groups.map((group) => group.participant.read(tx, group.works)),
+      kept ? keeper!.read(tx, kept.works, need) : undefined,
+      ...others.map((group) => group.participant.read(tx, group.works)),
     ]);
-    groups.forEach((group, i) => (group.ctx = contexts[i]));
-    const plan = new StockPlan(levels, places, at, strategy);
-    const applied = new Map<Group, Applied<StockWork>[]>();
+    others.forEach((group, i) => (group.ctx = contexts[i]));
+    if (kept) kept.ctx = keptCtx;
+    // Units held where this process expected none (a hold made by another process): their lapses are read now, one more round trip.
+    const expected = new Set(need.lapsing);
+    const late = keeper ? levels.filter((l) => l.held > 0 && !expected.has(l.productId)).map((l) => l.productId) : [];
+    if (late.length > 0) {
+      if (!kept) groups.push((kept = { participant: keeper!, works: [] }));
+      kept.ctx = await keeper!.read(tx, [], { named: [], lapsing: late }, kept.ctx);
+    }
+    const plan = new StockPlan(levels, places, at, options.strategy, kept ? keeper!.lapses(kept.ctx) : []);
+    const applied = new Map<Group, Applied<StockWork>[]>(groups.map((group) => [group, []]));
     const results = works.map((work) => {
       const mark = plan.mark();
       try {
         const group = work.participant ? groups.find((g) => g.participant === work.participant)! : undefined;
-        const result = group ? group.participant.apply(plan, work, group.ctx) : work.apply!(plan);
-        if (group) {
-          let done = applied.get(group);
-          if (!done) applied.set(group, (done = []));
-          done.push({ work, result });
-        }
+        const result = group ? group.participant.apply(plan, work, group.ctx, kept?.ctx) : work.apply!(plan);
+        if (group) applied.get(group)!.push({ work, result });
         return result;
       } catch (error) {
         plan.rollback(mark);
@@ -105,7 +156,10 @@ async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork
         throw error;
       }
     });
-    const prepared = [...applied].map(([group, done]) => group.participant.prepare(done, group.ctx));
+    // Every participant prepares, also one whose works all failed: the keeper records what others changed (lapses taken, holds converted).
+    const prepared = groups.map((group) =>
+      group === kept ? keeper!.prepare(applied.get(group)!, group.ctx, plan.taken()) : group.participant.prepare(applied.get(group)!, group.ctx),
+    );
     const outbox = outboxText(mergeParts([{ inventory: plan.inventoryChanges() }, ...prepared.map((p) => p.outbox ?? {})]));
     const { levels: levelDeltas, places: placeDeltas } = plan.deltas();
     const writes = [
@@ -114,11 +168,20 @@ async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork
     ];
     return async () => {
       await Promise.all(writes);
-      return { results };
+      return { results, plan };
     };
   });
   for (const group of groups) group.participant.committed?.(group.ctx);
-  return outcome;
+  if (keeper) noteHeld(plan, productIds, held);
+  return { results };
+}
+
+/** What the batch leaves held, for the next batch of these products to know whether to read lapses with the locks. */
+function noteHeld(plan: StockPlan, productIds: readonly string[], held: Set<string>) {
+  for (const id of productIds) {
+    if (plan.has(id) && plan.heldOf(id) > 0) held.add(id);
+    else held.delete(id);
+  }
 }
 
 /** The parts of one transaction's outbox record, each kind's lists joined. */

@@ -5,6 +5,16 @@ import type { LevelDelta, LevelRow, LocationRow, NewMovement, PlaceDelta, PlaceR
 
 export type { Allocation };
 
+/** Units one reservation keeps of one product at one location. */
+export type KeptUnits = { productId: string; locationId: string; quantity: number };
+
+/**
+ * A reservation whose time is up while its units are still held (an expired hold): a batch that
+ * holds the locks of all its products may give them back (`reclaimLapsed`), and does so when a
+ * reservation finds too little stock.
+ */
+export type Lapse = { id: string; units: readonly KeptUnits[] };
+
 /** The counts a location (and, summed, a product) keeps. */
 export type Counts = { onHand: number; reserved: number; held: number; incoming: number; awaitingShipment: number };
 const COUNTS: (keyof Counts)[] = ['onHand', 'reserved', 'held', 'incoming', 'awaitingShipment'];
@@ -68,12 +78,20 @@ export interface StockDesk {
   location(locationId: string): { active: boolean } | undefined;
   /** Units that may be allocated now, over the active locations (of `allowed`, when given). */
   available(productId: string, allowed?: ReadonlySet<string>): number;
-  /** Where `quantity` would come from (ALLOCATION_STRATEGY), or null when there is too little. Changes nothing. */
+  /**
+   * Where `quantity` would come from (ALLOCATION_STRATEGY), or null when there is too little. When
+   * there is too little it first gives back the product's lapsed reservations (`reclaimLapsed`)
+   * and looks again; otherwise it changes nothing.
+   */
   allocate(productId: string, quantity: number, allowed?: ReadonlySet<string>): Allocation[] | null;
   /** Takes the allocated units out of what may be allocated (for an order; `held` too for a hold). */
   reserve(productId: string, allocations: readonly Allocation[], options?: { held?: boolean }): void;
   /** Gives reserved units back where they were reserved. */
   release(productId: string, allocations: readonly Allocation[], options?: { held?: boolean }): void;
+  /** Held units become plain reserved ones where they are (a hold's stock taken over by an order). */
+  convertHeld(productId: string, allocations: readonly Allocation[]): void;
+  /** Gives back the units of every lapsed reservation of this product that the batch may take back; answers how many reservations. */
+  reclaimLapsed(productId: string): number;
   /** Reserved units leave `on_hand` (they still await shipment there); a `sale` movement per location. */
   sell(productId: string, allocations: readonly Allocation[], orderId: string): void;
   /** Sold units come back where they were sold (a processed order cancelled): a `restock` movement. */
@@ -105,9 +123,12 @@ export class StockPlan implements StockDesk {
   private readonly undo: (() => void)[] = [];
   /** Per product and location, the index of its last movement if that is a sale this batch can extend. */
   private readonly openSale = new Map<string, number>();
+  /** Per product, the lapsed reservations the batch may take back: those whose products it has all locked. */
+  private readonly lapsesOf = new Map<string, Lapse[]>();
+  private readonly takenLapses: Lapse[] = [];
   private readonly strategy: (quantity: number, candidates: { locationId: string; code: string; priority: number; available: number }[]) => Allocation[] | null;
 
-  constructor(rows: LevelRow[], read: { locations: LocationRow[]; places: PlaceRow[] }, at: string, strategy: AllocationStrategy) {
+  constructor(rows: LevelRow[], read: { locations: LocationRow[]; places: PlaceRow[] }, at: string, strategy: AllocationStrategy, lapses: readonly Lapse[] = []) {
     this.at = iso(at);
     this.strategy = strategies[strategy];
     this.locations = new Map(read.locations.map((l) => [l.locationId, l]));
@@ -124,6 +145,11 @@ export class StockPlan implements StockDesk {
         places.set(location.locationId, { ...level, location, start: { ...level }, hasRow: stored !== undefined, updatedAt: stored?.updatedAt ?? null });
       }
       this.products.set(row.productId, { row, places, ordersPlaced: 0, touched: false });
+    }
+    for (const lapse of lapses) {
+      const products = new Set(lapse.units.map((u) => u.productId));
+      if (![...products].every((id) => this.products.has(id))) continue; // another batch, holding all of its locks, gives it back
+      for (const id of products) this.lapsesOf.set(id, [...(this.lapsesOf.get(id) ?? []), lapse]);
     }
   }
 
@@ -143,13 +169,31 @@ export class StockPlan implements StockDesk {
   }
 
   allocate(productId: string, quantity: number, allowed?: ReadonlySet<string>): Allocation[] | null {
-    const candidates = this.usable(productId, allowed).map((place) => ({
-      locationId: place.location.locationId,
-      code: place.location.code,
-      priority: place.location.priority,
-      available: place.onHand - place.reserved,
-    }));
-    return this.strategy(quantity, candidates);
+    const found = this.strategy(quantity, this.candidates(productId, allowed));
+    if (found || this.reclaimLapsed(productId) === 0) return found;
+    return this.strategy(quantity, this.candidates(productId, allowed));
+  }
+
+  reclaimLapsed(productId: string): number {
+    let reclaimed = 0;
+    for (const lapse of this.lapsesOf.get(productId) ?? []) {
+      if (this.takenLapses.includes(lapse)) continue;
+      for (const { productId: id, locationId, quantity } of lapse.units) this.release(id, [{ locationId, quantity }], { held: true });
+      this.takenLapses.push(lapse);
+      this.undo.push(() => this.takenLapses.pop());
+      reclaimed++;
+    }
+    return reclaimed;
+  }
+
+  /** The lapsed reservations this batch gave back, for their owner to record. */
+  taken(): readonly Lapse[] {
+    return this.takenLapses;
+  }
+
+  /** Units of the product held (by holds) over all its locations, as of now in the batch. */
+  heldOf(productId: string): number {
+    return sum(this.stock(productId).places.values()).held;
   }
 
   mark(): number {
@@ -174,6 +218,10 @@ export class StockPlan implements StockDesk {
       if (held) this.change(productId, locationId, 'held', -quantity);
       this.change(productId, locationId, 'reserved', -quantity);
     }
+  }
+
+  convertHeld(productId: string, allocations: readonly Allocation[]) {
+    for (const { locationId, quantity } of allocations) this.change(productId, locationId, 'held', -quantity);
   }
 
   sell(productId: string, allocations: readonly Allocation[], orderId: string) {
@@ -287,6 +335,15 @@ export class StockPlan implements StockDesk {
       });
     }
     return changes;
+  }
+
+  private candidates(productId: string, allowed?: ReadonlySet<string>) {
+    return this.usable(productId, allowed).map((place) => ({
+      locationId: place.location.locationId,
+      code: place.location.code,
+      priority: place.location.priority,
+      available: place.onHand - place.reserved,
+    }));
   }
 
   /** The active locations a product's units may be allocated from (of `allowed`, when given). */

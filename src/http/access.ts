@@ -76,6 +76,13 @@ export const accessTable: Record<string, Allowed[]> = {
   'POST /api/v1/orders/:id/ship': admin,
   'GET /api/v1/events': orderReads,
 
+  // Holds: the storefront's, like orders (a customer token: only its own customer's holds; the routes enforce that)
+  'POST /api/v1/holds': orderWork,
+  'GET /api/v1/holds': orderReads,
+  'GET /api/v1/holds/:id': orderReads,
+  'POST /api/v1/holds/:id/extend': orderWork,
+  'DELETE /api/v1/holds/:id': orderWork,
+
   // Warehouse
   'POST /api/v1/warehouse/sync': stock,
   'GET /api/v1/warehouse/syncs': ['admin', 'warehouse', 'read-only'],

@@ -14,6 +14,8 @@ import type { ProductsService } from '../modules/products/products.service.ts';
 import type { EventHub } from '../modules/events/event-hub.ts';
 import { eventsRoutes } from '../modules/events/events.routes.ts';
 import { ordersRoutes } from '../modules/orders/orders.routes.ts';
+import { holdsRoutes } from '../modules/holds/holds.routes.ts';
+import type { HoldsService } from '../modules/holds/holds.service.ts';
 import type { OrdersService } from '../modules/orders/orders.service.ts';
 import type { Metrics } from '../modules/metrics/metrics.ts';
 import { metricsRoutes } from '../modules/metrics/metrics.routes.ts';
@@ -42,6 +44,7 @@ export type AppServices = {
   locations: LocationsService;
   transfers: TransfersService;
   orders: OrdersService;
+  holds: HoldsService;
   events: EventHub;
   warehouse: WarehouseSync;
   metrics: Metrics;
@@ -107,6 +110,7 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(locationsRoutes(services.locations))
     .use(transfersRoutes(services.transfers, gate))
     .use(ordersRoutes(services.orders, gate))
+    .use(holdsRoutes(services.holds, gate))
     .use(eventsRoutes(services.events, gate))
     .use(warehouseRoutes(services.warehouse))
     .use(metricsRoutes(services.metrics))

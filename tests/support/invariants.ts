@@ -13,6 +13,8 @@ export async function expectStockConsistent(sql: Executor) {
     outOfRange: [],
     ledger: [],
     held: [],
+    holds: [],
+    conversions: [],
     unshipped: [],
     incoming: [],
     transfers: [],

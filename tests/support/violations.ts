@@ -8,8 +8,12 @@ export type Violations = {
   outOfRange: string[];
   /** Products (or product@location) whose ledger does not sum to on_hand. */
   ledger: string[];
-  /** product@location whose `reserved` is not what reserved orders hold there. */
+  /** product@location whose `reserved` is not what reserved orders and active holds hold there. */
   held: string[];
+  /** product@location whose `held` is not what active holds hold there. */
+  holds: string[];
+  /** Converted holds whose order does not exist or was not given exactly the hold's units where they were held. */
+  conversions: string[];
   /** product@location whose `awaiting_shipment` is not what processed (sold, unshipped) orders hold there. */
   unshipped: string[];
   /** product@location whose `incoming` is not what transfers in transit still bring there. */
@@ -28,10 +32,12 @@ export type Violations = {
  * What must hold whatever happened, written set-wise (hash joins, not a sub-query per row) so it
  * runs in seconds on a million orders; the bench checks the same:
  * - every level, per location and summed: 0 <= reserved <= on_hand (the database enforces it too);
- * - per location, the ledger sums to on_hand, `reserved` is exactly what orders in `reserved` hold
- *   there and `awaiting_shipment` exactly what processed orders hold there (an order's allocations;
- *   none recorded: all at the default location), and `incoming` exactly what transfers in transit
- *   still bring there; a product's row is the sum of its locations;
+ * - per location, the ledger sums to on_hand, `reserved` is exactly what orders in `reserved` and
+ *   active holds hold there, `held` exactly what active holds hold there, `awaiting_shipment`
+ *   exactly what processed orders hold there (an order's allocations; none recorded: all at the
+ *   default location), and `incoming` exactly what transfers in transit still bring there; a
+ *   product's row is the sum of its locations;
+ * - a converted hold's order exists and was born with exactly the hold's units where they were;
  * - every transfer's movements are what it moved, per product: its quantity out of the source
  *   (`transfer-out`), what was received in at the destination (`transfer-in`), and, once
  *   cancelled, what was still on its way back at the source (`transfer-cancel`); nothing else;
@@ -40,7 +46,7 @@ export type Violations = {
  *   the lines it names (a batch's sales are one movement per location naming all its orders).
  */
 export async function stockViolations(sql: Executor): Promise<Violations> {
-  const [levels, places, [lines], attribution, transfers] = await Promise.all([
+  const [levels, places, [lines], attribution, transfers, conversions] = await Promise.all([
     sql<{ productId: string; outOfRange: boolean; ledger: boolean; sums: boolean }[]>`
       SELECT l.product_id AS "productId",
         (l.reserved < 0 OR l.reserved > l.on_hand OR l.on_hand < 0 OR l.held < 0 OR l.held > l.reserved OR l.incoming < 0) AS "outOfRange",
@@ -51,7 +57,7 @@ export async function stockViolations(sql: Executor): Promise<Violations> {
       LEFT JOIN (SELECT product_id, sum(on_hand)::int AS on_hand, sum(reserved)::int AS reserved, sum(held)::int AS held,
                         sum(incoming)::int AS incoming, sum(awaiting_shipment)::int AS awaiting
                  FROM location_levels GROUP BY product_id) s USING (product_id)`,
-    sql<{ place: string; outOfRange: boolean; ledger: boolean; held: boolean; unshipped: boolean; incoming: boolean }[]>`
+    sql<{ place: string; outOfRange: boolean; ledger: boolean; held: boolean; holds: boolean; unshipped: boolean; incoming: boolean }[]>`
       WITH ${transferItems(sql)}, unit AS (
         SELECT o.status, (a->>'productId')::uuid AS product_id, (a->>'locationId')::uuid AS location_id, (a->>'quantity')::int AS quantity
         FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.allocations) a
@@ -59,17 +65,22 @@ export async function stockViolations(sql: Executor): Promise<Violations> {
         UNION ALL
         SELECT o.status, (i->>'productId')::uuid, ${DEFAULT_LOCATION_ID}::uuid, (i->>'quantity')::int
         FROM orders o CROSS JOIN LATERAL jsonb_array_elements(o.items) i
-        WHERE o.status IN ('reserved', 'processed') AND o.allocations IS NULL)
+        WHERE o.status IN ('reserved', 'processed') AND o.allocations IS NULL
+        UNION ALL
+        SELECT 'held', (i->>'productId')::uuid, (a->>'locationId')::uuid, (a->>'quantity')::int
+        FROM holds h CROSS JOIN LATERAL jsonb_array_elements(h.items) i CROSS JOIN LATERAL jsonb_array_elements(i->'allocations') a
+        WHERE h.status = 'active')
       SELECT l.product_id || '@' || l.location_id AS place,
         (l.reserved < 0 OR l.reserved > l.on_hand OR l.on_hand < 0 OR l.held < 0 OR l.held > l.reserved OR l.incoming < 0) AS "outOfRange",
         l.on_hand <> coalesce(m.total, 0) AS ledger,
-        l.reserved <> coalesce(h.held, 0) AS held,
+        l.reserved <> coalesce(h.reserved, 0) AS held,
+        l.held <> coalesce(h.kept, 0) AS holds,
         l.awaiting_shipment <> coalesce(h.unshipped, 0) AS unshipped,
         l.incoming <> coalesce(tr.incoming, 0) AS incoming
       FROM location_levels l
       LEFT JOIN (SELECT product_id, location_id, sum(delta) AS total FROM stock_movements GROUP BY product_id, location_id) m USING (product_id, location_id)
-      LEFT JOIN (SELECT product_id, location_id, sum(quantity) FILTER (WHERE status = 'reserved') AS held,
-                        sum(quantity) FILTER (WHERE status = 'processed') AS unshipped
+      LEFT JOIN (SELECT product_id, location_id, sum(quantity) FILTER (WHERE status IN ('reserved', 'held')) AS reserved,
+                        sum(quantity) FILTER (WHERE status = 'held') AS kept, sum(quantity) FILTER (WHERE status = 'processed') AS unshipped
                  FROM unit GROUP BY product_id, location_id) h USING (product_id, location_id)
       LEFT JOIN (SELECT product_id, to_location_id AS location_id, sum(quantity - received) AS incoming
                  FROM transfer_item WHERE status = 'in_transit' GROUP BY product_id, to_location_id) tr USING (product_id, location_id)`,
@@ -119,6 +130,17 @@ export async function stockViolations(sql: Executor): Promise<Violations> {
       FROM expected e FULL JOIN moved m ON m.id = e.id AND m.product_id = e.product_id AND m.location_id = e.location_id AND m.reason = e.reason
       WHERE coalesce(e.delta, 0) <> coalesce(m.delta, 0)
       LIMIT 20`,
+    sql<{ hold: string }[]>`
+      WITH kept AS (
+        SELECT h.id, h.order_id, (i->>'productId')::uuid AS product_id, (a->>'locationId')::uuid AS location_id, (a->>'quantity')::int AS quantity
+        FROM holds h CROSS JOIN LATERAL jsonb_array_elements(h.items) i CROSS JOIN LATERAL jsonb_array_elements(i->'allocations') a
+        WHERE h.status = 'converted')
+      SELECT k.id::text AS hold FROM kept k LEFT JOIN orders o ON o.id = k.order_id
+      GROUP BY k.id, o.id, o.allocations
+      HAVING o.id IS NULL OR (SELECT jsonb_agg(x ORDER BY x) FROM jsonb_array_elements(o.allocations) x)
+        IS DISTINCT FROM jsonb_agg(jsonb_build_object('productId', k.product_id, 'locationId', k.location_id, 'quantity', k.quantity) ORDER BY
+                                    jsonb_build_object('productId', k.product_id, 'locationId', k.location_id, 'quantity', k.quantity))
+      LIMIT 20`,
   ]);
   const pick = <T extends Record<string, unknown>>(rows: readonly T[], key: keyof T, id: keyof T) => rows.filter((r) => r[key]).map((r) => String(r[id]));
   return {
@@ -127,6 +149,8 @@ export async function stockViolations(sql: Executor): Promise<Violations> {
     outOfRange: [...pick(levels, 'outOfRange', 'productId'), ...pick(places, 'outOfRange', 'place')],
     ledger: [...pick(levels, 'ledger', 'productId'), ...pick(places, 'ledger', 'place')],
     held: pick(places, 'held', 'place'),
+    holds: pick(places, 'holds', 'place'),
+    conversions: conversions.map((c) => c.hold),
     unshipped: pick(places, 'unshipped', 'place'),
     incoming: pick(places, 'incoming', 'place'),
     transfers: transfers.map((t) => t.wrong),

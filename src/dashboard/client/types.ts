@@ -8,12 +8,13 @@ import type { ApiKey, ApiKeyCreated } from '../../modules/api-keys/api-keys.mode
 import type { Me as MeModel } from '../../http/me.routes.ts';
 import type { Delivery, WebhookCreated, WebhookWithHealth } from '../../modules/webhooks/webhooks.models.ts';
 import { webhookEventTypes } from '../../modules/webhooks/event-types.ts';
+import type { Hold } from '../../modules/holds/holds.models.ts';
 
 /**
  * The shapes the dashboard reads, taken from the server's own models (type-only imports: nothing
  * of the server ends up in the browser bundle).
  */
-export type { ApiKey, ApiKeyCreated, Category, Movement, Order, OrderCounts, OrderLog, OrderStatus, Product };
+export type { ApiKey, ApiKeyCreated, Category, Hold, Movement, Order, OrderCounts, OrderLog, OrderStatus, Product };
 /** The signed-in credential: its role and every operation (`METHOD /path`) it may call. */
 export type Me = typeof MeModel.static;
 export type Inventory = typeof InventoryModel.static;

@@ -116,8 +116,8 @@ export class EventHub {
   }
 
   /**
-   * A customer token's stream: inventory events (catalog data) and the order events of its own
-   * customer, nothing else. Order events carry `data.customerId`; only rows written before they did
+   * A customer token's stream: inventory events (catalog data) and the order and hold events of its
+   * own customer, nothing else. Order events carry `data.customerId`; only rows written before they did
    * (the outbox's first format) need the customer looked up (one query per batch, remembered per
    * stream).
    */
@@ -134,6 +134,7 @@ export class EventHub {
     }
     return events.filter((event) => {
       if (event.type.startsWith('inventory.')) return true;
+      if (event.type.startsWith('hold.')) return event.data.customerId === subscriber.customerId;
       if (!isOrder(event)) return false;
       const owner = event.data.customerId ?? subscriber.owners.get(String(event.data.orderId));
       return owner === subscriber.customerId;

@@ -7,6 +7,7 @@ import type { Order } from '../orders/orders.models.ts';
 import type { Transfer } from '../transfers/transfers.models.ts';
 import type { SyncRun } from '../warehouse/warehouse.service.ts';
 import type { Webhook } from '../webhooks/webhooks.models.ts';
+import type { HoldRecord } from '../holds/hold-book.ts';
 
 /**
  * The outbox record: what one committed transaction changed, with a snapshot of each thing as of
@@ -69,7 +70,10 @@ export type TransferRecord = Transfer;
 /** The one builder of a transfer's record. */
 export const transferRecord = (transfer: Transfer): TransferRecord => ({ ...transfer, items: transfer.items.map((item) => ({ ...item })) });
 
-/** `webhookDisabled`: a subscription the delivery engine turned off after failing for too long. */
+/**
+ * `webhookDisabled`: a subscription the delivery engine turned off after failing for too long.
+ * `holds`: holds whose time ran out and whose stock this transaction gave back (each once).
+ */
 export type EventRecord = {
   v: typeof OUTBOX_FORMAT;
   orders?: OrderRecord[];
@@ -77,6 +81,7 @@ export type EventRecord = {
   transfers?: TransferRecord[];
   syncRun?: SyncRun;
   webhookDisabled?: Webhook;
+  holds?: HoldRecord[];
 };
 
 /** An order's state right after a change: everything `orderRecord` needs. */
@@ -144,7 +149,7 @@ export function orderAt(record: OrderRecord, at: string, facts?: OrderFacts): Or
 }
 
 /**
- * The events of one outbox row, in a fixed order (orders, inventory, transfers, the sync run, a webhook), so
+ * The events of one outbox row, in a fixed order (orders, inventory, transfers, the sync run, a webhook, holds), so
  * that an index names the same event on every read. Rows written before format 2 (a plain array
  * of changes) are expanded as they are.
  */
@@ -187,5 +192,6 @@ export function expandRow(row: EventRow): StreamEvent[] {
   if (syncRun) events.push({ id: id(events.length), type: 'warehouse.sync.completed', data: { ...syncRun, at } });
   const webhook = row.changes.webhookDisabled;
   if (webhook) events.push({ id: id(events.length), type: 'webhook.disabled', data: { ...webhook, at } });
+  for (const hold of row.changes.holds ?? []) events.push({ id: id(events.length), type: 'hold.expired', data: { ...hold, at } });
   return events;
 }

@@ -93,6 +93,10 @@ export function createMetrics() {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
       registers,
     }),
+    holdsCreated: new Counter({ name: 'holds_created_total', help: 'Holds made (stock taken for a cart)', registers }),
+    holdsConverted: new Counter({ name: 'holds_converted_total', help: 'Holds whose stock an order took', registers }),
+    holdsReleased: new Counter({ name: 'holds_released_total', help: 'Holds released by a client (stock back on sale at once)', registers }),
+    holdsExpired: new Counter({ name: 'holds_expired_total', help: 'Holds whose time ran out and whose stock was given back (each once)', registers }),
     webhooksDisabled: new Counter({ name: 'webhooks_disabled_total', help: 'Subscriptions disabled after failing for the whole retry window', registers }),
   };
 }

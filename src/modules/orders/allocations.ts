@@ -1,4 +1,5 @@
 import type { Allocation, StockDesk } from '../../actors/stock-plan.ts';
+import { AppError } from '../../lib/errors.ts';
 import type { LineAllocation } from './order-state.ts';
 
 export type Line = { productId: string; quantity: number };
@@ -39,3 +40,34 @@ export function unitsByProduct(order: { items: readonly Line[]; allocations: rea
 
 /** The locations an order may take its stock from, as a set (undefined: any active one). */
 export const allowedLocations = (locationIds: readonly string[] | null | undefined) => (locationIds && locationIds.length > 0 ? new Set(locationIds) : undefined);
+
+/**
+ * The locations a request names (an order's or a hold's `locationIds`), each live and active, or
+ * a 422 naming the one that is not; undefined: any.
+ */
+export function requestedLocations(desk: StockDesk, locationIds: readonly string[] | null | undefined): ReadonlySet<string> | undefined {
+  const wrong = (locationIds ?? []).flatMap((id, i) => (desk.location(id)?.active ? [] : [{ id, i, known: desk.location(id) !== undefined }]));
+  if (wrong.length > 0) {
+    throw new AppError(
+      'validation',
+      `not a location stock may come from: ${wrong.map((w) => w.id).join(', ')}`,
+      wrong.map(({ i, known }) => ({ path: `body.locationIds[${i}]`, message: known ? 'is an inactive location' : 'is not a location' })),
+    );
+  }
+  return allowedLocations(locationIds);
+}
+
+/** The products of a request's lines (an order's or a hold's), each once: a product twice is refused (its lines would race each other for stock). */
+export function distinctProducts(items: readonly Line[]): string[] {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    const first = seen.get(item.productId);
+    if (first !== undefined) {
+      throw new AppError('validation', `product ${item.productId} appears more than once`, [
+        { path: `body.items[${i}].productId`, message: `repeats items[${first}]: name each product once, with its total quantity` },
+      ]);
+    }
+    seen.set(item.productId, i);
+  });
+  return [...seen.keys()];
+}

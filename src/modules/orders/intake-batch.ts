@@ -9,7 +9,9 @@ import { findKeyed, readPrices, type KeyedOrder } from './intake.queries.ts';
 import { insertOrders, type LogRow, type NewOrderRow } from './lifecycle.queries.ts';
 import type { LineAllocation, OrderFacts, OrderStatus } from './order-state.ts';
 import type { Order, OrderCreate } from './orders.models.ts';
-import { allocateLines, allowedLocations, shortage, unitsByProduct } from './allocations.ts';
+import type { HoldLink } from '../holds/hold-keeper.ts';
+import { allocateLines, requestedLocations, shortage, unitsByProduct } from './allocations.ts';
+import { holdFor } from './intake-hold.ts';
 import { missedReservation, type OrderPolicy } from './transitions.ts';
 import { acceptanceView } from './views.ts';
 
@@ -47,6 +49,8 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
   constructor(
     private readonly policy: OrderPolicy,
     private readonly metrics: Metrics,
+    /** Orders placed with a hold take its stock (intake-hold.ts). */
+    private readonly holds: HoldLink,
   ) {}
 
   async read(tx: Executor, works: IntakeWork[]): Promise<Ctx> {
@@ -62,7 +66,7 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
     };
   }
 
-  apply(desk: StockDesk, work: IntakeWork, ctx: Ctx): IntakeResult {
+  apply(desk: StockDesk, work: IntakeWork, ctx: Ctx, kept?: unknown): IntakeResult {
     if (work.key !== null) {
       const first = ctx.keyed.get(keyOf(work.scope, work.key));
       if (first) return replay(first, work.hash!);
@@ -83,17 +87,20 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
         { path: 'body.items', message: 'prices × quantities exceed 999999999999.99' },
       ]);
     }
-    const allowed = this.allowedLocations(desk, work.input.locationIds);
+    const { holdId } = work.input;
+    const held = holdId !== undefined && holdFor(this.holds, kept, { ...work.input, holdId });
+    // With an active hold the order's stock is the hold's, wherever it was allowed to come from.
+    const allowed = held ? undefined : requestedLocations(desk, work.input.locationIds);
     for (const line of lines) desk.notePlaced(line.productId);
     const facts: OrderFacts = { id: work.id, customerId: work.input.customerId, items: priced, total: fromCents(cents), createdAt: desk.at };
-    const born = this.birth(desk, work, facts, allowed, ctx);
+    const born = held ? fromHold(facts, this.holds.convert(kept, desk, holdId, work.id)) : this.birth(desk, work, facts, allowed, ctx);
     ctx.rows.push({
       id: work.id,
       customerId: facts.customerId,
       status: born.status,
       items: priced,
       allocations: born.allocations,
-      locationIds: work.input.locationIds ?? null,
+      locationIds: held ? null : (work.input.locationIds ?? null),
       total: facts.total,
       attempts: born.attempts,
       lastError: born.lastError,
@@ -137,19 +144,6 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
     this.metrics.intakeBatchSize.observe(ctx.rows.length);
   }
 
-  /** The locations the order names, each live and active (a 422 naming the one that is not); undefined: any. */
-  private allowedLocations(desk: StockDesk, locationIds: readonly string[] | undefined): ReadonlySet<string> | undefined {
-    const wrong = (locationIds ?? []).flatMap((id, i) => (desk.location(id)?.active ? [] : [{ id, i, known: desk.location(id) !== undefined }]));
-    if (wrong.length > 0) {
-      throw new AppError(
-        'validation',
-        `not a location stock may come from: ${wrong.map((w) => w.id).join(', ')}`,
-        wrong.map(({ i, known }) => ({ path: `body.locationIds[${i}]`, message: known ? 'is an inactive location' : 'is not a location' })),
-      );
-    }
-    return allowedLocations(locationIds);
-  }
-
   /** Reserved when every line's stock is there (where it may come from); otherwise its first reservation attempt missed. */
   private birth(desk: StockDesk, work: IntakeWork, facts: OrderFacts, allowed: ReadonlySet<string> | undefined, ctx: Ctx): Born {
     const lines = work.input.items;
@@ -164,6 +158,17 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
     return { facts, status: missed.status, allocations: null, version: 1, attempts: 1, lastError: error, nextAttemptInMs: missed.delayMs };
   }
 }
+
+/** Born reserved with the hold's stock, where the hold had it. */
+const fromHold = (facts: OrderFacts, allocations: LineAllocation[]): Born => ({
+  facts,
+  status: 'reserved',
+  allocations,
+  version: 1,
+  attempts: 0,
+  lastError: null,
+  nextAttemptInMs: null,
+});
 
 /** Keys seen before: the same body gets the first answer again, another body a 422. */
 function replay(first: KeyedOrder, hash: string): IntakeResult {

@@ -3,6 +3,7 @@ import type { StockActors } from '../../actors/stock-actors.ts';
 import type { Participant, StockWork } from '../../actors/stock-engine.ts';
 import { isDatabaseUnavailable } from '../../db/client.ts';
 import { AppError, conflict } from '../../lib/errors.ts';
+import { distinctProducts } from './allocations.ts';
 import { keyOf, type Born, type IntakeBatch, type IntakeResult, type IntakeWork } from './intake-batch.ts';
 import type { Order, OrderCreate } from './orders.models.ts';
 import { acceptanceView } from './views.ts';
@@ -27,7 +28,7 @@ export class OrderIntake {
 
   /** `scope` is the credential's: two callers never collide on one Idempotency-Key. */
   async place(input: OrderCreate, idempotencyKey: string | undefined, scope: string): Promise<{ order: Order; replayed: boolean }> {
-    const productIds = distinctProducts(input);
+    const productIds = distinctProducts(input.items);
     if (productIds.some((id) => this.actors.full(id))) {
       throw new AppError('rate_limited', 'this product has more orders queued than it can take right now; retry shortly', undefined, { retryAfterSeconds: 1 });
     }
@@ -36,6 +37,7 @@ export class OrderIntake {
     const work: IntakeWork = {
       productIds,
       participant: this.batch as Participant<StockWork<IntakeResult>, unknown>,
+      ...(input.holdId === undefined ? {} : { keeps: [input.holdId] }),
       id: Bun.randomUUIDv7(),
       input,
       scope,
@@ -57,26 +59,12 @@ export class OrderIntake {
   }
 }
 
-/** The products of an order, each once: a product twice is refused (its lines would race each other for stock). */
-function distinctProducts(input: OrderCreate): string[] {
-  const seen = new Map<string, number>();
-  input.items.forEach((item, i) => {
-    const first = seen.get(item.productId);
-    if (first !== undefined) {
-      throw new AppError('validation', `product ${item.productId} appears more than once`, [
-        { path: `body.items[${i}].productId`, message: `repeats items[${first}]: order each product once, with its total quantity` },
-      ]);
-    }
-    seen.set(item.productId, i);
-  });
-  return [...seen.keys()];
-}
-
-/** Same customer, the same lines in the same order, and the same locations: the same request. */
+/** Same customer, the same lines in the same order, the same locations and hold: the same request. */
 function requestHash(input: OrderCreate): string {
   const parts: unknown[] = [input.customerId, input.items.map((i) => [i.productId, i.quantity])];
-  // Named only when given: a key stored before orders could name locations still matches its body.
+  // Named only when given: a key stored before orders could name locations (or holds) still matches its body.
   if (input.locationIds) parts.push(input.locationIds);
+  if (input.holdId) parts.push({ holdId: input.holdId });
   const canonical = JSON.stringify(parts);
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -43,6 +43,9 @@ export const OrderCreate = t.Object({
   locationIds: t.Optional(
     t.Array(Uuid, { minItems: 1, maxItems: 50, uniqueItems: true, description: 'Only these (active) locations may give its stock, e.g. a store for pickup; kept for its retries' }),
   ),
+  holdId: t.Optional(
+    t.String({ format: 'uuid', description: "An active hold of this customer with exactly these items: the order takes its stock (born `reserved`; `locationIds` is then ignored)" }),
+  ),
 });
 export type OrderCreate = typeof OrderCreate.static;
 

@@ -4,6 +4,7 @@ import type { Sql } from '../../db/client.ts';
 import { backoffMs } from '../../lib/backoff.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { HoldLink } from '../holds/hold-keeper.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { PaymentGateway } from '../payments/gateway.ts';
 import { OrderIntake } from './intake.ts';
@@ -28,6 +29,8 @@ export type OrdersModuleDeps = {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  /** Orders placed with a hold take its stock. */
+  holds: HoldLink;
 };
 
 /** Orders claimed per statement by a sweep. */
@@ -38,7 +41,7 @@ const CLAIM_BATCH = 2000;
  * order after its intake), the intake, the worker, the reconciler, and their periodic jobs.
  * Nothing else writes `orders`, `order_logs` or an order's outbox record.
  */
-export function createOrdersModule({ sql, actors, gateway, config, owner, clock, logger, metrics }: OrdersModuleDeps) {
+export function createOrdersModule({ sql, actors, gateway, config, owner, clock, logger, metrics, holds }: OrdersModuleDeps) {
   const retryDelayMs = (attempt: number) => backoffMs(attempt, { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }, clock.random);
   const policy: OrderPolicy = {
     owner,
@@ -70,7 +73,7 @@ export function createOrdersModule({ sql, actors, gateway, config, owner, clock,
   });
   const intake = new OrderIntake(
     actors,
-    new IntakeBatch(policy, metrics),
+    new IntakeBatch(policy, metrics, holds),
     (born) => worker.accept(born),
     () => worker.recoverLost(),
   );

@@ -6,6 +6,7 @@ export const CategoryRef = t.Object({ id: Uuid, name: t.String() });
 export const InventorySummary = t.Object({
   onHand: Int({ minimum: 0 }),
   reserved: Int({ minimum: 0 }),
+  held: Int({ minimum: 0, description: 'The part of `reserved` that holds (cart reservations) keep' }),
   available: Int({ minimum: 0 }),
 });
 

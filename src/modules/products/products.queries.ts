@@ -13,6 +13,7 @@ export type ProductRow = {
   updatedAt: string;
   onHand: number;
   reserved: number;
+  held: number;
   lowStockThreshold: number | null;
   categories: { id: string; name: string }[];
 };
@@ -34,7 +35,7 @@ function productColumns(sql: Executor, schema: ProductSchema) {
     : sql`'[]'::json`;
   return sql`
     p.id, p.sku, p.name, p.description, p.price::text AS price, p.archived_at AS "archivedAt",
-    p.created_at AS "createdAt", p.updated_at AS "updatedAt", l.on_hand AS "onHand", l.reserved,
+    p.created_at AS "createdAt", p.updated_at AS "updatedAt", l.on_hand AS "onHand", l.reserved, l.held,
     ${threshold} AS "lowStockThreshold", ${categories} AS categories`;
 }
 

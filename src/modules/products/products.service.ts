@@ -16,7 +16,7 @@ export function toProduct(row: q.ProductRow): Product {
     price: row.price,
     archived: row.archivedAt !== null,
     categories: row.categories,
-    inventory: { onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved },
+    inventory: { onHand: row.onHand, reserved: row.reserved, held: row.held, available: row.onHand - row.reserved },
     lowStockThreshold: row.lowStockThreshold,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
@@ -92,7 +92,7 @@ export class ProductsService {
       const level = await q.lockProductStock(tx, id);
       if (!(await q.lockProductRow(tx, id))) throw notFound(`product ${id}`);
       if (level && level.reserved > 0) {
-        throw conflict(`${level.reserved} units of this product are reserved by open orders`, { reserved: level.reserved });
+        throw conflict(`${level.reserved} units of this product are reserved by open orders or holds`, { reserved: level.reserved });
       }
       if (level && level.ordersPlaced > 0) {
         await q.archiveProduct(tx, id);

@@ -83,9 +83,11 @@ export function webhookEvents(event: StreamEvent, thresholds: ReadonlyMap<string
       return [make('transfer.received', `transfer:${transfer.id}`, transfer)];
     }
     case 'warehouse.sync.completed':
-    case 'webhook.disabled': {
+    case 'webhook.disabled':
+    case 'hold.expired': {
       const { at: _at, ...rest } = data;
-      return [make(event.type, event.type === 'webhook.disabled' ? `webhook:${rest.id}` : 'warehouse', rest)];
+      const key = event.type === 'warehouse.sync.completed' ? 'warehouse' : `${event.type.split('.')[0]}:${rest.id}`;
+      return [make(event.type, key, rest)];
     }
     default:
       return [];

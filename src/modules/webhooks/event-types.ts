@@ -12,5 +12,6 @@ export const webhookEventTypes = [
   'warehouse.sync.completed',
   'transfer.received',
   'webhook.disabled',
+  'hold.expired',
 ] as const;
 export type WebhookEventType = (typeof webhookEventTypes)[number];

@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
 import { useCan } from '../access.ts';
 import { get, patch, post, query } from '../api.ts';
-import { dateTime } from '../format.ts';
+import { dateTime, relative, shortId } from '../format.ts';
 import { useAction, useDebounced, useLiveEvents, useLoad, usePages } from '../hooks.ts';
 import { href } from '../router.ts';
-import type { Inventory, Movement, Page, Product } from '../types.ts';
+import type { Hold, Inventory, Movement, Page, Product } from '../types.ts';
 import { Loading, ProblemBox } from '../ui.tsx';
 import { PagedTable } from './PagedTable.tsx';
 
@@ -124,12 +124,56 @@ function Movements({ productId, version }: { productId: string; version: string 
   );
 }
 
+/** The product's active holds (carts keeping its stock), soonest made last; live with the product's stock. */
+function ActiveHolds({ productId, version }: { productId: string; version: string }) {
+  const holds = usePages((cursor) => get<Page<Hold>>(`/api/v1/holds${query({ productId, status: 'active', limit: 20, cursor })}`), [productId, version]);
+  // Holds name their locations by id; the product's inventory knows their codes.
+  const inventory = useLoad(() => get<Inventory>(`/api/v1/products/${productId}/inventory`), [productId, version]);
+  const codes = new Map(inventory.state.status === 'ready' ? inventory.state.value.locations.map((l) => [l.locationId, l.locationCode]) : []);
+  return (
+    <section class="card" aria-labelledby="holds-title">
+      <h2 id="holds-title">Active holds</h2>
+      <PagedTable
+        pages={holds}
+        what="holds"
+        empty="No cart holds this product's stock."
+        caption="Active holds of this product, newest first"
+        head={
+          <>
+            <th scope="col">Hold</th>
+            <th scope="col">Customer</th>
+            <th scope="col" class="num">Units</th>
+            <th scope="col">Where</th>
+            <th scope="col">Expires</th>
+          </>
+        }
+        row={(h) => {
+          const line = h.items.find((item) => item.productId === productId);
+          return (
+            <tr key={h.id} data-hold={h.id}>
+              <td>
+                <code title={h.id}>{shortId(h.id)}</code>
+              </td>
+              <td>{h.customerId ?? 'guest'}</td>
+              <td class="num" data-field="quantity">
+                {line?.quantity ?? 0}
+              </td>
+              <td>{line?.allocations.map((a) => `${a.quantity} at ${codes.get(a.locationId) ?? shortId(a.locationId)}`).join(', ')}</td>
+              <td title={dateTime(h.expiresAt)}>{relative(h.expiresAt)}</td>
+            </tr>
+          );
+        }}
+      />
+    </section>
+  );
+}
+
 export function ProductPage({ id }: { id: string }) {
   const can = useCan();
   const product = useLoad(() => get<Product>(`/api/v1/products/${id}`), [id]);
   const refresh = useDebounced(() => void product.refresh(), 200);
   useLiveEvents((events) => {
-    if (events.some((e) => e.type === 'inventory.changed' && e.data.productId === id)) refresh();
+    if (events.some((e) => (e.type === 'inventory.changed' && e.data.productId === id) || e.type === 'hold.expired')) refresh();
   });
   const state = product.state;
   return (
@@ -165,6 +209,12 @@ export function ProductPage({ id }: { id: string }) {
               <dd data-field="reserved">{state.value.inventory.reserved}</dd>
             </div>
             <div>
+              <dt>
+                <abbr title="Of reserved: kept for carts by holds, until converted into orders, released or expired">Held</abbr>
+              </dt>
+              <dd data-field="held">{state.value.inventory.held}</dd>
+            </div>
+            <div>
               <dt>Available</dt>
               <dd data-field="available">{state.value.inventory.available}</dd>
             </div>
@@ -173,6 +223,7 @@ export function ProductPage({ id }: { id: string }) {
             {can('PATCH /api/v1/products/:id') && <EditForm key={state.value.id} product={state.value} onSaved={(p) => product.update(() => p)} />}
             {can('POST /api/v1/products/:id/inventory/adjustments') && <AdjustForm productId={id} onAdjusted={() => product.refresh()} />}
           </div>
+          {can('GET /api/v1/holds') && <ActiveHolds productId={id} version={`${state.value.inventory.reserved}/${state.value.inventory.held}`} />}
           {can('GET /api/v1/products/:id/inventory/movements') && <Movements productId={id} version={state.value.updatedAt + state.value.inventory.onHand} />}
         </>
       )}

@@ -12,7 +12,8 @@ const PAGE = 50;
 function withInventory(products: Product[], data: Record<string, unknown>): Product[] {
   const { productId, onHand, reserved, available } = data;
   if (typeof onHand !== 'number' || typeof reserved !== 'number' || typeof available !== 'number') return products;
-  return products.map((p) => (p.id === productId ? { ...p, inventory: { onHand, reserved, available } } : p));
+  const held = typeof data.held === 'number' ? data.held : 0;
+  return products.map((p) => (p.id === productId ? { ...p, inventory: { onHand, reserved, held, available } } : p));
 }
 
 /** Changing the category or the low-stock box keeps what is typed in the search box, submitted or not. */
@@ -94,6 +95,9 @@ export function ProductsView({ params }: { params: URLSearchParams }) {
             <th scope="col" class="num">Price</th>
             <th scope="col" class="num">On hand</th>
             <th scope="col" class="num">Reserved</th>
+            <th scope="col" class="num">
+              <abbr title="Of reserved: kept for carts by holds">Held</abbr>
+            </th>
             <th scope="col" class="num">Available</th>
             <th scope="col" class="num">Low at</th>
           </>
@@ -113,6 +117,9 @@ export function ProductsView({ params }: { params: URLSearchParams }) {
             </td>
             <td class="num" data-field="reserved">
               {p.inventory.reserved}
+            </td>
+            <td class="num" data-field="held">
+              {p.inventory.held}
             </td>
             <td class="num" data-field="available">
               {p.inventory.available}
