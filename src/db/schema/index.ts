@@ -5,3 +5,4 @@ export * from './ops.ts';
 export * from './api-keys.ts';
 export * from './webhooks.ts';
 export * from './locations.ts';
+export * from './fulfilments.ts';
