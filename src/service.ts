@@ -110,6 +110,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     categories: new CategoriesService(sql, capabilities),
     inventory: new InventoryService(sql, actors),
     orders: orders.service,
+    afterSale: orders.afterSale,
     events: events.hub,
     warehouse: warehouse.sync,
     metrics,

@@ -10,7 +10,9 @@ export async function ledgerCheck(sql: Executor): Promise<Check> {
     'levels out of range': v.outOfRange.length,
     'ledger ≠ on hand': v.ledger.length,
     'reserved ≠ held': v.held.length,
-    'awaiting shipment ≠ processed': v.unshipped.length,
+    'awaiting shipment ≠ sold and not shipped': v.unshipped.length,
+    'shipped ≠ allocated': v.shipments.length,
+    'refunds beyond the charge or their returns': v.refunds.length,
     'sums ≠ their locations': v.sums.length,
     'lines sold wrongly': v.sales.length,
     'sales ≠ their lines': v.attribution.length,
@@ -20,7 +22,7 @@ export async function ledgerCheck(sql: Executor): Promise<Check> {
     ok: bad === 0,
     detail:
       bad === 0
-        ? `${v.products} products, ${v.lines} order units: per location ledger = on hand, reserved = held, awaiting shipment = sold; sums = their locations; each sold unit in exactly one sale of its quantity`
+        ? `${v.products} products, ${v.lines} order units: per location ledger = on hand, reserved = held, sold = shipped + awaiting shipment; sums = their locations; each sold unit in exactly one sale of its quantity; refunds within the charge`
         : Object.entries(counts)
             .filter(([, n]) => n > 0)
             .map(([what, n]) => `${what} ${n}`)

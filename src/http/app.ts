@@ -9,6 +9,8 @@ import { productsRoutes } from '../modules/products/products.routes.ts';
 import type { ProductsService } from '../modules/products/products.service.ts';
 import type { EventHub } from '../modules/events/event-hub.ts';
 import { eventsRoutes } from '../modules/events/events.routes.ts';
+import { afterSaleRoutes } from '../modules/orders/after-sale.routes.ts';
+import type { AfterSaleService } from '../modules/orders/after-sale.service.ts';
 import { ordersRoutes } from '../modules/orders/orders.routes.ts';
 import type { OrdersService } from '../modules/orders/orders.service.ts';
 import type { Metrics } from '../modules/metrics/metrics.ts';
@@ -36,6 +38,7 @@ export type AppServices = {
   categories: CategoriesService;
   inventory: InventoryService;
   orders: OrdersService;
+  afterSale: AfterSaleService;
   events: EventHub;
   warehouse: WarehouseSync;
   metrics: Metrics;
@@ -99,6 +102,7 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(inventoryRoutes(services.inventory))
     .use(categoriesRoutes(services.categories, services.products))
     .use(ordersRoutes(services.orders, gate))
+    .use(afterSaleRoutes(services.afterSale, gate))
     .use(eventsRoutes(services.events, gate))
     .use(warehouseRoutes(services.warehouse))
     .use(metricsRoutes(services.metrics))

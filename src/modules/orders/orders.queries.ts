@@ -19,6 +19,8 @@ export type OrderRow = {
   paymentStatus: PaymentStatus | null;
   paymentReference: string | null;
   paymentAttempts: number;
+  /** What the provider refunded so far (succeeded refunds only). */
+  refunded: string;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -27,7 +29,7 @@ export type OrderRow = {
 const orderColumns = (executor: Executor) => executor`
   o.id, o.customer_id AS "customerId", o.status, o.items, o.allocations, o.location_ids::text[] AS "locationIds", o.total::text AS total, o.attempts,
   o.next_attempt_at AS "nextAttemptAt", o.last_error AS "lastError", o.payment_status AS "paymentStatus",
-  o.payment_reference AS "paymentReference", o.payment_attempts AS "paymentAttempts", o.version,
+  o.payment_reference AS "paymentReference", o.payment_attempts AS "paymentAttempts", o.refunded::text AS refunded, o.version,
   o.created_at AS "createdAt", o.updated_at AS "updatedAt"`;
 
 export async function findOrder(sql: Executor, id: string): Promise<OrderRow | undefined> {

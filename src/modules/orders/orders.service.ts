@@ -2,6 +2,7 @@ import type { StockActors } from '../../actors/stock-actors.ts';
 import type { Sql } from '../../db/client.ts';
 import { conflict, notFound } from '../../lib/errors.ts';
 import { decodeCursor, isUuidKey, pageOf } from '../../lib/paging.ts';
+import { readDocuments, noDocuments } from './documents.queries.ts';
 import type { OrderIntake } from './intake.ts';
 import type { Order, OrderCounts, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';
 import { orderStatuses } from './order-state.ts';
@@ -30,7 +31,8 @@ export class OrdersService {
    * its existence is not revealed either.
    */
   async get(id: string, customerId?: string): Promise<Order> {
-    return orderView(await this.find(id, customerId));
+    const [row, docs] = await Promise.all([this.find(id, customerId), readDocuments(this.sql, [id])]);
+    return orderView(row, docs.get(id) ?? noDocuments());
   }
 
   async list(query: OrderListQuery, customerId?: string): Promise<{ items: Order[]; nextCursor: string | null }> {
@@ -39,7 +41,8 @@ export class OrdersService {
     const limit = query.limit ?? 50;
     const before = decodeCursor(query.cursor, isUuidKey);
     const rows = await q.listOrders(this.sql, { status: query.status, customerId: query.customerId, beforeId: before?.[0], limit: limit + 1 });
-    return pageOf(rows, limit, orderView, (row) => [row.id]);
+    const docs = await readDocuments(this.sql, rows.map((row) => row.id));
+    return pageOf(rows, limit, (row) => orderView(row, docs.get(row.id) ?? noDocuments()), (row) => [row.id]);
   }
 
   async counts(): Promise<OrderCounts> {
@@ -63,19 +66,10 @@ export class OrdersService {
    */
   async cancel(id: string, customerId?: string): Promise<Order> {
     const row = await this.find(id, customerId);
-    if (row.status === 'cancelled') return orderView(row);
+    if (row.status === 'cancelled') return this.get(id);
     if (row.status === 'failed' || row.status === 'shipped') throw conflict(`a ${row.status} order cannot be cancelled`, { orderStatus: row.status });
     const outcome = await this.actors.submit(this.steps.work(id, row.items, { kind: 'cancel' }));
     if (outcome.outcome === 'moved' && row.status === 'processed') this.refundDue();
-    return this.get(id);
-  }
-
-  /** processed → shipped, a step under its stock locks: the sold stock no longer awaits shipment. */
-  async ship(id: string): Promise<Order> {
-    const row = await q.findOrder(this.sql, id);
-    if (!row) throw notFound(`order ${id}`);
-    if (row.status !== 'processed') throw conflict(`only processed orders can be shipped; this one is ${row.status}`, { orderStatus: row.status });
-    await this.actors.submit(this.steps.work(id, row.items, { kind: 'ship' }));
     return this.get(id);
   }
 
