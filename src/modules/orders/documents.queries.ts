@@ -21,6 +21,25 @@ export function returnOf({ refundStatus, refundAmount, refundReference, ...row }
   return { ...row, refund: refundStatus === null ? null : { status: refundStatus, amount: refundAmount!, reference: refundReference }, createdAt: iso(row.createdAt) };
 }
 
+/**
+ * An order's documents as two JSON columns of the statement that reads the order (`o`): one
+ * snapshot, so that an order and its returns' refunds never disagree in one answer.
+ */
+export const documentColumns = (sql: Executor) => sql`
+  (SELECT coalesce(json_agg(json_build_object('id', f.id, 'orderId', f.order_id, 'locationId', f.location_id, 'items', f.items,
+                                              'trackingNumber', f.tracking_number, 'createdAt', f.created_at) ORDER BY f.id), '[]')
+   FROM fulfilments f WHERE f.order_id = o.id) AS fulfilments,
+  (SELECT coalesce(json_agg(json_build_object('id', r.id, 'orderId', r.order_id, 'locationId', r.location_id, 'items', r.items,
+                                              'refund', CASE WHEN r.refund_status IS NULL THEN NULL
+                                                        ELSE json_build_object('status', r.refund_status, 'amount', r.refund_amount::text, 'reference', r.refund_reference) END,
+                                              'createdAt', r.created_at) ORDER BY r.id), '[]')
+   FROM returns r WHERE r.order_id = o.id) AS returns`;
+
+/** The documents as `documentColumns` read them, their times as the API writes times. */
+export function documentsOf(row: Documents): Documents {
+  return { fulfilments: row.fulfilments.map(fulfilmentOf), returns: row.returns.map((r) => ({ ...r, createdAt: iso(r.createdAt) })) };
+}
+
 /** The documents of these orders, by order id (an order without any is absent). */
 export async function readDocuments(sql: Executor, orderIds: string[]): Promise<Map<string, Documents>> {
   const byOrder = new Map<string, Documents>();

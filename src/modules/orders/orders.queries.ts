@@ -1,4 +1,5 @@
 import { iso, type Executor } from '../../db/client.ts';
+import { documentColumns, type Documents } from './documents.queries.ts';
 import type { LineAllocation, OrderItem, OrderStatus, PaymentStatus } from './order-state.ts';
 
 /** Reads of orders for the API. */
@@ -32,8 +33,11 @@ const orderColumns = (executor: Executor) => executor`
   o.payment_reference AS "paymentReference", o.payment_attempts AS "paymentAttempts", o.refunded::text AS refunded, o.version,
   o.created_at AS "createdAt", o.updated_at AS "updatedAt"`;
 
-export async function findOrder(sql: Executor, id: string): Promise<OrderRow | undefined> {
-  const [row] = await sql<OrderRow[]>`SELECT ${orderColumns(sql)} FROM orders o WHERE o.id = ${id}`;
+/** An order with its fulfilments and returns, read in one statement. */
+export type OrderWithDocuments = OrderRow & Documents;
+
+export async function findOrder(sql: Executor, id: string): Promise<OrderWithDocuments | undefined> {
+  const [row] = await sql<OrderWithDocuments[]>`SELECT ${orderColumns(sql)}, ${documentColumns(sql)} FROM orders o WHERE o.id = ${id}`;
   return row;
 }
 
@@ -45,8 +49,8 @@ export type OrderFilter = { status?: OrderStatus; customerId?: string; beforeId?
  * status, so that a change of status never has to update one).
  */
 export function listOrders(sql: Executor, filter: OrderFilter) {
-  return sql<OrderRow[]>`
-    SELECT ${orderColumns(sql)} FROM orders o
+  return sql<OrderWithDocuments[]>`
+    SELECT ${orderColumns(sql)}, ${documentColumns(sql)} FROM orders o
     WHERE true
       ${filter.status ? sql`AND o.status = ${filter.status}` : sql``}
       ${filter.customerId ? sql`AND o.customer_id = ${filter.customerId}` : sql``}

@@ -2,7 +2,6 @@ import type { StockActors } from '../../actors/stock-actors.ts';
 import type { Sql } from '../../db/client.ts';
 import { conflict, notFound } from '../../lib/errors.ts';
 import { decodeCursor, isUuidKey, pageOf } from '../../lib/paging.ts';
-import { readDocuments, noDocuments } from './documents.queries.ts';
 import type { OrderIntake } from './intake.ts';
 import type { Order, OrderCounts, OrderCreate, OrderListQuery, OrderLog } from './orders.models.ts';
 import { orderStatuses } from './order-state.ts';
@@ -31,8 +30,7 @@ export class OrdersService {
    * its existence is not revealed either.
    */
   async get(id: string, customerId?: string): Promise<Order> {
-    const [row, docs] = await Promise.all([this.find(id, customerId), readDocuments(this.sql, [id])]);
-    return orderView(row, docs.get(id) ?? noDocuments());
+    return orderView(await this.find(id, customerId));
   }
 
   async list(query: OrderListQuery, customerId?: string): Promise<{ items: Order[]; nextCursor: string | null }> {
@@ -41,8 +39,7 @@ export class OrdersService {
     const limit = query.limit ?? 50;
     const before = decodeCursor(query.cursor, isUuidKey);
     const rows = await q.listOrders(this.sql, { status: query.status, customerId: query.customerId, beforeId: before?.[0], limit: limit + 1 });
-    const docs = await readDocuments(this.sql, rows.map((row) => row.id));
-    return pageOf(rows, limit, (row) => orderView(row, docs.get(row.id) ?? noDocuments()), (row) => [row.id]);
+    return pageOf(rows, limit, orderView, (row) => [row.id]);
   }
 
   async counts(): Promise<OrderCounts> {
@@ -66,7 +63,7 @@ export class OrdersService {
    */
   async cancel(id: string, customerId?: string): Promise<Order> {
     const row = await this.find(id, customerId);
-    if (row.status === 'cancelled') return this.get(id);
+    if (row.status === 'cancelled') return orderView(row);
     if (row.status === 'failed' || row.status === 'shipped') throw conflict(`a ${row.status} order cannot be cancelled`, { orderStatus: row.status });
     const outcome = await this.actors.submit(this.steps.work(id, row.items, { kind: 'cancel' }));
     if (outcome.outcome === 'moved' && row.status === 'processed') this.refundDue();

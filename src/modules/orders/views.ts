@@ -2,9 +2,9 @@ import { iso } from '../../db/client.ts';
 import type { Born } from './intake-batch.ts';
 import type { Order } from './orders.models.ts';
 import { DEFAULT_LOCATION_ID } from '../../db/schema/locations.ts';
-import { noDocuments, type Documents } from './documents.queries.ts';
+import { documentsOf, noDocuments, type Documents } from './documents.queries.ts';
 import { isFinal, type LineAllocation, type OrderItem, type OrderStatus } from './order-state.ts';
-import type { OrderRow } from './orders.queries.ts';
+import type { OrderRow, OrderWithDocuments } from './orders.queries.ts';
 
 const NOTHING_REFUNDED = '0.00';
 
@@ -53,8 +53,9 @@ export function acceptanceView(born: Born): Order {
   };
 }
 
-/** The order as it is now, with its fulfilments and returns (`readDocuments`). */
-export function orderView(row: OrderRow, docs: Documents): Order {
+/** The order as it is now, with its fulfilments and returns. */
+export function orderView(row: OrderWithDocuments): Order {
+  const docs = documentsOf(row);
   return {
     id: row.id,
     customerId: row.customerId,
