@@ -9,8 +9,10 @@
 --   ledger's new column, last: stock batches that write the ledger without orders finish first.
 -- - lock_timeout: behind a long transaction the migrator gives up and retries, rather than make
 --   requests queue behind it.
--- - An order's `refunded` is kept within its total by the one statement that adds to it: a CHECK
---   here would be validated by a scan of every order under that exclusive lock.
+-- - No CHECK keeps an order's `refunded` within its total: one here would be validated by a scan of
+--   every order under that exclusive lock. It only ever adds what the provider refunded (which
+--   refuses more than is left of the charge), and the statement that adds a return's refund
+--   refuses to pass the total.
 SET LOCAL lock_timeout = '2s';--> statement-breakpoint
 ALTER TABLE "orders" ADD COLUMN "refunded" numeric(14, 2) DEFAULT '0' NOT NULL;--> statement-breakpoint
 CREATE TABLE "fulfilments" (

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, spyOn, test } from 'bun:test';
 import { DEFAULT_LOCATION_ID } from '../src/db/schema/locations.ts';
-import { chargeKey } from '../src/modules/payments/gateway.ts';
+import { chargeKey, returnRefundKey } from '../src/modules/payments/gateway.ts';
 import { createPaymentServer, type PaymentServer } from '../src/modules/payments/server.ts';
 import { levelsOf, newLocation, orderState, stockAt, webhookEventsOf } from './support/after-sale.ts';
 import { expectStockConsistent } from './support/invariants.ts';
@@ -178,6 +178,19 @@ describe('refunds whose outcome is unknown are settled by the service, once', ()
     expect(refundsOf(id).map((r) => [r.id, r.amount])).toEqual([[settled.returns[0].refund.reference, '11.00']]);
     const logs = (await t.api.get(`/api/v1/orders/${id}/logs`)).body.items.filter((l: { message: string }) => l.message.startsWith('refund '));
     expect(logs).toHaveLength(1);
+    await expectStockConsistent(t.db.sql, books());
+  });
+
+  test('two looks at one pending refund at once: the provider answers both with one refund, and it is recorded once', async () => {
+    const { a, id } = await shippedOrder();
+    payments.behaviour.failNext('refund-error');
+    const back = (await takeBack(id, { items: [{ productId: a, quantity: 2, disposition: 'restock' }] })).body;
+    expect(back.refund.status).toBe('pending');
+    const item = { returnId: back.id, orderId: id, chargeId: chargeOf(id).id, key: returnRefundKey(back.id), amount: '20.00', attempts: 1, lastChance: false };
+    const outcomes = await Promise.all([t.service.orders.refunds.ask(item), t.service.orders.refunds.ask(item)]);
+    expect(outcomes).toEqual(['refunded', 'refunded']);
+    expect((await orderOf(id)).refunded).toBe('20.00');
+    expect(refundsOf(id)).toHaveLength(1);
     await expectStockConsistent(t.db.sql, books());
   });
 

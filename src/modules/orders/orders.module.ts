@@ -88,6 +88,7 @@ export function createOrdersModule({ sql, actors, gateway, config, owner, clock,
     intake,
     worker,
     reconciler,
+    refunds,
     steps,
     jobs: orderJobs(sql, config, { worker, reconciler, releaseStuck: (asOf) => releaseStuck(sql, actors, steps, stuck, asOf) }),
     /** Resumes what previous runs left (a dead incarnation's leases are void at once). */
