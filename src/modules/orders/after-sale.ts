@@ -78,6 +78,19 @@ function onlyPlace(places: ReadonlySet<string>, none: () => AppError, what: stri
   return [...places][0]!;
 }
 
+/** Where a parcel leaves from: the location named (one the order has units at), or the one place the named units are still unshipped. */
+function parcelFrom(order: Working, input: FulfilmentCreate, held: Units, left: Units): string {
+  const named = input.locationId;
+  if (named === undefined) {
+    const places = new Set(input.items.flatMap((line) => [...(left.get(line.productId) ?? [])].filter(([, n]) => n > 0).map(([place]) => place)));
+    return onlyPlace(places, () => conflict('nothing of these products is left to ship'), 'these units are unshipped');
+  }
+  if (![...held.values()].some((places) => (places.get(named) ?? 0) > 0)) {
+    throw new AppError('validation', `order ${order.id} has nothing at location ${named}`, [{ path: 'body.locationId', message: 'is not a location this order has units at' }]);
+  }
+  return named;
+}
+
 /** A parcel of a processed order leaves one location: awaiting shipment falls there; the last unit to leave makes the order `shipped`. */
 export function fulfil(order: Working, docs: Documents, desk: StockDesk, request: FulfilRequest): Decision {
   if (order.status !== 'processed') throw conflict(`only a processed order ships; this one is ${order.status}`, { orderStatus: order.status });
@@ -85,22 +98,16 @@ export function fulfil(order: Working, docs: Documents, desk: StockDesk, request
   checkLines(order, input.items);
   const held = allocated(order, desk);
   const left = unshipped(order, docs, desk);
-  let locationId = input.locationId;
-  if (locationId === undefined) {
-    const places = new Set(input.items.flatMap((line) => [...(left.get(line.productId) ?? [])].filter(([, n]) => n > 0).map(([place]) => place)));
-    locationId = onlyPlace(places, () => conflict('nothing of these products is left to ship'), 'these units are unshipped');
-  } else if (![...held.values()].some((places) => (places.get(locationId!) ?? 0) > 0)) {
-    throw new AppError('validation', `order ${order.id} has nothing at location ${locationId}`, [{ path: 'body.locationId', message: 'is not a location this order has units at' }]);
-  }
+  const locationId = parcelFrom(order, input, held, left);
   input.items.forEach((line, i) => {
-    if (!held.get(line.productId)?.get(locationId!)) {
+    if (!held.get(line.productId)?.get(locationId)) {
       throw new AppError('validation', `product ${line.productId} has no units of this order at location ${locationId}`, [
         { path: `body.items[${i}].productId`, message: 'has no units of this order at that location' },
       ]);
     }
-    const there = left.get(line.productId)!.get(locationId!)!;
+    const there = left.get(line.productId)?.get(locationId) ?? 0;
     if (line.quantity > there) throw conflict(`only ${there} of product ${line.productId} left to ship from ${locationId}, not ${line.quantity}`, { productId: line.productId, unshipped: there });
-    desk.shipOut(line.productId, [{ locationId: locationId!, quantity: line.quantity }]);
+    desk.shipOut(line.productId, [{ locationId, quantity: line.quantity }]);
   });
   const fulfilment = {
     id: request.id,
