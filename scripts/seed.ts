@@ -80,7 +80,7 @@ try {
 
   const [existing] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM orders WHERE customer_id LIKE ${`${DEMO_CUSTOMER_PREFIX}%`}`;
   const toPlace = Math.max(0, sizes.orders - existing!.n);
-  if (toPlace > 0) await placeDemoOrders({ sql, orders: service.services.orders, payments, stock: await demoStock(sql, plan) }, toPlace);
+  if (toPlace > 0) await placeDemoOrders({ sql, orders: service.services.orders, afterSale: service.services.afterSale, payments, stock: await demoStock(sql, plan) }, toPlace);
   else console.log(`orders: ${existing!.n} demo orders already there (--orders ${sizes.orders}): none added`);
 
   const states = await sql<{ status: string; n: number }[]>`

@@ -122,6 +122,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     transfers: transfers.service,
     orders: orders.service,
     holds: holds.service,
+    afterSale: orders.afterSale,
     events: events.hub,
     warehouse: warehouse.sync,
     metrics,

@@ -76,10 +76,16 @@ const rows: Row[] = [
                                                                                             'Y     Y      Y     Y     F     F     F     U' },
   { op: 'GET /api/v1/orders', path: '/api/v1/orders', expect:                               'Y     Y      Y     Y     F     Y     Y     U' },
   { op: 'GET /api/v1/orders/counts', path: '/api/v1/orders/counts', expect:                 'Y     Y      Y     Y     F     Y     F     U' },
-  { op: 'GET /api/v1/orders/{id}', path: '/api/v1/orders/{order}', expect:                  'Y     Y      Y     Y     F     Y     H     U' },
+  // A warehouse reads the order it ships.
+  { op: 'GET /api/v1/orders/{id}', path: '/api/v1/orders/{order}', expect:                  'Y     Y      Y     Y     Y     Y     H     U' },
   { op: 'GET /api/v1/orders/{id}/logs', path: '/api/v1/orders/{order}/logs', expect:        'Y     Y      Y     Y     F     Y     H     U' },
   { op: 'POST /api/v1/orders/{id}/cancel', path: '/api/v1/orders/{order}/cancel', expect:   'Y     Y      Y     Y     F     F     H     U' },
-  { op: 'POST /api/v1/orders/{id}/ship', path: '/api/v1/orders/{order}/ship', expect:       'Y     F      Y     F     F     F     F     U' },
+  // Shipping and returns: admin and warehouse.
+  { op: 'POST /api/v1/orders/{id}/ship', path: '/api/v1/orders/{order}/ship', expect:       'Y     F      Y     F     Y     F     F     U' },
+  { op: 'POST /api/v1/orders/{id}/fulfilments', path: '/api/v1/orders/{order}/fulfilments', body: () => ({ items: [{ productId: '{product}', quantity: 1 }] }), expect:
+                                                                                            'Y     F      Y     F     Y     F     F     U' },
+  { op: 'POST /api/v1/orders/{id}/returns', path: '/api/v1/orders/{order}/returns', body: () => ({ items: [{ productId: '{product}', quantity: 1, disposition: 'restock' }] }), expect:
+                                                                                            'Y     F      Y     F     Y     F     F     U' },
   { op: 'GET /api/v1/events', path: '/api/v1/events', expect:                               'Y     Y      Y     Y     F     Y     Y     U' },
   // Holds are the storefront's, like orders; `{hold}` is customer-a's (the customer token is another customer's).
   { op: 'POST /api/v1/holds', path: '/api/v1/holds', body: () => ({ customerId: 'customer-a', items: [{ productId: '{stocked}', quantity: 1 }] }), expect:

@@ -181,6 +181,29 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await shot('order-cancelled');
   }, 30_000);
 
+  test('ships an order in parts, records a return and shows what was refunded', async () => {
+    const placed = (await placeOrder(api, [{ productId, quantity: 3 }], { customerId: 'cust-parcels' })).body;
+    await orderReaches(api, placed.id, ['processed']);
+    await go(`#/orders/${placed.id}`);
+    await page.getByLabel('Units of Blue mug (up to 3)').fill('1');
+    await page.getByLabel('Tracking number (optional)').fill('TRK-E2E-1');
+    await page.getByRole('button', { name: 'Ship parcel' }).click();
+    await seeText('[data-field=shipped]', '1');
+    await seeText('.documents', 'TRK-E2E-1');
+    await page.getByRole('button', { name: 'Ship order' }).click();
+    await page.getByRole('button', { name: 'Yes, ship order' }).click();
+    await seeText('[data-field=status]', 'Shipped');
+    await seeText('[data-field=shipped]', '3');
+    await page.getByLabel('Units of Blue mug back (up to 3)').fill('2');
+    await page.getByRole('button', { name: 'Record return' }).click();
+    await seeText('.ok', 'Return recorded; refund of 16.50 succeeded.');
+    await seeText('[data-field=refunded]', '16.50');
+    await seeText('[data-field=returned]', '2');
+    await seeText('.documents [data-field=refund]', 'refund of 16.50 succeeded');
+    expect((await api.get(`/api/v1/orders/${placed.id}`)).body).toMatchObject({ status: 'shipped', refunded: '16.50', items: [{ shipped: 3, returned: 2 }] });
+    await shot('order-returned');
+  }, 30_000);
+
   test("shows a failed order's errors in its timeline, and finds it by status and customer", async () => {
     const empty = await createProduct(api, { sku: 'EMPTY-SHELF', name: 'Out of stock', initialStock: 0 });
     const failed = (await placeOrder(api, [{ productId: empty.id, quantity: 3 }], { customerId: 'cust-unlucky' })).body;

@@ -141,6 +141,51 @@ describe('payments over HTTP', () => {
   });
 });
 
+describe('partial refunds', () => {
+  const charged = async (key: string, amount: string) => {
+    const reply = await fetch(`${payments.url}/charges`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ orderId: key, amount, currency: 'USD' }),
+    });
+    return ((await reply.json()) as { id: string }).id;
+  };
+  const refund = (chargeId: string, key: string, body: string) =>
+    fetch(`${payments.url}/charges/${chargeId}/refunds`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body });
+
+  test('the simulator server refunds a charge in parts, what is left by default, and refuses more than is left with 422', async () => {
+    const chargeId = await charged(`partial-${crypto.randomUUID()}`, '10.00');
+    const first = await refund(chargeId, 'p-1', '{"amount":"3.50"}');
+    expect(first.status).toBe(201);
+    expect(await first.json()).toMatchObject({ chargeId, amount: '3.50', status: 'succeeded' });
+    expect((await refund(chargeId, 'p-2', '{"amount":"6.51"}')).status).toBe(422);
+    expect((await refund(chargeId, 'p-2', '{"amount":3}')).status).toBe(422);
+    expect((await refund(chargeId, 'p-2', '[]')).status).toBe(422);
+    const rest = await refund(chargeId, 'p-3', '');
+    expect(rest.status).toBe(201);
+    expect(((await rest.json()) as { amount: string }).amount).toBe('6.50');
+    // Nothing is left; a repeated key still answers its first refund (and refunds nothing more).
+    expect((await refund(chargeId, 'p-4', '{}')).status).toBe(422);
+    const repeat = await refund(chargeId, 'p-1', '{"amount":"3.50"}');
+    expect(repeat.status).toBe(200);
+    expect(((await repeat.json()) as { amount: string }).amount).toBe('3.50');
+    const refunds = payments.ledger.dump().refunds.filter((r) => r.chargeId === chargeId);
+    expect(refunds.map((r) => r.amount)).toEqual(['3.50', '6.50']);
+    expect((await refund('ch_unknown', 'p-5', '{}')).status).toBe(404);
+  });
+
+  test('the HTTP gateway sends the amount (or none), and a refusal is permanent: never retried', async () => {
+    const { HttpPaymentGateway } = await import('../src/modules/payments/http-gateway.ts');
+    const gateway = new HttpPaymentGateway(payments.url, 1_000);
+    const chargeId = await charged(`gateway-${crypto.randomUUID()}`, '5.00');
+    expect((await gateway.refund(chargeId, 'g-1', '2.00')).amount).toBe('2.00');
+    expect(await gateway.refund(chargeId, 'g-2', '3.01').catch((error: { kind: string }) => error.kind)).toBe('permanent');
+    expect((await gateway.refund(chargeId, 'g-3')).amount).toBe('3.00');
+    payments.behaviour.failNext('refund-error');
+    expect(await gateway.refund(chargeId, 'g-4', '1.00').catch((error: { kind: string }) => error.kind)).toBe('unknown');
+  });
+});
+
 describe('the in-process simulator', () => {
   test('keeps a bounded ledger: the oldest charges go first, a repeated key is still not charged twice', async () => {
     const { PaymentLedger } = await import('../src/modules/payments/ledger.ts');

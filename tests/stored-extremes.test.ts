@@ -23,6 +23,8 @@ const ids = {
   category: '01900000-0000-7000-8000-0000000000b1',
   order: '01900000-0000-7000-8000-0000000000c1',
   run: '01900000-0000-7000-8000-0000000000d1',
+  parcel: '01900000-0000-7000-8000-0000000000e1',
+  returned: '01900000-0000-7000-8000-0000000000e2',
 };
 
 test('the extremes of every column read back with 200 and the same values', async () => {
@@ -41,8 +43,13 @@ test('the extremes of every column read back with 200 and the same values', asyn
     { productId: ids.cheap, quantity: 1, unitPrice: '0.00' },
     { productId: ids.product, quantity: 10000, unitPrice: PRICE_MAX },
   ];
-  await sql`INSERT INTO orders (id, customer_id, status, items, total, attempts, next_attempt_at, last_error, payment_status, payment_reference, payment_attempts, version)
-    VALUES (${ids.order}, ${long(10_000)}, 'pending', ${JSON.stringify(items)}::jsonb, ${TOTAL_MAX}, ${INT_MAX}, '9999-12-31T23:59:59.999Z', ${long(10_000)}, 'refund_pending', ${long(1000)}, ${INT_MAX}, ${INT_MAX})`;
+  await sql`INSERT INTO orders (id, customer_id, status, items, total, attempts, next_attempt_at, last_error, payment_status, payment_reference, payment_attempts, version, refunded)
+    VALUES (${ids.order}, ${long(10_000)}, 'pending', ${JSON.stringify(items)}::jsonb, ${TOTAL_MAX}, ${INT_MAX}, '9999-12-31T23:59:59.999Z', ${long(10_000)}, 'refund_pending', ${long(1000)}, ${INT_MAX}, ${INT_MAX}, ${TOTAL_MAX})`;
+  const units = JSON.stringify([{ productId: ids.product, quantity: INT_MAX }]);
+  await sql`INSERT INTO fulfilments (id, order_id, location_id, items, tracking_number) VALUES (${ids.parcel}, ${ids.order}, stockroom_default_location(), ${units}::jsonb, ${long(10_000)})`;
+  await sql`INSERT INTO returns (id, order_id, location_id, items, refund_status, refund_amount, refund_reference, refund_key)
+    VALUES (${ids.returned}, ${ids.order}, stockroom_default_location(), ${JSON.stringify([{ productId: ids.product, quantity: INT_MAX, disposition: 'damaged' }])}::jsonb,
+            'succeeded', ${TOTAL_MAX}, ${long(1000)}, ${long(1000)})`;
   await sql`INSERT INTO order_logs (id, order_id, status, message, error_message) OVERRIDING SYSTEM VALUE VALUES
     (9223372036854775807, ${ids.order}, 'pending', ${long(10_000)}, ${long(10_000)})`;
   await sql`INSERT INTO sync_runs (id, status, trigger, items_checked, items_adjusted, errors) VALUES
@@ -63,10 +70,18 @@ test('the extremes of every column read back with 200 and the same values', asyn
   expect((await get('/api/v1/categories')).items[0].name).toBe(long(10_000));
   expect((await get(`/api/v1/categories/${ids.category}/products`)).items).toHaveLength(1);
   const order = await get(`/api/v1/orders/${ids.order}`);
-  expect(order).toMatchObject({ total: TOTAL_MAX, attempts: INT_MAX, payment: { attempts: INT_MAX }, nextAttemptAt: '9999-12-31T23:59:59.999Z' });
+  expect(order).toMatchObject({
+    total: TOTAL_MAX,
+    attempts: INT_MAX,
+    payment: { attempts: INT_MAX },
+    nextAttemptAt: '9999-12-31T23:59:59.999Z',
+    refunded: TOTAL_MAX,
+    fulfilments: [{ id: ids.parcel, trackingNumber: long(10_000), items: [{ quantity: INT_MAX }] }],
+    returns: [{ id: ids.returned, refund: { status: 'succeeded', amount: TOTAL_MAX, reference: long(1000) } }],
+  });
   expect(order.items).toEqual([
-    { productId: ids.cheap, quantity: 1, unitPrice: '0.00', allocations: [] },
-    { productId: ids.product, quantity: 10000, unitPrice: PRICE_MAX, allocations: [] },
+    { productId: ids.cheap, quantity: 1, unitPrice: '0.00', allocations: [], shipped: 0, returned: 0 },
+    { productId: ids.product, quantity: 10000, unitPrice: PRICE_MAX, allocations: [], shipped: INT_MAX, returned: INT_MAX },
   ]);
   expect((await get('/api/v1/orders')).items[0].total).toBe(TOTAL_MAX);
   expect((await get(`/api/v1/orders?customerId=${encodeURIComponent(long(100))}`)).items).toHaveLength(0);

@@ -40,11 +40,14 @@ describe('order changes', () => {
       id: '01900000-0000-7000-8000-0000000000aa',
       customerId: 'alice',
       status: 'pending',
-      items: [{ productId: '01900000-0000-7000-8000-0000000000bb', quantity: 2, unitPrice: '5.00', allocations: [] }],
+      items: [{ productId: '01900000-0000-7000-8000-0000000000bb', quantity: 2, unitPrice: '5.00', allocations: [], shipped: 0, returned: 0 }],
       total: '10.00',
       attempts: 0,
       lastError: null,
       payment: null,
+      fulfilments: [],
+      returns: [],
+      refunded: '0.00',
       nextAttemptAt: null,
       createdAt: '2026-11-24T10:00:00.000Z',
       updatedAt: '2026-11-24T10:00:00.000Z',
@@ -64,6 +67,35 @@ describe('order changes', () => {
     expect(mapped({ v: 2, orders: [order('processed', 'reserved', 3)] }).map((e) => e.type)).toEqual(['order.processed']);
     expect(mapped({ v: 2, orders: [order('shipped', 'processed', 4)] }).map((e) => e.type)).toEqual(['order.shipped']);
     expect(mapped({ v: 2, orders: [order('pending', 'pending', 2)] })).toEqual([]);
+  });
+
+  test('a parcel is order.fulfilment.created and a return order.returned, the document beside the order; the last parcel then order.shipped', () => {
+    const parcel = {
+      id: '01900000-0000-7000-8000-0000000000f1',
+      orderId: order('processed', null).id,
+      locationId: '01900000-0000-7000-8000-00000000d0c0',
+      items: [{ productId: '01900000-0000-7000-8000-0000000000bb', quantity: 2 }],
+      trackingNumber: 'T-1',
+      createdAt: '2026-11-24T10:00:00.000Z',
+    };
+    const returned = {
+      ...parcel,
+      id: '01900000-0000-7000-8000-0000000000f2',
+      items: [{ ...parcel.items[0]!, quantity: 1, disposition: 'restock' as const }],
+      refund: { status: 'pending' as const, amount: '5.00', reference: null },
+    };
+    const events = mapped({
+      v: 2,
+      orders: [
+        { ...order('processed', 'processed', 4), fulfilments: [parcel], made: { kind: 'fulfilment', id: parcel.id } },
+        { ...order('shipped', 'processed', 5), fulfilments: [parcel] },
+        { ...order('shipped', 'shipped', 6), fulfilments: [parcel], returns: [returned], made: { kind: 'return', id: returned.id } },
+      ],
+    });
+    expect(events.map((e) => e.type)).toEqual(['order.fulfilment.created', 'order.shipped', 'order.returned']);
+    expect(events[0]!.data).toMatchObject({ id: parcel.orderId, status: 'processed', fulfilment: parcel, items: [{ shipped: 2, returned: 0 }] });
+    expect(events[2]!.data).toMatchObject({ status: 'shipped', return: returned, items: [{ shipped: 2, returned: 1 }], refunded: '0.00' });
+    expect(new Set(events.map((e) => e.key))).toEqual(new Set([`order:${parcel.orderId}`]));
   });
 
   test('a row written before format 2 maps with what it has', () => {

@@ -12,7 +12,9 @@ export async function ledgerCheck(sql: Executor): Promise<Check> {
     'reserved ≠ what orders and holds hold': v.held.length,
     'held ≠ what active holds hold': v.holds.length,
     'converted holds ≠ their orders': v.conversions.length,
-    'awaiting shipment ≠ processed': v.unshipped.length,
+    'awaiting shipment ≠ sold and not shipped': v.unshipped.length,
+    'shipped ≠ allocated': v.shipments.length,
+    'refunds beyond the charge or their returns': v.refunds.length,
     'incoming ≠ in transit': v.incoming.length,
     'transfers ≠ their movements': v.transfers.length,
     'sums ≠ their locations': v.sums.length,
@@ -24,7 +26,7 @@ export async function ledgerCheck(sql: Executor): Promise<Check> {
     ok: bad === 0,
     detail:
       bad === 0
-        ? `${v.products} products, ${v.lines} order units: per location ledger = on hand, reserved = what orders and holds hold, held = what holds hold, awaiting shipment = sold, incoming = in transit; transfers = their movements; converted holds = their orders; sums = their locations; each sold unit in exactly one sale of its quantity`
+        ? `${v.products} products, ${v.lines} order units: per location ledger = on hand, reserved = what orders and holds hold, held = what holds hold, sold = shipped + awaiting shipment, incoming = in transit; transfers = their movements; converted holds = their orders; sums = their locations; each sold unit in exactly one sale of its quantity; refunds within the charge`
         : Object.entries(counts)
             .filter(([, n]) => n > 0)
             .map(([what, n]) => `${what} ${n}`)

@@ -2,6 +2,7 @@ import { faker } from '@faker-js/faker';
 import type { PendingQuery, Row } from 'postgres';
 import type { Sql } from '../../src/db/client.ts';
 import type { OrderCreate } from '../../src/modules/orders/orders.models.ts';
+import type { AfterSaleService } from '../../src/modules/orders/after-sale.service.ts';
 import type { OrdersService } from '../../src/modules/orders/orders.service.ts';
 import type { Behaviour } from '../../src/modules/payments/simulator.ts';
 import type { Stocked } from './catalog.ts';
@@ -25,7 +26,7 @@ export function quotas(total: number): Quotas {
   return q;
 }
 
-type Ctx = { sql: Sql; orders: OrdersService; payments: Behaviour; stock: Stocked[] };
+type Ctx = { sql: Sql; orders: OrdersService; afterSale: AfterSaleService; payments: Behaviour; stock: Stocked[] };
 /** A condition on the orders row, built fresh for every poll. */
 type Reached = (sql: Sql) => PendingQuery<Row[]>;
 
@@ -53,7 +54,7 @@ export async function placeDemoOrders(ctx: Ctx, total: number): Promise<Quotas> 
   };
 
   const paid = await place(ctx, 'orders: paid', Array.from({ length: q.processed + q.shipped + cancelledAfterProcessing }, inStockOrder), (sql) => sql`status = 'processed'`);
-  await act('orders: shipped', paid.slice(0, q.shipped), (id) => ctx.orders.ship(id));
+  await act('orders: shipped', paid.slice(0, q.shipped), (id) => ctx.afterSale.ship(id));
   const refunded = paid.slice(q.shipped, q.shipped + cancelledAfterProcessing);
   await act('orders: cancelled', refunded, (id) => ctx.orders.cancel(id));
   await waitFor(ctx.sql, 'refunds', refunded, (sql) => sql`payment_status = 'refunded'`);

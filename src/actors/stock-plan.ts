@@ -46,6 +46,9 @@ export type InventoryChange = Counts & {
   changedLocationIds: string[];
 };
 
+/** What a movement names besides its product and location: the sync run, transfer or return it was for. */
+export type MovementRefs = { syncRunId?: string; transferId?: string; returnId?: string };
+
 /** Stock counts are PostgreSQL `integer`s. */
 const MAX_STOCK = 2_147_483_647;
 
@@ -99,7 +102,7 @@ export interface StockDesk {
   /** Sold units left where they were awaiting shipment. */
   shipOut(productId: string, allocations: readonly Allocation[]): void;
   /** Changes `on_hand` at a location by `delta` with a movement; refused below what is reserved there or past the integer range. */
-  move(productId: string, locationId: string, delta: number, reason: string, refs?: { syncRunId?: string; transferId?: string }): void;
+  move(productId: string, locationId: string, delta: number, reason: string, refs?: MovementRefs): void;
   /** Changes what is on its way to a location (a transfer); never below 0. */
   changeIncoming(productId: string, locationId: string, delta: number): void;
   /** The product's counts at one location (zeros where it has none). */
@@ -245,7 +248,7 @@ export class StockPlan implements StockDesk {
     for (const { locationId, quantity } of allocations) this.change(productId, locationId, 'awaitingShipment', -quantity);
   }
 
-  move(productId: string, locationId: string, delta: number, reason: string, refs: { syncRunId?: string; transferId?: string } = {}) {
+  move(productId: string, locationId: string, delta: number, reason: string, refs: MovementRefs = {}) {
     const place = this.place(productId, locationId);
     if (delta === 0) return;
     const code = place.location.code;
@@ -382,7 +385,7 @@ export class StockPlan implements StockDesk {
    * location, not one per order; the running `on_hand_after` stays exact because nothing else
    * moved there in between.
    */
-  private record(productId: string, locationId: string, delta: number, reason: string, refs: { orderId?: string; syncRunId?: string; transferId?: string }) {
+  private record(productId: string, locationId: string, delta: number, reason: string, refs: MovementRefs & { orderId?: string }) {
     const onHandAfter = this.place(productId, locationId).onHand;
     const key = `${productId}/${locationId}`;
     const open = this.openSale.get(key);
@@ -407,6 +410,7 @@ export class StockPlan implements StockDesk {
       orderIds: refs.orderId ? [refs.orderId] : null,
       syncRunId: refs.syncRunId ?? null,
       transferId: refs.transferId ?? null,
+      returnId: refs.returnId ?? null,
       onHandAfter,
     });
     if (reason === 'sale') this.openSale.set(key, this.movements.length - 1);

@@ -118,6 +118,7 @@ export type NewMovement = {
   orderIds: string[] | null;
   syncRunId: string | null;
   transferId: string | null;
+  returnId: string | null;
   /** The location's on hand after it. */
   onHandAfter: number;
 };
@@ -165,13 +166,14 @@ export async function writeStock(
       WHERE l.product_id = ANY(${levels.map((l) => l.productId)}::uuid[]) AND l.product_id = u.product_id
       RETURNING 1
     ), mv AS (
-      INSERT INTO stock_movements (product_id, location_id, delta, reason, order_ids, sync_run_id, transfer_id, on_hand_after)
+      INSERT INTO stock_movements (product_id, location_id, delta, reason, order_ids, sync_run_id, transfer_id, return_id, on_hand_after)
       SELECT u.product_id, u.location_id, u.delta, u.reason, CASE WHEN u.order_ids IS NULL THEN NULL ELSE string_to_array(u.order_ids, ',')::uuid[] END,
-             u.sync_run_id, u.transfer_id, u.on_hand_after
+             u.sync_run_id, u.transfer_id, u.return_id, u.on_hand_after
       FROM unnest(${movements.map((m) => m.productId)}::uuid[], ${movements.map((m) => m.locationId)}::uuid[], ${movements.map((m) => m.delta)}::int[],
                   ${movements.map((m) => m.reason)}::text[], ${movements.map((m) => m.orderIds?.join(',') ?? null)}::text[],
-                  ${movements.map((m) => m.syncRunId)}::uuid[], ${movements.map((m) => m.transferId)}::uuid[], ${movements.map((m) => m.onHandAfter)}::int[])
-        AS u(product_id, location_id, delta, reason, order_ids, sync_run_id, transfer_id, on_hand_after)
+                  ${movements.map((m) => m.syncRunId)}::uuid[], ${movements.map((m) => m.transferId)}::uuid[], ${movements.map((m) => m.returnId)}::uuid[],
+                  ${movements.map((m) => m.onHandAfter)}::int[])
+        AS u(product_id, location_id, delta, reason, order_ids, sync_run_id, transfer_id, return_id, on_hand_after)
       RETURNING 1
     ), ev AS (
       INSERT INTO events (changes) SELECT ${write.outbox}::json WHERE ${write.outbox !== null}

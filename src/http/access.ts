@@ -10,6 +10,8 @@ const stock: Allowed[] = ['admin', 'warehouse'];
 /** Reading and working orders: the storefront's job; a customer token only for its own customer. */
 const orderWork: Allowed[] = ['admin', 'storefront', 'customer'];
 const orderReads: Allowed[] = ['admin', 'storefront', 'read-only', 'customer'];
+/** What a warehouse does with paid orders: ship them, in parts, and take back what returns. */
+const shipping: Allowed[] = ['admin', 'warehouse'];
 
 /**
  * Who may call what: every operation of the service, as `METHOD /path` exactly as the route is
@@ -70,10 +72,13 @@ export const accessTable: Record<string, Allowed[]> = {
   'POST /api/v1/orders': orderWork,
   'GET /api/v1/orders': orderReads,
   'GET /api/v1/orders/counts': ['admin', 'storefront', 'read-only'],
-  'GET /api/v1/orders/:id': orderReads,
+  // A warehouse reads the order it ships (API.md: client, warehouse).
+  'GET /api/v1/orders/:id': [...orderReads, 'warehouse'],
   'GET /api/v1/orders/:id/logs': orderReads,
   'POST /api/v1/orders/:id/cancel': orderWork,
-  'POST /api/v1/orders/:id/ship': admin,
+  'POST /api/v1/orders/:id/ship': shipping,
+  'POST /api/v1/orders/:id/fulfilments': shipping,
+  'POST /api/v1/orders/:id/returns': shipping,
   'GET /api/v1/events': orderReads,
 
   // Holds: the storefront's, like orders (a customer token: only its own customer's holds; the routes enforce that)

@@ -13,6 +13,8 @@ import { productsRoutes } from '../modules/products/products.routes.ts';
 import type { ProductsService } from '../modules/products/products.service.ts';
 import type { EventHub } from '../modules/events/event-hub.ts';
 import { eventsRoutes } from '../modules/events/events.routes.ts';
+import { afterSaleRoutes } from '../modules/orders/after-sale.routes.ts';
+import type { AfterSaleService } from '../modules/orders/after-sale.service.ts';
 import { ordersRoutes } from '../modules/orders/orders.routes.ts';
 import { holdsRoutes } from '../modules/holds/holds.routes.ts';
 import type { HoldsService } from '../modules/holds/holds.service.ts';
@@ -45,6 +47,7 @@ export type AppServices = {
   transfers: TransfersService;
   orders: OrdersService;
   holds: HoldsService;
+  afterSale: AfterSaleService;
   events: EventHub;
   warehouse: WarehouseSync;
   metrics: Metrics;
@@ -111,6 +114,7 @@ export function createApp(services: AppServices, options: AppOptions) {
     .use(transfersRoutes(services.transfers, gate))
     .use(ordersRoutes(services.orders, gate))
     .use(holdsRoutes(services.holds, gate))
+    .use(afterSaleRoutes(services.afterSale, gate))
     .use(eventsRoutes(services.events, gate))
     .use(warehouseRoutes(services.warehouse))
     .use(metricsRoutes(services.metrics))

@@ -2,6 +2,7 @@ import type { Category } from '../../modules/categories/categories.models.ts';
 import type { Inventory as InventoryModel, Movement } from '../../modules/inventory/inventory.models.ts';
 import type { OrderStatus } from '../../modules/orders/order-state.ts';
 import type { Order, OrderCounts, OrderLog } from '../../modules/orders/orders.models.ts';
+import type { Fulfilment, Return } from '../../modules/orders/after-sale.models.ts';
 import type { Product } from '../../modules/products/products.models.ts';
 import type { SyncRun as SyncRunModel } from '../../modules/warehouse/warehouse.models.ts';
 import type { ApiKey, ApiKeyCreated } from '../../modules/api-keys/api-keys.models.ts';
@@ -14,7 +15,7 @@ import type { Hold } from '../../modules/holds/holds.models.ts';
  * The shapes the dashboard reads, taken from the server's own models (type-only imports: nothing
  * of the server ends up in the browser bundle).
  */
-export type { ApiKey, ApiKeyCreated, Category, Hold, Movement, Order, OrderCounts, OrderLog, OrderStatus, Product };
+export type { ApiKey, ApiKeyCreated, Category, Fulfilment, Hold, Movement, Order, OrderCounts, OrderLog, OrderStatus, Product, Return };
 /** The signed-in credential: its role and every operation (`METHOD /path`) it may call. */
 export type Me = typeof MeModel.static;
 export type Inventory = typeof InventoryModel.static;

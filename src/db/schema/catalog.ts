@@ -83,6 +83,8 @@ export const stockMovements = pgTable(
       .default(sql`stockroom_default_location()`)
       .references((): AnyPgColumn => locations.id),
     transferId: uuid('transfer_id'),
+    /** The return a `return` movement put back on hand. */
+    returnId: uuid('return_id'),
     /** The location's on hand after the movement. */
     onHandAfter: integer('on_hand_after').notNull(),
     createdAt: createdAt(),

@@ -6,3 +6,4 @@ export * from './api-keys.ts';
 export * from './webhooks.ts';
 export * from './locations.ts';
 export * from './holds.ts';
+export * from './fulfilments.ts';

@@ -43,6 +43,8 @@ export const orders = pgTable(
     paymentStatus: text('payment_status'),
     paymentReference: text('payment_reference'),
     paymentAttempts: integer('payment_attempts').notNull().default(0),
+    /** What the provider has refunded (succeeded refunds only: returns', and a cancel's); never above `total`. */
+    refunded: numeric('refunded', { precision: 14, scale: 2 }).notNull().default('0'),
     /** Set while the payment provider must be asked again (a charge may land, a refund is owed). */
     reconcileAt: timestamp('reconcile_at', { withTimezone: true, mode: 'string' }),
     /** How long asking may go on before a person must look (RECONCILE_HORIZON_MS). */

@@ -16,7 +16,8 @@ export function parseEventId(value: string, path = 'headers.last-event-id'): Cur
   if (!match || BigInt(match[1]!) > XID8_MAX || BigInt(match[2]!) > PG_BIGINT_MAX) {
     throw new AppError('validation', 'Last-Event-ID is not an id this stream produced', [{ path, message: 'is invalid' }]);
   }
-  return { tx: match[1]!, id: match[2]!, index: Number(match[3]) };
+  // Written as PostgreSQL writes them: `xid8` refuses leading zeros ("08" is read as octal).
+  return { tx: BigInt(match[1]!).toString(), id: BigInt(match[2]!).toString(), index: Number(match[3]) };
 }
 
 /** `customerId`: a customer token's stream (see `forCustomer`). */

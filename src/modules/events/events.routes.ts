@@ -55,11 +55,16 @@ export function eventsRoutes(hub: EventHub, gate: AccessGate) {
     {
       headers: t.Object({ 'last-event-id': t.Optional(t.String({ maxLength: 64 })) }),
       query: t.Object({ lastEventId: t.Optional(t.String({ maxLength: 64, description: 'Same as the Last-Event-ID header' })) }),
-      response: { 200: t.String({ description: 'text/event-stream: `order.status`, `inventory.changed`, `transfer.received` and `warehouse.sync.completed` events' }), ...errors(401, 403, 422) },
+      response: {
+        200: t.String({
+          description: 'text/event-stream: `order.status`, `order.fulfilment.created`, `order.returned`, `inventory.changed`, `transfer.received` and `warehouse.sync.completed` events',
+        }),
+        ...errors(401, 403, 422),
+      },
       detail: {
         summary: 'Stream of order and inventory changes (Server-Sent Events)',
         description:
-          'One event per order status change (and failed attempt), per inventory change (naming the locations that changed in `locationIds`) and per transfer receipt, each with an `id`. With a customer token: only that customer\'s orders (and inventory changes). Reconnect with `Last-Event-ID` (or `?lastEventId=`) to resume right after that event; without it the stream starts now.',
+          'One event per order status change (and failed attempt), per fulfilment and return of an order (the order with the document beside it: `fulfilment`, `return`), per inventory change (naming the locations that changed in `locationIds`) and per transfer receipt, each with an `id`. With a customer token: only that customer\'s orders (and inventory changes). Reconnect with `Last-Event-ID` (or `?lastEventId=`) to resume right after that event; without it the stream starts now.',
       },
     },
   );

@@ -2,9 +2,10 @@ import { iso } from '../../db/client.ts';
 import type { OUTBOX_FORMAT } from '../../db/outbox.ts';
 import type { Counts } from '../../actors/stock-plan.ts';
 import type { LineAllocation, OrderFacts, OrderItem, OrderStatus } from '../orders/order-state.ts';
-import { itemsWithAllocations } from '../orders/views.ts';
+import { itemsView } from '../orders/views.ts';
 import type { Order } from '../orders/orders.models.ts';
 import type { Transfer } from '../transfers/transfers.models.ts';
+import type { Fulfilment, Return } from '../orders/after-sale.models.ts';
 import type { SyncRun } from '../warehouse/warehouse.service.ts';
 import type { Webhook } from '../webhooks/webhooks.models.ts';
 import type { HoldRecord } from '../holds/hold-book.ts';
@@ -33,6 +34,16 @@ export type OrderRecord = {
   nextAttemptInMs?: number | null;
   /** Where its units were held as of this change (absent: nowhere yet). They change after acceptance, so each record says. */
   allocations?: LineAllocation[];
+  /** Its fulfilments and returns as of this change (absent: none): what shipped and came back, and each refund's state then. */
+  fulfilments?: Fulfilment[];
+  returns?: Return[];
+  /** What the provider had refunded as of this change (absent: nothing). */
+  refunded?: string;
+  /**
+   * The document this change made (absent: the change is one of status or payment): its event is
+   * `order.fulfilment.created` or `order.returned`, with the document beside the order.
+   */
+  made?: { kind: 'fulfilment' | 'return'; id: string };
   /**
    * What never changes after acceptance (`OrderFacts`): writers leave it out, because it is on the
    * order row for ever; `readEvents` puts it back before a reader sees the record.
@@ -96,7 +107,15 @@ export type OrderState = {
   /** When work on the order is next due, from the commit (null: nothing due). */
   nextAttemptInMs: number | null;
   allocations: LineAllocation[] | null;
+  /** Absent: none (an order that has not shipped). */
+  fulfilments?: Fulfilment[];
+  returns?: Return[];
+  /** Absent: nothing refunded. */
+  refunded?: string;
+  made?: OrderRecord['made'];
 };
+
+const NOTHING_REFUNDED = '0.00';
 
 /** The one builder of an order's record: what differs from an order's defaults, and nothing else. */
 export function orderRecord(state: OrderState): OrderRecord {
@@ -110,6 +129,10 @@ export function orderRecord(state: OrderState): OrderRecord {
     ...(state.payment ? { payment: state.payment } : {}),
     ...(state.nextAttemptInMs !== null ? { nextAttemptInMs: state.nextAttemptInMs } : {}),
     ...(state.allocations?.length ? { allocations: state.allocations } : {}),
+    ...(state.fulfilments?.length ? { fulfilments: state.fulfilments } : {}),
+    ...(state.returns?.length ? { returns: state.returns } : {}),
+    ...(state.refunded !== undefined && state.refunded !== NOTHING_REFUNDED ? { refunded: state.refunded } : {}),
+    ...(state.made ? { made: state.made } : {}),
   };
 }
 
@@ -133,19 +156,34 @@ export function orderIdsOf(row: Pick<EventRow, 'changes'>): string[] {
 /** The order as the API shows it (`Order`), as of the record's commit at `at`. */
 export function orderAt(record: OrderRecord, at: string, facts?: OrderFacts): Order {
   const nextAttemptInMs = record.nextAttemptInMs ?? null;
+  const docs = { fulfilments: record.fulfilments ?? [], returns: record.returns ?? [] };
   return {
     id: record.id,
     customerId: record.customerId ?? facts?.customerId ?? '',
     status: record.status,
-    items: itemsWithAllocations(record.items ?? facts?.items ?? [], record.allocations ?? null),
+    items: itemsView(record.items ?? facts?.items ?? [], record.allocations ?? null, record.status, docs),
     total: record.total ?? facts?.total ?? '0.00',
     attempts: record.attempts ?? 0,
     nextAttemptAt: nextAttemptInMs === null ? null : new Date(Date.parse(at) + nextAttemptInMs).toISOString(),
     lastError: record.lastError ?? null,
     payment: record.payment ?? null,
+    ...docs,
+    refunded: record.refunded ?? NOTHING_REFUNDED,
     createdAt: record.createdAt ?? facts?.createdAt ?? at,
     updatedAt: at,
   };
+}
+
+/**
+ * An order change is `order.status` (its status, payment or attempts changed), or the event of the
+ * document it made, the document beside the order: `order.fulfilment.created` (`fulfilment`) or
+ * `order.returned` (`return`).
+ */
+function madeEvent(record: OrderRecord, order: Order, data: Record<string, unknown>): Omit<StreamEvent, 'id'> {
+  const made = record.made;
+  if (made?.kind === 'fulfilment') return { type: 'order.fulfilment.created', data: { ...data, fulfilment: order.fulfilments.find((f) => f.id === made.id) } };
+  if (made?.kind === 'return') return { type: 'order.returned', data: { ...data, return: order.returns.find((r) => r.id === made.id) } };
+  return { type: 'order.status', data };
 }
 
 /**
@@ -165,11 +203,8 @@ export function expandRow(row: EventRow): StreamEvent[] {
   const events: StreamEvent[] = [];
   for (const order of row.changes.orders ?? []) {
     const snapshot = orderAt(order, at, row.facts?.get(order.id));
-    events.push({
-      id: id(events.length),
-      type: 'order.status',
-      data: { ...snapshot, orderId: order.id, previous: order.previous, error: snapshot.lastError, version: order.version, at },
-    });
+    const base = { ...snapshot, orderId: order.id, previous: order.previous, error: snapshot.lastError, version: order.version, at };
+    events.push({ id: id(events.length), ...madeEvent(order, snapshot, base) });
   }
   for (const level of row.changes.inventory ?? []) {
     const { previousAvailable, lowStockThreshold, locations, changedLocationIds, ...counts } = level;

@@ -52,6 +52,7 @@ export const Movement = t.Object({
   syncRunId: t.Union([Uuid, t.Null()]),
   locationId: Uuid,
   transferId: t.Union([Uuid, t.Null()]),
+  returnId: t.Union([Uuid, t.Null()], { description: 'The return a `return` movement put back on hand' }),
   onHandAfter: Int({ description: "The location's on hand after it" }),
   createdAt: Timestamp,
 });

@@ -58,7 +58,7 @@ export function readOrderStates(tx: Executor, ids: string[]) {
   return tx<OrderState[]>`
     SELECT id, version, status, customer_id AS "customerId", items, allocations, location_ids::text[] AS "locationIds", total::text AS total, created_at AS "createdAt",
            attempts, last_error AS "lastError", payment_status AS "paymentStatus", payment_reference AS "paymentReference",
-           payment_attempts AS "paymentAttempts"
+           payment_attempts AS "paymentAttempts", refunded::text AS refunded
     FROM orders WHERE id = ANY(${ids}::uuid[])`;
 }
 

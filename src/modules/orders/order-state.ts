@@ -3,26 +3,27 @@ import { orderStatuses, type LineAllocation, type OrderItem } from '../../db/sch
 /**
  * The order state machine (API.md):
  *
- *   pending ──reserve──▶ reserved ──pay──▶ processed ──ship──▶ shipped
- *     │ ▲ retry (backoff)   │ ▲ payment retry     │
- *     │ └──────┘            │ └──────┘            │
+ *   pending ──reserve──▶ reserved ──pay──▶ processed ──ship (its last unit)──▶ shipped
+ *     │ ▲ retry (backoff)   │ ▲ payment retry     │ ▲ a fulfilment, a return  │ ▲ a return
+ *     │ └──────┘            │ └──────┘            │ └──────┘                  │ └──────┘
  *     ├─ stock short, attempts used up ─▶ failed ◀─ payment gave up (reservation released)
- *     └─ cancel ─▶ cancelled ◀─ cancel ─ reserved, processed (released / restocked and refunded)
+ *     └─ cancel ─▶ cancelled ◀─ cancel ─ reserved, processed with nothing shipped (released / restocked and refunded)
  *
  * An order whose stock is there when it is accepted is born `reserved`; otherwise `pending` (or
- * `failed` when ORDER_MAX_ATTEMPTS is 1). `failed`, `cancelled` and `shipped` are final. Stock
- * moves with the status, in the same transaction: `reserved` holds its quantities in
- * `inventory_levels.reserved`; `processed` has taken them out of `on_hand`.
+ * `failed` when ORDER_MAX_ATTEMPTS is 1). `failed`, `cancelled` and `shipped` are final (a shipped
+ * order still takes returns, which change no status). Stock moves with the status, in the same
+ * transaction: `reserved` holds its quantities in `inventory_levels.reserved`; `processed` has
+ * taken them out of `on_hand` (awaiting shipment until its fulfilments take them away).
  */
 export type OrderStatus = (typeof orderStatuses)[number];
 export { orderStatuses, type LineAllocation, type OrderItem };
 
-/** Every change of status an order may make; a step that stays in its status is a retry. */
+/** Every change of status an order may make; a step that stays in its status is a retry, a fulfilment or a return. */
 export const transitions: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   pending: ['reserved', 'pending', 'failed', 'cancelled'],
   reserved: ['processed', 'reserved', 'failed', 'cancelled'],
-  processed: ['shipped', 'cancelled'],
-  shipped: [],
+  processed: ['processed', 'shipped', 'cancelled'],
+  shipped: ['shipped'],
   failed: [],
   cancelled: [],
 };

@@ -1,5 +1,6 @@
 import { t } from 'elysia';
 import { Int, Money, PageQuery, Timestamp, TotalMoney, Uuid } from '../../http/models.ts';
+import { FulfilmentModel, ReturnModel } from './after-sale.models.ts';
 import { orderStatuses, type OrderStatus } from './order-state.ts';
 
 export const OrderStatusModel = t.UnionEnum(orderStatuses, { description: 'pending → reserved → processed → shipped; or failed / cancelled' });
@@ -11,6 +12,8 @@ export const OrderItemModel = t.Object({
   quantity: Int({ minimum: 1 }),
   unitPrice: Money,
   allocations: t.Array(AllocationModel, { description: 'Where its units are held (several locations when no single one had enough); empty until reserved' }),
+  shipped: Int({ minimum: 0, description: 'Units that have left in fulfilments' }),
+  returned: Int({ minimum: 0, description: 'Units that came back in returns' }),
 });
 
 export const PaymentModel = t.Object({
@@ -29,6 +32,9 @@ export const Order = t.Object({
   nextAttemptAt: t.Union([Timestamp, t.Null()], { description: 'When work on the order is next due (null once final)' }),
   lastError: t.Union([t.String(), t.Null()]),
   payment: t.Union([PaymentModel, t.Null()]),
+  fulfilments: t.Array(FulfilmentModel, { description: 'The parcels that left, oldest first' }),
+  returns: t.Array(ReturnModel, { description: 'What came back, oldest first' }),
+  refunded: TotalMoney,
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

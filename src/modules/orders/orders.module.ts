@@ -7,12 +7,14 @@ import type { Logger } from '../../lib/logger.ts';
 import type { HoldLink } from '../holds/hold-keeper.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { PaymentGateway } from '../payments/gateway.ts';
+import { AfterSaleService } from './after-sale.service.ts';
 import { OrderIntake } from './intake.ts';
 import { IntakeBatch } from './intake-batch.ts';
 import { orderJobs } from './jobs.ts';
 import { countOrdersByStatus } from './orders.queries.ts';
 import { OrdersService } from './orders.service.ts';
 import { PaymentReconciler } from './reconcile.ts';
+import { Refunds } from './refunds.ts';
 import { OrderSteps } from './steps.ts';
 import { releaseStuck } from './stuck.ts';
 import type { OrderPolicy } from './transitions.ts';
@@ -38,7 +40,8 @@ const CLAIM_BATCH = 2000;
 
 /**
  * The orders module wires itself: the state machine (`OrderSteps`, the only code that changes an
- * order after its intake), the intake, the worker, the reconciler, and their periodic jobs.
+ * order after its intake), the intake, the worker, shipping and returns, the reconciler (of
+ * charges and of refunds), and their periodic jobs.
  * Nothing else writes `orders`, `order_logs` or an order's outbox record.
  */
 export function createOrdersModule({ sql, actors, gateway, config, owner, clock, logger, metrics, holds }: OrdersModuleDeps) {
@@ -53,11 +56,9 @@ export function createOrdersModule({ sql, actors, gateway, config, owner, clock,
     reconcileHorizonMs: config.reconcileHorizonMs,
   };
   const steps = new OrderSteps(policy);
-  const reconciler = new PaymentReconciler(sql, gateway, metrics, {
-    retryDelayMs: (attempt) => backoffMs(attempt, { baseMs: config.reconcileRetryBaseMs, maxMs: config.reconcileRetryMaxMs }, clock.random),
-    horizonMs: config.reconcileHorizonMs,
-    logger,
-  });
+  const lookAgainMs = (attempt: number) => backoffMs(attempt, { baseMs: config.reconcileRetryBaseMs, maxMs: config.reconcileRetryMaxMs }, clock.random);
+  const refunds = new Refunds(sql, gateway, metrics, { retryDelayMs: lookAgainMs, logger });
+  const reconciler = new PaymentReconciler(sql, gateway, refunds, metrics, { retryDelayMs: lookAgainMs, horizonMs: config.reconcileHorizonMs, logger });
   const worker = new OrderWorker(sql, actors, steps, gateway, (orderId) => void reconciler.now(orderId).catch(() => {}), metrics, {
     owner,
     leaseMs: config.leaseMs,
@@ -78,6 +79,7 @@ export function createOrdersModule({ sql, actors, gateway, config, owner, clock,
     () => worker.recoverLost(),
   );
   const service = new OrdersService(sql, intake, actors, steps, () => void reconciler.sweep());
+  const afterSale = new AfterSaleService(sql, actors, steps, refunds, (id) => service.get(id));
   const stuck = { owner, leaseMs: config.leaseMs, stuckMs: config.stuckReservationMs };
   metrics.rowGaugeBy('orders_by_status', 'Orders in each status', 'status', async () =>
     (await countOrdersByStatus(sql)).map((row) => ({ key: row.status, n: row.count })),
@@ -85,9 +87,11 @@ export function createOrdersModule({ sql, actors, gateway, config, owner, clock,
   metrics.gauge('order_pipeline_in_flight', 'Orders this process is working on', () => worker.size);
   return {
     service,
+    afterSale,
     intake,
     worker,
     reconciler,
+    refunds,
     steps,
     jobs: orderJobs(sql, config, { worker, reconciler, releaseStuck: (asOf) => releaseStuck(sql, actors, steps, stuck, asOf) }),
     /** Resumes what previous runs left (a dead incarnation's leases are void at once). */

@@ -1,4 +1,5 @@
 import { iso, type Executor } from '../../db/client.ts';
+import { documentColumns, type Documents } from './documents.queries.ts';
 import type { LineAllocation, OrderItem, OrderStatus, PaymentStatus } from './order-state.ts';
 
 /** Reads of orders for the API. */
@@ -19,6 +20,8 @@ export type OrderRow = {
   paymentStatus: PaymentStatus | null;
   paymentReference: string | null;
   paymentAttempts: number;
+  /** What the provider refunded so far (succeeded refunds only). */
+  refunded: string;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -27,11 +30,14 @@ export type OrderRow = {
 const orderColumns = (executor: Executor) => executor`
   o.id, o.customer_id AS "customerId", o.status, o.items, o.allocations, o.location_ids::text[] AS "locationIds", o.total::text AS total, o.attempts,
   o.next_attempt_at AS "nextAttemptAt", o.last_error AS "lastError", o.payment_status AS "paymentStatus",
-  o.payment_reference AS "paymentReference", o.payment_attempts AS "paymentAttempts", o.version,
+  o.payment_reference AS "paymentReference", o.payment_attempts AS "paymentAttempts", o.refunded::text AS refunded, o.version,
   o.created_at AS "createdAt", o.updated_at AS "updatedAt"`;
 
-export async function findOrder(sql: Executor, id: string): Promise<OrderRow | undefined> {
-  const [row] = await sql<OrderRow[]>`SELECT ${orderColumns(sql)} FROM orders o WHERE o.id = ${id}`;
+/** An order with its fulfilments and returns, read in one statement. */
+export type OrderWithDocuments = OrderRow & Documents;
+
+export async function findOrder(sql: Executor, id: string): Promise<OrderWithDocuments | undefined> {
+  const [row] = await sql<OrderWithDocuments[]>`SELECT ${orderColumns(sql)}, ${documentColumns(sql)} FROM orders o WHERE o.id = ${id}`;
   return row;
 }
 
@@ -43,8 +49,8 @@ export type OrderFilter = { status?: OrderStatus; customerId?: string; beforeId?
  * status, so that a change of status never has to update one).
  */
 export function listOrders(sql: Executor, filter: OrderFilter) {
-  return sql<OrderRow[]>`
-    SELECT ${orderColumns(sql)} FROM orders o
+  return sql<OrderWithDocuments[]>`
+    SELECT ${orderColumns(sql)}, ${documentColumns(sql)} FROM orders o
     WHERE true
       ${filter.status ? sql`AND o.status = ${filter.status}` : sql``}
       ${filter.customerId ? sql`AND o.customer_id = ${filter.customerId}` : sql``}

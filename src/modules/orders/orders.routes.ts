@@ -66,12 +66,7 @@ export function ordersRoutes(orders: OrdersService, gate: AccessGate) {
       detail: {
         summary: 'Cancel an order',
         description:
-          'From pending, reserved or processed: reservations are released; a processed order is restocked and refunded. Cancelling a cancelled order answers 200 and changes nothing; failed or shipped → 409.',
+          'From pending, reserved or processed: reservations are released; a processed order is restocked and refunded (what is left of its charge). Cancelling a cancelled order answers 200 and changes nothing; failed or shipped → 409, and so is a processed order with shipped units (what came back is a return: `POST /api/v1/orders/{id}/returns`).',
       },
-    })
-    .post('/:id/ship', ({ params }) => orders.ship(params.id), {
-      params: IdParams,
-      response: { 200: Order, ...errors(401, 403, 404, 409, 422) },
-      detail: { summary: 'Mark a processed order shipped', description: 'Only from processed; otherwise 409.' },
     });
 }

@@ -70,15 +70,6 @@ export class OrdersService {
     return this.get(id);
   }
 
-  /** processed → shipped, a step under its stock locks: the sold stock no longer awaits shipment. */
-  async ship(id: string): Promise<Order> {
-    const row = await q.findOrder(this.sql, id);
-    if (!row) throw notFound(`order ${id}`);
-    if (row.status !== 'processed') throw conflict(`only processed orders can be shipped; this one is ${row.status}`, { orderStatus: row.status });
-    await this.actors.submit(this.steps.work(id, row.items, { kind: 'ship' }));
-    return this.get(id);
-  }
-
   private async find(id: string, customerId: string | undefined) {
     const row = await q.findOrder(this.sql, id);
     if (!row || !belongsTo(row, customerId)) throw notFound(`order ${id}`);

@@ -3,6 +3,8 @@ import { toError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { chargeKey, PaymentError, refundKey, type PaymentGateway } from '../payments/gateway.ts';
+import type { Refunds } from './refunds.ts';
+import { claimRefunds } from './refunds.queries.ts';
 import { claimReconcile, finishReconcile, reconcileSoon, type ReconcileItem, type ReconcileResult } from './work.queries.ts';
 
 export type ReconcilerOptions = {
@@ -15,7 +17,7 @@ export type ReconcilerOptions = {
 
 export type ReconcileOutcome = 'refunded' | 'cleared' | 'retry' | 'attention';
 
-/** Orders asked about per claim (their calls go out together); a sweep claims until none are due. */
+/** Orders (or refunds) asked about per claim (their calls go out together); a sweep claims until none are due. */
 const BATCH = 200;
 /** A claimed order is hidden from other sweeps this long: far longer than asking the provider takes. */
 const HOLD_MS = 60_000;
@@ -24,8 +26,9 @@ const HOLD_MS = 60_000;
  * Settles what the provider may owe an order that moved on without its payment: a cancelled order
  * that was charged (before or after the cancel), a failed order whose last attempt had an unknown
  * outcome, a charge that landed after a worker lost the order. It asks the provider for the
- * order's charge (the key is derived from the order) and refunds it under a refund key derived from
- * the order too, so neither is ever doubled.
+ * order's charge (the key is derived from the order) and refunds what is left of it under a refund
+ * key derived from the order too, so neither is ever doubled. The same sweep asks again for the
+ * refunds of returns whose outcome is unknown (`Refunds`, each under its return's own key).
  *
  * A look that finds nothing is not the end: a charge can land after any look, so the order stays
  * due, with backoff, until the horizon. Only then does it stop, saying why in the log; and if the
@@ -39,6 +42,7 @@ export class PaymentReconciler {
   constructor(
     private readonly sql: Sql,
     private readonly gateway: PaymentGateway,
+    private readonly refunds: Refunds,
     private readonly metrics: Metrics,
     private readonly options: ReconcilerOptions,
   ) {}
@@ -71,7 +75,13 @@ export class PaymentReconciler {
         const items = await claimReconcile(this.sql, { limit: BATCH, holdMs: HOLD_MS, asOf });
         await Promise.all(items.map((item) => this.settle(item)));
         total += items.length;
-        if (items.length < BATCH) return total;
+        if (items.length < BATCH) break;
+      }
+      for (;;) {
+        const refunds = await claimRefunds(this.sql, { limit: BATCH, holdMs: HOLD_MS, asOf });
+        await Promise.all(refunds.map((item) => this.refunds.ask(item)));
+        total += refunds.length;
+        if (refunds.length < BATCH) return total;
       }
     } catch (error) {
       this.options.logger.error({ err: toError(error) }, 'payment reconcile sweep failed');
@@ -103,12 +113,13 @@ export class PaymentReconciler {
         // Paid orders keep their charge; an order still being worked on is its worker's to settle.
         if (item.status === 'processed' || item.status === 'shipped') return { id: item.id, attempts, nextInMs: null };
         if (item.status === 'pending' || item.status === 'reserved') return item.lastChance ? this.attention(item, attempts, 'charged, still not settled at the horizon') : later();
-        const refund = await this.gateway.refund(charge.id, refundKey(item.id), charge.amount);
+        // What is left of it: a cancel or a failure owes everything the returns have not refunded.
+        const refund = await this.gateway.refund(charge.id, refundKey(item.id));
         return {
           id: item.id,
           attempts,
           nextInMs: null,
-          payment: { status: 'refunded', reference: charge.id },
+          payment: { status: 'refunded', reference: charge.id, refunded: refund.amount },
           log: `refund ${refund.id} of ${refund.amount} issued for charge ${charge.id}`,
         };
       }

@@ -1,6 +1,8 @@
 import type { StockDesk } from '../../actors/stock-plan.ts';
 import { conflict } from '../../lib/errors.ts';
+import { assertNothingShipped, type FulfilRequest, type Made, type ReturnRequest } from './after-sale.ts';
 import { allocateLines, allowedLocations, shortage, unitsByProduct, type Line } from './allocations.ts';
+import type { Documents } from './documents.queries.ts';
 import type { OrderState } from './lifecycle.queries.ts';
 import type { LineAllocation, OrderStatus, PaymentStatus } from './order-state.ts';
 
@@ -41,7 +43,10 @@ export type Step =
   | { kind: 'retry-payment'; version: number; attempts: number; maxAttempts: number; error: string; delayMs: number }
   /** The customer's decision: wins over any worker (not fenced on a version) and fences them out. */
   | { kind: 'cancel' }
-  | { kind: 'ship' };
+  /** After payment (after-sale.ts): a parcel leaves, everything left leaves, units come back. */
+  | { kind: 'fulfil'; request: FulfilRequest }
+  | { kind: 'ship' }
+  | { kind: 'return'; request: ReturnRequest };
 
 /** An order as the batch sees it: its row as read, with this batch's changes so far. */
 export type Working = OrderState;
@@ -64,6 +69,8 @@ export type Next = {
   log: { message: string; error: string | null } | null;
   /** Where its units are now held, when this step allocated them (null: as they were). */
   allocations: LineAllocation[] | null;
+  /** The fulfilments and returns this step made, in order: each is a change of the order, and an event, of its own. */
+  made: Made[];
 };
 
 /** The step does not apply: the order moved on since the worker last saw it (it lets the order go). */
@@ -76,7 +83,7 @@ const paymentOf = (order: Working): Payment | null =>
   order.paymentStatus === null ? null : { status: order.paymentStatus, reference: order.paymentReference, attempts: order.paymentAttempts };
 
 /** The order as it is, nothing due, nobody holding it: what a step starts from. */
-const unchanged = (order: Working): Omit<Next, 'status'> => ({
+export const unchanged = (order: Working): Omit<Next, 'status'> => ({
   attempts: order.attempts,
   lastError: order.lastError,
   payment: paymentOf(order),
@@ -86,6 +93,7 @@ const unchanged = (order: Working): Omit<Next, 'status'> => ({
   stamp: null,
   log: null,
   allocations: null,
+  made: [],
 });
 
 /** A worker's step applies only to the order as that worker last saw it. */
@@ -152,8 +160,11 @@ export function retryPayment(order: Working, step: Extract<Step, { kind: 'retry-
   };
 }
 
-/** pending: nothing held; reserved: released (a charge on its way is looked for); processed: restocked and refunded. */
-export function cancel(order: Working, desk: StockDesk, policy: OrderPolicy): Decision {
+/**
+ * pending: nothing held; reserved: released (a charge on its way is looked for); processed:
+ * restocked and refunded, unless some of it has shipped (then what comes back is a return).
+ */
+export function cancel(order: Working, desk: StockDesk, policy: OrderPolicy, docs: Documents): Decision {
   const base = { ...unchanged(order), status: 'cancelled' as const };
   switch (order.status) {
     case 'cancelled':
@@ -167,6 +178,7 @@ export function cancel(order: Working, desk: StockDesk, policy: OrderPolicy): De
       atTheirLocations(order, desk, (productId, units) => desk.release(productId, units));
       return { ...base, reconcileInMs: policy.reconcileDelayMs, log: { message: 'cancelled by request; reservation released', error: null } };
     case 'processed':
+      assertNothingShipped(docs);
       atTheirLocations(order, desk, (productId, units) => desk.restock(productId, units, order.id));
       return {
         ...base,
@@ -175,10 +187,4 @@ export function cancel(order: Working, desk: StockDesk, policy: OrderPolicy): De
         log: { message: `cancelled by request; restocked ${describe(order.items)}; refund pending`, error: null },
       };
   }
-}
-
-export function ship(order: Working, desk: StockDesk): Decision {
-  if (order.status !== 'processed') throw conflict(`only processed orders can be shipped; this one is ${order.status}`, { orderStatus: order.status });
-  atTheirLocations(order, desk, (productId, units) => desk.shipOut(productId, units));
-  return { ...unchanged(order), status: 'shipped', stamp: 'shipped' };
 }

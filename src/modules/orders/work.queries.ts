@@ -146,8 +146,8 @@ export type ReconcileResult = {
   /** Next look after this long; null: nothing more to ask the provider. */
   nextInMs: number | null;
   attempts: number;
-  /** The payment as the provider now has it (a refund issued, a charge found). */
-  payment?: { status: PaymentStatus; reference: string };
+  /** The payment as the provider now has it (a refund issued, a charge found), and what a refund gave back. */
+  payment?: { status: PaymentStatus; reference: string; refunded?: string };
   /** Why a person must look at this order. */
   attention?: string;
   log?: string;
@@ -160,8 +160,10 @@ export type ReconcileResult = {
 export async function finishReconcile(sql: Sql, result: ReconcileResult): Promise<void> {
   const payment = result.payment ?? null;
   await sql.begin(async (tx) => {
-    const [row] = await tx<{ id: string; status: OrderStatus; version: number; attempts: number; lastError: string | null; paymentAttempts: number; allocations: LineAllocation[] | null }[]>`
+    const [row] = await tx<{ id: string; status: OrderStatus; version: number; attempts: number; lastError: string | null; paymentAttempts: number; allocations: LineAllocation[] | null; refunded: string }[]>`
       UPDATE orders SET
+        -- Once per refund: a look that finds it already recorded (payment refunded) adds nothing.
+        refunded = refunded + CASE WHEN payment_status IS DISTINCT FROM 'refunded' THEN coalesce(${payment?.refunded ?? null}::numeric, 0) ELSE 0 END,
         payment_status = coalesce(${payment?.status ?? null}::text, payment_status),
         payment_reference = coalesce(${payment?.reference ?? null}::text, payment_reference),
         reconcile_at = CASE WHEN ${result.nextInMs}::int IS NULL THEN NULL ELSE now() + ${result.nextInMs ?? 0} * interval '1 millisecond' END,
@@ -171,12 +173,12 @@ export async function finishReconcile(sql: Sql, result: ReconcileResult): Promis
         version = version + CASE WHEN ${payment !== null} THEN 1 ELSE 0 END,
         updated_at = CASE WHEN ${payment !== null} THEN now() ELSE updated_at END
       WHERE id = ${result.id}
-      RETURNING id, status, version, attempts, last_error AS "lastError", payment_attempts AS "paymentAttempts", allocations`;
+      RETURNING id, status, version, attempts, last_error AS "lastError", payment_attempts AS "paymentAttempts", allocations, refunded::text AS refunded`;
     if (!row) return;
     const writes: Promise<unknown>[] = [];
     if (result.log !== undefined) writes.push(tx`INSERT INTO order_logs (order_id, status, message) VALUES (${row.id}, ${row.status}, ${result.log})`.execute());
     if (payment) {
-      const record = orderRecord({ ...row, previous: row.status, payment: { ...payment, attempts: row.paymentAttempts }, nextAttemptInMs: null });
+      const record = orderRecord({ ...row, previous: row.status, payment: { status: payment.status, reference: payment.reference, attempts: row.paymentAttempts }, nextAttemptInMs: null });
       writes.push(insertEventRecords(tx, [outboxText({ orders: [record] })!]));
     }
     await Promise.all(writes);

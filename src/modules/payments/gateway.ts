@@ -38,9 +38,16 @@ export interface PaymentGateway {
   charge(request: ChargeRequest): Promise<Charge>;
   /** The charge made under this idempotency key, if any. */
   findCharge(idempotencyKey: string): Promise<Charge | null>;
-  refund(chargeId: string, idempotencyKey: string, amount: string): Promise<Refund>;
+  /**
+   * Refunds part of a charge (`amount`), or what is left of it (absent). More than is left is
+   * refused (`permanent`); a repeated key answers the first refund and never refunds again.
+   */
+  refund(chargeId: string, idempotencyKey: string, amount?: string): Promise<Refund>;
 }
 
 /** Every retry of an order's payment uses the same key, so the provider never charges twice. */
 export const chargeKey = (orderId: string) => `order-${orderId}`;
+/** A cancelled or failed order's refund (what is left of its charge): one per order. */
 export const refundKey = (orderId: string) => `refund-${orderId}`;
+/** A return's refund: one per return, so two returns of one order are two refunds and a retry of either is neither. */
+export const returnRefundKey = (returnId: string) => `return-${returnId}`;

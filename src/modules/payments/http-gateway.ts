@@ -17,8 +17,8 @@ export class HttpPaymentGateway implements PaymentGateway {
     return page.items[0] ?? null;
   }
 
-  async refund(chargeId: string, idempotencyKey: string, amount: string): Promise<Refund> {
-    return this.call<Refund>('POST', `/charges/${encodeURIComponent(chargeId)}/refunds`, { amount }, idempotencyKey);
+  async refund(chargeId: string, idempotencyKey: string, amount?: string): Promise<Refund> {
+    return this.call<Refund>('POST', `/charges/${encodeURIComponent(chargeId)}/refunds`, amount === undefined ? {} : { amount }, idempotencyKey);
   }
 
   private async call<T>(method: string, path: string, body?: unknown, idempotencyKey?: string): Promise<T> {

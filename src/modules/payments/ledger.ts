@@ -1,14 +1,21 @@
 import type { Clock } from '../../lib/clock.ts';
+import { fromCents, toCents } from '../../lib/money.ts';
 import type { Charge, ChargeRequest, Refund } from './gateway.ts';
+
+/** Why a refund was refused: no such charge, or nothing (or less than asked) is left of it. */
+export type RefundRefusal = { refused: 'unknown_charge' | 'not_refundable'; reason: string };
 
 /**
  * The simulator's books: charges by idempotency key, refunds by their own key. A repeated key
- * returns the first charge and never charges again; that is the property the service relies on.
+ * returns the first charge (or refund) and never makes another; that is the property the service
+ * relies on. A charge is refunded in parts, never beyond its amount.
  */
 export class PaymentLedger {
   private readonly charges = new Map<string, Charge & { idempotencyKey: string }>();
   private readonly chargesById = new Map<string, Charge & { idempotencyKey: string }>();
   private readonly refunds = new Map<string, Refund>();
+  /** Cents refunded so far, by charge id. */
+  private readonly refundedCents = new Map<string, bigint>();
   /** Keys in the order they were charged, for eviction; `head` is the oldest still kept. */
   private order: string[] = [];
   private head = 0;
@@ -49,20 +56,28 @@ export class PaymentLedger {
     return charge ? strip(charge) : null;
   }
 
-  refund(chargeId: string, idempotencyKey: string, amount: string): { refund: Refund; created: boolean } | 'unknown_charge' | 'not_refundable' {
+  /** `amount` absent: what is left of the charge. More than is left is refused, whatever the key. */
+  refund(chargeId: string, idempotencyKey: string, amount?: string): { refund: Refund; created: boolean } | RefundRefusal {
     const existing = this.refunds.get(idempotencyKey);
     if (existing) return { refund: existing, created: false };
     const charge = this.chargesById.get(chargeId);
-    if (!charge) return 'unknown_charge';
-    if (charge.status !== 'succeeded' || Number(amount) > Number(charge.amount)) return 'not_refundable';
+    if (!charge) return { refused: 'unknown_charge', reason: `no charge ${chargeId}` };
+    if (charge.status !== 'succeeded') return { refused: 'not_refundable', reason: `charge ${chargeId} was ${charge.status}` };
+    const refunded = this.refundedCents.get(chargeId) ?? 0n;
+    const left = toCents(charge.amount) - refunded;
+    const cents = amount === undefined ? left : toCents(amount);
+    if (cents <= 0n || cents > left) {
+      return { refused: 'not_refundable', reason: `charge ${chargeId} has ${fromCents(left)} left to refund, not ${fromCents(cents)}` };
+    }
     const refund: Refund = {
       id: `re_${(++this.sequence).toString(36).padStart(6, '0')}`,
       chargeId,
-      amount,
+      amount: fromCents(cents),
       status: 'succeeded',
       createdAt: new Date(this.clock.now()).toISOString(),
     };
     this.refunds.set(idempotencyKey, refund);
+    this.refundedCents.set(chargeId, refunded + cents);
     return { refund, created: true };
   }
 
@@ -74,7 +89,10 @@ export class PaymentLedger {
     const key = this.order[this.head++]!;
     const charge = this.charges.get(key);
     this.charges.delete(key);
-    if (charge) this.chargesById.delete(charge.id);
+    if (charge) {
+      this.chargesById.delete(charge.id);
+      this.refundedCents.delete(charge.id);
+    }
     if (this.head > 65_536 && this.head * 2 > this.order.length) {
       this.order = this.order.slice(this.head);
       this.head = 0;
@@ -95,6 +113,7 @@ export class PaymentLedger {
     this.charges.clear();
     this.chargesById.clear();
     this.refunds.clear();
+    this.refundedCents.clear();
   }
 }
 

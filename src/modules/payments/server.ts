@@ -10,7 +10,8 @@ import { Behaviour, failureModes, LATE_CHARGE_MS, type FailureMode, type Simulat
  * The payment simulator as a standalone HTTP service (`bun run payments`), speaking the provider
  * protocol of API.md, plus a control API to make it fail on purpose:
  *
- *   POST /control/fail      { "mode": "decline" | "error" | "hang" | "charge-then-drop" | "charge-late" | "refuse", "count": 1 }
+ *   POST /control/fail      { "mode": "decline" | "error" | "hang" | "charge-then-drop" | "charge-late" | "refuse"
+ *                                     | "refund-error" | "refund-then-drop" | "refund-late", "count": 1 }
  *   POST /control/settings  { "failureRate": 0.1, "timeoutRate": 0.02, "latencyMs": "20-200" }
  *   GET  /control/ledger    every charge and refund booked
  *   POST /control/reset     forget everything
@@ -25,6 +26,15 @@ function parseLatency(value: unknown): LatencyRange | undefined {
   const match = /^(\d+)(?:-(\d+))?$/.exec(value);
   if (!match) return undefined;
   return { min: Number(match[1]), max: Number(match[2] ?? match[1]) };
+}
+
+/** The answer breaks off after its first bytes: the client cannot know the outcome. */
+function cutOff(status: number, body: unknown): Response {
+  const partial = new TextEncoder().encode(JSON.stringify(body).slice(0, 12));
+  return new Response(new ReadableStream({ start: (controller) => (controller.enqueue(partial), controller.close()) }), {
+    status,
+    headers: { 'content-type': 'application/json' },
+  });
 }
 
 export function createPaymentServer(options: { port?: number; hostname?: string; settings: SimulatorSettings }): PaymentServer {
@@ -56,15 +66,8 @@ export function createPaymentServer(options: { port?: number; hostname?: string;
         return json(500, { error: 'simulated provider error' });
       case 'refuse':
         return json(422, { error: 'simulated refusal: nothing was charged' });
-      case 'charge-then-drop': {
-        const { charge: booked } = ledger.charge(chargeRequest, 'succeeded');
-        // The answer breaks off after the first bytes: the client cannot know the outcome.
-        const partial = new TextEncoder().encode(JSON.stringify(booked).slice(0, 12));
-        return new Response(new ReadableStream({ start: (controller) => (controller.enqueue(partial), controller.close()) }), {
-          status: 201,
-          headers: { 'content-type': 'application/json' },
-        });
-      }
+      case 'charge-then-drop':
+        return cutOff(201, ledger.charge(chargeRequest, 'succeeded').charge);
       default: {
         const result = ledger.charge(chargeRequest, mode === 'decline' ? 'declined' : 'succeeded');
         return json(result.created ? 201 : 200, result.charge);
@@ -72,14 +75,40 @@ export function createPaymentServer(options: { port?: number; hostname?: string;
     }
   }
 
+  /** A body that is empty, or a JSON object whose `amount` (absent: what is left) is money. */
+  async function refundAmount(request: Request): Promise<{ amount?: string } | undefined> {
+    const text = await request.text();
+    if (text.trim() === '') return {};
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+    const { amount } = body as { amount?: unknown };
+    if (amount !== undefined && (typeof amount !== 'string' || !MONEY.test(amount))) return undefined;
+    return { amount };
+  }
+
   async function refund(request: Request, chargeId: string): Promise<Response> {
     const key = request.headers.get('idempotency-key');
     if (!key) return json(400, { error: 'Idempotency-Key header is required' });
-    const body = await readJsonObject(request);
-    if (!body || typeof body.amount !== 'string' || !MONEY.test(body.amount)) return json(422, { error: 'body must be { amount: "12.34" }' });
+    const body = await refundAmount(request);
+    if (!body) return json(422, { error: 'body must be { amount?: "12.34" } (absent: what is left of the charge)' });
+    const mode = behaviour.nextRefund();
+    if (mode === 'refund-late') {
+      // Booked after the client has given up; the client never hears of it.
+      setTimeout(() => ledger.refund(chargeId, key, body.amount), LATE_CHARGE_MS).unref();
+      await Promise.race([new Promise((resolve) => request.signal.addEventListener('abort', resolve)), Bun.sleep(300_000)]);
+      return json(504, { error: 'gave up' });
+    }
+    const latency = behaviour.latency();
+    if (latency > 0) await Bun.sleep(latency);
+    if (mode === 'refund-error') return json(500, { error: 'simulated provider error' });
     const result = ledger.refund(chargeId, key, body.amount);
-    if (result === 'unknown_charge') return json(404, { error: `no charge ${chargeId}` });
-    if (result === 'not_refundable') return json(422, { error: `charge ${chargeId} cannot be refunded for ${body.amount}` });
+    if ('refused' in result) return json(result.refused === 'unknown_charge' ? 404 : 422, { error: result.reason });
+    if (mode === 'refund-then-drop') return cutOff(201, result.refund);
     return json(result.created ? 201 : 200, result.refund);
   }
 

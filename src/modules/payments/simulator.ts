@@ -4,7 +4,7 @@ import { PaymentError, type Charge, type ChargeRequest, type PaymentGateway, typ
 import { PaymentLedger } from './ledger.ts';
 
 /**
- * How a simulated call goes wrong:
+ * How a simulated charge goes wrong:
  * - `decline`: the card is declined (a charge with status `declined`);
  * - `error`: the provider answers 500 before charging;
  * - `hang`: no answer at all, past the client's timeout; nothing is charged;
@@ -12,18 +12,28 @@ import { PaymentLedger } from './ledger.ts';
  * - `charge-late`: no answer at all, and the charge is booked `LATE_CHARGE_MS` after the request,
  *   past the client's timeout (a provider that is slow on its own side);
  * - `refuse`: the request is refused (422), nothing is charged.
+ *
+ * And a refund (the next refund call, whatever charge it is for):
+ * - `refund-error`: 500 before refunding;
+ * - `refund-then-drop`: the refund is booked, then the connection drops before the answer;
+ * - `refund-late`: no answer at all, and the refund is booked `LATE_CHARGE_MS` after the request.
  */
-export type FailureMode = 'decline' | 'error' | 'hang' | 'charge-then-drop' | 'charge-late' | 'refuse';
-export const failureModes: readonly FailureMode[] = ['decline', 'error', 'hang', 'charge-then-drop', 'charge-late', 'refuse'];
+export type ChargeFailureMode = 'decline' | 'error' | 'hang' | 'charge-then-drop' | 'charge-late' | 'refuse';
+export type RefundFailureMode = 'refund-error' | 'refund-then-drop' | 'refund-late';
+export type FailureMode = ChargeFailureMode | RefundFailureMode;
+const refundModes: readonly RefundFailureMode[] = ['refund-error', 'refund-then-drop', 'refund-late'];
+export const failureModes: readonly FailureMode[] = ['decline', 'error', 'hang', 'charge-then-drop', 'charge-late', 'refuse', ...refundModes];
+const isRefundMode = (mode: FailureMode): mode is RefundFailureMode => (refundModes as readonly string[]).includes(mode);
 
 /** How long after the request a `charge-late` charge is booked. */
 export const LATE_CHARGE_MS = 1500;
 
 export type SimulatorSettings = { failureRate: number; timeoutRate: number; latencyMs: LatencyRange };
 
-/** What the next charge will do: forced failures first, then the random rates. */
+/** What the next charge will do (forced failures first, then the random rates), and the next refund (forced failures only). */
 export class Behaviour {
-  private readonly forced: FailureMode[] = [];
+  private readonly forced: ChargeFailureMode[] = [];
+  private readonly forcedRefunds: RefundFailureMode[] = [];
 
   constructor(
     public settings: SimulatorSettings,
@@ -31,14 +41,22 @@ export class Behaviour {
   ) {}
 
   failNext(mode: FailureMode, count = 1) {
-    for (let i = 0; i < count; i++) this.forced.push(mode);
+    for (let i = 0; i < count; i++) {
+      if (isRefundMode(mode)) this.forcedRefunds.push(mode);
+      else this.forced.push(mode);
+    }
   }
 
   clearForced() {
     this.forced.length = 0;
+    this.forcedRefunds.length = 0;
   }
 
-  next(): FailureMode | 'succeed' {
+  nextRefund(): RefundFailureMode | 'succeed' {
+    return this.forcedRefunds.shift() ?? 'succeed';
+  }
+
+  next(): ChargeFailureMode | 'succeed' {
     const forced = this.forced.shift();
     if (forced) return forced;
     const roll = this.clock.random();
@@ -101,10 +119,17 @@ export class SimulatedGateway implements PaymentGateway {
     return this.ledger.find(idempotencyKey);
   }
 
-  async refund(chargeId: string, idempotencyKey: string, amount: string): Promise<Refund> {
+  async refund(chargeId: string, idempotencyKey: string, amount?: string): Promise<Refund> {
+    const mode = this.behaviour.nextRefund();
+    if (mode === 'refund-late') {
+      setTimeout(() => this.ledger.refund(chargeId, idempotencyKey, amount), LATE_CHARGE_MS).unref();
+      await Bun.sleep(this.timeoutMs);
+      throw new PaymentError(`no answer within ${this.timeoutMs} ms`, 'unknown');
+    }
+    if (mode === 'refund-error') throw new PaymentError('provider answered 500', 'unknown');
     const result = this.ledger.refund(chargeId, idempotencyKey, amount);
-    if (result === 'unknown_charge') throw new PaymentError(`no charge ${chargeId}`, 'permanent');
-    if (result === 'not_refundable') throw new PaymentError(`charge ${chargeId} cannot be refunded`, 'permanent');
+    if ('refused' in result) throw new PaymentError(`provider refused the refund (422): ${result.reason}`, 'permanent');
+    if (mode === 'refund-then-drop') throw new PaymentError('connection dropped before the answer', 'unknown');
     return result.refund;
   }
 }

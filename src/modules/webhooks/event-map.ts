@@ -73,6 +73,12 @@ export function webhookEvents(event: StreamEvent, thresholds: ReadonlyMap<string
       const order = orderData(data);
       return orderEvents(data).map((type) => make(type, `order:${order.id}`, order));
     }
+    // The order with the document the change made beside it (`fulfilment`, `return`).
+    case 'order.fulfilment.created':
+    case 'order.returned': {
+      const order = orderData(data);
+      return [make(event.type, `order:${order.id}`, order)];
+    }
     case 'inventory.changed': {
       const productId = String(data.productId);
       const threshold = data.lowStockThreshold === undefined ? (thresholds.get(productId) ?? null) : (data.lowStockThreshold as number | null);

@@ -6,6 +6,8 @@ export const webhookEventTypes = [
   'order.failed',
   'order.cancelled',
   'order.shipped',
+  'order.fulfilment.created',
+  'order.returned',
   'inventory.changed',
   'inventory.low',
   'inventory.out_of_stock',

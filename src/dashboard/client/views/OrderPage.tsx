@@ -4,16 +4,22 @@ import { get, post } from '../api.ts';
 import { dateTime, relative, shortId } from '../format.ts';
 import { useAction, useDebounced, useLiveEvents, useLoad, useTick } from '../hooks.ts';
 import { href } from '../router.ts';
-import { CANCELLABLE, type Order, type OrderLog, type Product } from '../types.ts';
+import { CANCELLABLE, type Inventory, type Order, type OrderLog, type Product } from '../types.ts';
 import { ConfirmButton, Loading, ProblemBox, StatusBadge } from '../ui.tsx';
+import { OrderShipping } from './OrderShipping.tsx';
 
-type Details = { order: Order; logs: OrderLog[]; products: Map<string, Product> };
+/** `places`: location id → code, for the locations the order's products are kept at. */
+type Details = { order: Order; logs: OrderLog[]; products: Map<string, Product>; places: Map<string, string> };
 
 async function loadDetails(id: string): Promise<Details> {
   const [order, logs] = await Promise.all([get<Order>(`/api/v1/orders/${id}`), get<{ items: OrderLog[] }>(`/api/v1/orders/${id}/logs`)]);
   // Names make the items readable; an item whose product cannot be read still shows its id.
-  const products = await Promise.all(order.items.map((item) => get<Product>(`/api/v1/products/${item.productId}`).catch(() => undefined)));
-  return { order, logs: logs.items, products: new Map(products.filter((p) => p !== undefined).map((p) => [p.id, p])) };
+  const [products, stock] = await Promise.all([
+    Promise.all(order.items.map((item) => get<Product>(`/api/v1/products/${item.productId}`).catch(() => undefined))),
+    Promise.all(order.items.map((item) => get<Inventory>(`/api/v1/products/${item.productId}/inventory`).catch(() => undefined))),
+  ]);
+  const places = new Map(stock.flatMap((inventory) => inventory?.locations.map((l) => [l.locationId, l.locationCode] as const) ?? []));
+  return { order, logs: logs.items, products: new Map(products.filter((p) => p !== undefined).map((p) => [p.id, p])), places };
 }
 
 const lineTotal = (unitPrice: string, quantity: number) => fromCents(toCents(unitPrice) * BigInt(quantity));
@@ -54,7 +60,8 @@ function Actions({ order, onChanged }: { order: Order; onChanged: (order: Order)
     const updated = await action.run(() => post<Order>(`/api/v1/orders/${order.id}/${what}`));
     if (updated) onChanged(updated);
   };
-  const cancellable = CANCELLABLE.has(order.status) && can('POST /api/v1/orders/:id/cancel');
+  // A processed order with units gone is not cancelled: what comes back is a return.
+  const cancellable = CANCELLABLE.has(order.status) && order.fulfilments.length === 0 && can('POST /api/v1/orders/:id/cancel');
   const shippable = order.status === 'processed' && can('POST /api/v1/orders/:id/ship');
   if (!cancellable && !shippable && !action.problem) return null;
   return (
@@ -68,7 +75,7 @@ function Actions({ order, onChanged }: { order: Order; onChanged: (order: Order)
           onConfirm={() => act('cancel')}
         />
       )}
-      {shippable && <ConfirmButton label="Ship order" confirm="Mark this order shipped?" busy={action.busy} onConfirm={() => act('ship')} />}
+      {shippable && <ConfirmButton label="Ship order" confirm="Ship every unit not shipped yet, from where it is held?" busy={action.busy} onConfirm={() => act('ship')} />}
       {action.problem && <ProblemBox problem={action.problem} />}
     </div>
   );
@@ -121,6 +128,8 @@ function Summary({ details }: { details: Details }) {
             <dd>{order.payment.reference ? <code>{order.payment.reference}</code> : '—'}</dd>
             <dt>Attempts</dt>
             <dd>{order.payment.attempts}</dd>
+            <dt>Refunded</dt>
+            <dd data-field="refunded">{order.refunded}</dd>
           </dl>
         ) : (
           <p class="state empty">No payment yet: it is taken once the stock is reserved.</p>
@@ -133,6 +142,8 @@ function Summary({ details }: { details: Details }) {
             <tr>
               <th scope="col">Product</th>
               <th scope="col" class="num">Quantity</th>
+              <th scope="col" class="num">Shipped</th>
+              <th scope="col" class="num">Returned</th>
               <th scope="col" class="num">Unit price</th>
               <th scope="col" class="num">Line total</th>
             </tr>
@@ -146,6 +157,8 @@ function Summary({ details }: { details: Details }) {
                     <a href={href(`products/${item.productId}`)}>{product ? `${product.name} (${product.sku})` : item.productId}</a>
                   </td>
                   <td class="num">{item.quantity}</td>
+                  <td class="num" data-field="shipped">{item.shipped}</td>
+                  <td class="num" data-field="returned">{item.returned}</td>
                   <td class="num">{item.unitPrice}</td>
                   <td class="num">{lineTotal(item.unitPrice, item.quantity)}</td>
                 </tr>
@@ -154,7 +167,7 @@ function Summary({ details }: { details: Details }) {
           </tbody>
           <tfoot>
             <tr>
-              <th scope="row" colSpan={3}>
+              <th scope="row" colSpan={5}>
                 Total
               </th>
               <td class="num">{order.total}</td>
@@ -170,7 +183,7 @@ export function OrderPage({ id }: { id: string }) {
   const details = useLoad(() => loadDetails(id), [id]);
   const refresh = useDebounced(() => void details.refresh(), 150);
   useLiveEvents((events) => {
-    if (events.some((e) => e.type === 'order.status' && e.data.orderId === id)) refresh();
+    if (events.some((e) => e.type.startsWith('order.') && e.data.orderId === id)) refresh();
   });
   const state = details.state;
   return (
@@ -189,6 +202,7 @@ export function OrderPage({ id }: { id: string }) {
       {state.status === 'ready' && (
         <>
           <Summary details={state.value} />
+          <OrderShipping {...state.value} onChanged={() => void details.refresh()} />
           <section class="card" aria-labelledby="timeline-title">
             <h2 id="timeline-title">Timeline</h2>
             <Timeline order={state.value.order} logs={state.value.logs} />
