@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Cron } from 'croner';
 import { allocationStrategies, type AllocationStrategy } from './actors/allocation.ts';
+import { PIPELINE_DEPTH } from './actors/stock-actors.ts';
 import { DB_DEFAULTS, type ConnectOptions } from './db/client.ts';
 import { parseCidr, type Cidr } from './http/client-ip.ts';
 import type { Role } from './http/credentials.ts';
@@ -45,6 +46,8 @@ export type Config = {
   warehouseSyncCron: string;
   paymentCurrency: string;
   mailboxMaxDepth: number;
+  /** Stock batches decided from memory in flight at once (0: every batch reads its rows under the locks). */
+  stockPipelineDepth: number;
   leaseMs: number;
   heartbeatMs: number;
   heartbeatTtlMs: number;
@@ -294,6 +297,7 @@ export function loadConfig(env: Env = process.env): Config {
     warehouseSyncCron: env.WAREHOUSE_SYNC_CRON || '*/5 * * * *',
     paymentCurrency: env.PAYMENT_CURRENCY || 'USD',
     mailboxMaxDepth: int(env, 'MAILBOX_MAX_DEPTH', 10_000, 1, 10_000_000, errors),
+    stockPipelineDepth: int(env, 'STOCK_PIPELINE_DEPTH', PIPELINE_DEPTH, 0, 64, errors),
     leaseMs: int(env, 'LEASE_MS', 60_000, 100, 86_400_000, errors),
     heartbeatMs: int(env, 'HEARTBEAT_MS', 2_000, 10, 600_000, errors),
     heartbeatTtlMs: int(env, 'HEARTBEAT_TTL_MS', 10_000, 50, 3_600_000, errors),

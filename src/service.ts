@@ -65,7 +65,14 @@ export async function buildService(config: Config, database: Database, tokens: T
   const owner = node.incarnation;
   // Holds are stock the actors keep for carts: their keeper takes part in the actors' batches.
   const holdKeeper = new HoldKeeper(metrics);
-  const actors = new StockActors(sql, { maxDepth: config.mailboxMaxDepth, allocation: config.allocationStrategy, keeper: holdKeeper }, metrics, clock);
+  const actors = new StockActors(
+    sql,
+    { maxDepth: config.mailboxMaxDepth, allocation: config.allocationStrategy, pipelineDepth: config.stockPipelineDepth, keeper: holdKeeper },
+    metrics,
+    clock,
+  );
+  // Batches are decided from memory only while no process of an older stock model writes unfenced (nodes.queries.ts).
+  node.watchPeers((olderAlive) => actors.allowPipelining(!olderAlive));
   const gateway = options.paymentGateway ?? paymentGateway(config, clock);
   const holds = createHoldsModule({ sql, actors, keeper: holdKeeper, config, logger, metrics });
   const orders = createOrdersModule({ sql, actors, gateway, config, owner, clock, logger, metrics, holds: holdKeeper });
@@ -149,7 +156,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     webhooks,
     /** Joins the cluster, resumes what previous runs left, then runs the periodic jobs. */
     async start({ background = true }: { background?: boolean } = {}) {
-      await node.register(config.heartbeatMs);
+      await node.register(config.heartbeatMs, config.heartbeatTtlMs);
       await keyStore.start();
       warehouse.start();
       if (!background) return;

@@ -12,7 +12,8 @@ import { Api, createProduct, orderReaches, placeOrder, quietJobs, testEnv, token
  * What holds cost the stock batches of products that have none: nothing. Every statement the
  * service sends is seen here (postgres.js's debug hook); with no timer running, only the stock
  * engine's keeper could ask about holds, and it must not for a product with nothing held whose
- * works name no hold. Once a product holds units, its batches do read its lapsed holds.
+ * works name no hold. Once a product holds units, its batches that read its rows read its lapsed
+ * holds too.
  */
 let db: TestDatabase;
 let probe: Database;
@@ -35,7 +36,7 @@ afterAll(async () => {
 });
 
 describe('the hot path of a product with nothing held', () => {
-  test('orders, their payment and sale, adjustments: not one statement about holds; a product that holds units reads its lapsed holds with the locks', async () => {
+  test('orders, their payment and sale, adjustments: not one statement about holds; a batch that reads a product holding units reads its lapsed holds', async () => {
     const plain = await createProduct(api, { initialStock: 1000 });
     const held = await createProduct(api, { initialStock: 1000 });
     sent.length = 0;
@@ -48,8 +49,8 @@ describe('the hot path of a product with nothing held', () => {
     const hold = (await placeHold(api, [{ productId: held.id, quantity: 1 }])).body;
     await expireIn(db.sql, hold.id, 60_000);
     sent.length = 0;
-    const order = await placeOrder(api, [{ productId: held.id, quantity: 1 }]);
-    await orderReaches(api, order.body.id, ['processed']);
+    // A batch that reads the product's rows (an adjustment does; an order with enough stock is decided from memory) reads its lapsed holds too.
+    await api.post(`/api/v1/products/${held.id}/inventory/adjustments`, { delta: 5, reason: 'delivery' });
     expect(aboutHolds().some((text) => text.includes('expires_at <= now()'))).toBe(true);
 
     sent.length = 0;

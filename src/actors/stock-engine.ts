@@ -1,9 +1,9 @@
 import { pgCode, type Executor, type Sql } from '../db/client.ts';
 import { outboxText } from '../db/outbox.ts';
 import { AppError } from '../lib/errors.ts';
-import { StockPlan, type Lapse, type StockDesk } from './stock-plan.ts';
 import type { AllocationStrategy } from './allocation.ts';
-import { lockProducts, readLevels, readPlaces, stockSession, writeStock } from './stock.queries.ts';
+import { Deferred, StockPlan, type Lapse, type StockDesk, type StockRead } from './stock-plan.ts';
+import { readLevels, readPlaces, stockSession, stockWrite, writeBatch, type WritePart } from './stock.queries.ts';
 
 /**
  * A unit of stock work: what it needs locked, and what it does to the levels. Work that also writes
@@ -22,23 +22,33 @@ export type StockWork<R = unknown> = {
 /** A work that applied, with what it returned (the participant writes its rows from these). */
 export type Applied<W> = { work: W; result: unknown };
 
+/** A participant's share of a batch: its part of the one write statement, and of the outbox record. */
+export type Prepared = { write?(tx: Executor): WritePart; outbox?: Record<string, unknown[]> };
+
 /**
  * The owner of rows that must change with stock, atomically: the orders module for order rows.
  * - `read` runs in the batch's transaction, pipelined with the locks and the levels;
+ * - `recall`, when it has it, gives the batch's state without reading, for a batch decided from
+ *   memory (`StockDesk.recalled`): only for works it says it can (`canRecall`); what it recalls
+ *   must be what `read` would find, or the batch's fenced write fails and it is decided again;
  * - `apply` decides one work on the batch's copy of the levels (arrival order); it throws
  *   `AppError` to fail that work alone (its stock changes are rolled back, not its own state: it
- *   changes that only once nothing can throw any more). `kept` is the keeper's state in the batch
+ *   changes that only once nothing can throw any more), or `Deferred`, in a batch decided from
+ *   memory, for a work whose answer would not be fenced. `kept` is the keeper's state in the batch
  *   (see `Keeper`), which the work may change through the keeper's own functions;
- * - `prepare` turns the applied works into its write and its part of the transaction's outbox
- *   record. A write that finds a row it fenced on changed meanwhile fails with SR001
- *   (`stockroom_fence`): the batch is rolled back and run again on fresh rows;
- * - `committed`, once the transaction committed (not when it rolled back or is run again).
+ * - `prepare` turns the applied works into its part of the batch's one write statement and of the
+ *   transaction's outbox record. A write that finds a row it fenced on changed meanwhile fails with
+ *   SR001 (`stockroom_fence`): the batch is rolled back and run again on fresh rows;
+ * - `committed`, once the transaction committed (not when it rolled back or is run again), with
+ *   the transaction's time.
  */
 export interface Participant<W, Ctx> {
   read(tx: Executor, works: W[]): Promise<Ctx>;
+  canRecall?(work: W): boolean;
+  recall?(works: W[]): Ctx;
   apply(desk: StockDesk, work: W, ctx: Ctx, kept?: unknown): unknown;
-  prepare(applied: Applied<W>[], ctx: Ctx): { write(tx: Executor): Promise<void>; outbox?: Record<string, unknown[]> };
-  committed?(ctx: Ctx): void;
+  prepare(applied: Applied<W>[], ctx: Ctx): Prepared;
+  committed?(ctx: Ctx, at: string): void;
 }
 
 /** What a keeper reads for a batch: the rows its works name, and the lapsed reservations of some of the batch's products. */
@@ -50,6 +60,7 @@ export type KeeperNeed = { named: readonly string[]; lapsing: readonly string[] 
  * one (`keeps`), or a product of the batch has units held, whose lapsed reservations a reservation
  * that finds too little stock gives back first (`StockDesk.allocate`). A batch of products with
  * nothing held, whose works name none of its rows, never calls it: it costs what it did before.
+ * It never takes part in a batch decided from memory (it has no `recall`).
  * - `read` reads what `need` says, into a new state or (`into`) the state it read earlier in the
  *   same batch;
  * - `lapses` are the reservations of that state whose time is up, as of the transaction;
@@ -58,7 +69,7 @@ export type KeeperNeed = { named: readonly string[]; lapsing: readonly string[] 
 export interface Keeper<W extends StockWork = StockWork, Ctx = unknown> extends Participant<W, Ctx> {
   read(tx: Executor, works: W[], need?: KeeperNeed, into?: Ctx): Promise<Ctx>;
   lapses(ctx: Ctx): readonly Lapse[];
-  prepare(applied: Applied<W>[], ctx: Ctx, taken?: readonly Lapse[]): { write(tx: Executor): Promise<void>; outbox?: Record<string, unknown[]> };
+  prepare(applied: Applied<W>[], ctx: Ctx, taken?: readonly Lapse[]): Prepared;
 }
 
 /** How a batch runs: the allocation strategy, and the keeper with what this process last saw of held units. */
@@ -74,19 +85,22 @@ export type BatchOptions = {
 };
 
 /** SQLSTATE of `stockroom_fence`: a fenced write wrote fewer rows than it meant to (migration 0003). */
-const LOST_RACE = 'SR001';
+export const LOST_RACE = 'SR001';
 
 /** A batch that keeps losing its fence to claims is given up (its works fail) rather than retried for ever. */
 const MAX_RACES = 5;
 
-/** What every work of a batch came to: its result, or the AppError it failed with alone. */
-export type BatchOutcome = { results: unknown[] };
+/**
+ * What every work of a batch came to (its result, or the AppError it failed with alone), and the
+ * batch's products as they are after its commit (what the next batch may be decided on).
+ */
+export type BatchOutcome = { results: unknown[]; next: StockRead; at: string };
 
 /**
  * Runs a batch of work for a set of products in one transaction that holds the products' advisory
  * locks: levels and the participants' rows are read under the locks, each work is applied in
- * arrival order on an in-memory copy, and everything is written back at once (one round trip for
- * the reads, one for the writes), with one outbox record for the transaction.
+ * arrival order on an in-memory copy, and everything is written back at once, in one statement (one
+ * round trip for the reads, one for the writes), with one outbox record for the transaction.
  */
 export async function runStockBatch(sql: Sql, productIds: readonly string[], works: StockWork[], options: BatchOptions): Promise<BatchOutcome> {
   for (let attempt = 1; ; attempt++) {
@@ -123,10 +137,9 @@ async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork
   const need = keeper ? keeperNeed(works, productIds, held) : { named: [], lapsing: [] };
   let kept = groups.find((group) => group.participant === keeper);
   if (keeper && !kept && (need.named.length > 0 || need.lapsing.length > 0)) groups.push((kept = { participant: keeper, works: [] }));
-  const { results, plan } = await pipelined(sql, async (tx) => {
-    const [at, , levels, places, keptCtx, ...contexts] = await Promise.all([
-      stockSession(tx),
-      lockProducts(tx, productIds),
+  const { decided, at } = await pipelined(sql, async (tx) => {
+    const [at, levels, places, keptCtx, ...contexts] = await Promise.all([
+      stockSession(tx, productIds),
       readLevels(tx, productIds),
       readPlaces(tx, productIds),
       kept ? keeper!.read(tx, kept.works, need) : undefined,
@@ -141,39 +154,101 @@ async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork
       if (!kept) groups.push((kept = { participant: keeper!, works: [] }));
       kept.ctx = await keeper!.read(tx, [], { named: [], lapsing: late }, kept.ctx);
     }
-    const plan = new StockPlan(levels, places, at, options.strategy, kept ? keeper!.lapses(kept.ctx) : []);
-    const applied = new Map<Group, Applied<StockWork>[]>(groups.map((group) => [group, []]));
-    const results = works.map((work) => {
-      const mark = plan.mark();
-      try {
-        const group = work.participant ? groups.find((g) => g.participant === work.participant)! : undefined;
-        const result = group ? group.participant.apply(plan, work, group.ctx, kept?.ctx) : work.apply!(plan);
-        if (group) applied.get(group)!.push({ work, result });
-        return result;
-      } catch (error) {
-        plan.rollback(mark);
-        if (error instanceof AppError) return error;
-        throw error;
-      }
-    });
-    // Every participant prepares, also one whose works all failed: the keeper records what others changed (lapses taken, holds converted).
-    const prepared = groups.map((group) =>
-      group === kept ? keeper!.prepare(applied.get(group)!, group.ctx, plan.taken()) : group.participant.prepare(applied.get(group)!, group.ctx),
-    );
-    const outbox = outboxText(mergeParts([{ inventory: plan.inventoryChanges() }, ...prepared.map((p) => p.outbox ?? {})]));
-    const { levels: levelDeltas, places: placeDeltas } = plan.deltas();
-    const writes = [
-      levelDeltas.length > 0 || outbox !== null ? writeStock(tx, { levels: levelDeltas, places: placeDeltas, movements: plan.movements, outbox }) : Promise.resolve(),
-      ...prepared.map((p) => p.write(tx)),
-    ];
+    const plan = new StockPlan({ rows: levels, ...places }, at, options.strategy, { lapses: kept ? keeper!.lapses(kept.ctx) : [] });
+    const decided = decide(plan, works, groups, kept && keeper ? { group: kept, keeper } : undefined, false);
+    const written = writeBatch(tx, decided.parts(tx));
     return async () => {
-      await Promise.all(writes);
-      return { results, plan };
+      await written;
+      return { decided, at };
     };
   });
-  for (const group of groups) group.participant.committed?.(group.ctx);
-  if (keeper) noteHeld(plan, productIds, held);
-  return { results };
+  for (const group of groups) group.participant.committed?.(group.ctx, at);
+  if (keeper) noteHeld(decided.plan, productIds, held);
+  return { results: decided.results, next: decided.next, at };
+}
+
+/** A batch decided (its works applied on a plan), ready to be written. */
+type Decided = {
+  plan: StockPlan;
+  results: unknown[];
+  next: StockRead;
+  /** Its one write statement's parts, every owner's, built for `tx`. */
+  parts(tx: Executor): WritePart[];
+};
+
+/**
+ * Applies each work in arrival order on the plan (a work that fails is rolled back alone), then
+ * has every participant prepare its writes: also one whose works all failed (the keeper records
+ * what others changed: lapses taken, holds converted). `recalled`: the plan is from memory, so
+ * every product is fenced, and a work that is `Deferred` or refused has a Deferred for its result
+ * (it is decided again, under the locks).
+ */
+function decide(plan: StockPlan, works: StockWork[], groups: Group[], kept: { group: Group; keeper: Keeper } | undefined, recalled: boolean): Decided {
+  const applied = new Map<Group, Applied<StockWork>[]>(groups.map((group) => [group, []]));
+  const results = works.map((work) => {
+    const mark = plan.mark();
+    try {
+      const group = work.participant ? groups.find((g) => g.participant === work.participant)! : undefined;
+      const result = group ? group.participant.apply(plan, work, group.ctx, kept?.group.ctx) : work.apply!(plan);
+      if (group) applied.get(group)!.push({ work, result });
+      return result;
+    } catch (error) {
+      plan.rollback(mark);
+      // From memory, only what is written is fenced: a refusal is decided again under the locks.
+      if (recalled && (error instanceof Deferred || error instanceof AppError)) return error instanceof Deferred ? error : new Deferred(error.message);
+      if (error instanceof AppError) return error;
+      throw error;
+    }
+  });
+  const prepared = groups.map((group) =>
+    kept && group === kept.group ? kept.keeper.prepare(applied.get(group)!, group.ctx, plan.taken()) : group.participant.prepare(applied.get(group)!, group.ctx),
+  );
+  const outbox = outboxText(mergeParts([{ inventory: plan.inventoryChanges() }, ...prepared.map((p) => p.outbox ?? {})]));
+  const { levels, places } = plan.deltas({ fenceAll: recalled });
+  return {
+    plan,
+    results,
+    next: plan.next(levels),
+    parts: (tx) => [stockWrite(tx, { levels, places, movements: plan.movements, outbox }), ...prepared.flatMap((p) => (p.write ? [p.write(tx)] : []))],
+  };
+}
+
+/**
+ * A batch decided from memory: `read` is what this process knows of the products (each as its last
+ * batch here left it), `at` its estimate of the database's time. Every work's participant must
+ * `canRecall` it. Nothing is read: the batch is written in one round trip (`send`), its locks taken
+ * in the same transaction, its write fenced on every product's version, so a batch decided on
+ * counts another process changed fails whole (SR001) and its works are decided again, under the
+ * locks. Works `Deferred` by their participant are not in it: their result is the Deferred.
+ */
+export type RecalledBatch = {
+  results: unknown[];
+  /** The products as they will be once this batch commits: the next batch of them is decided on this. */
+  next: StockRead;
+  /** Sends the batch's statements inside the caller's transaction (not awaited in between); resolves with the transaction's time. */
+  send(tx: Executor): Promise<string>;
+  /** Once the transaction committed: the participants' `committed`, with its time. */
+  committed(at: string): void;
+};
+
+export function decideFromMemory(read: StockRead, works: StockWork[], options: Pick<BatchOptions, 'strategy'>, at: string): RecalledBatch {
+  const groups = byParticipant(works);
+  for (const group of groups) group.ctx = group.participant.recall!(group.works);
+  const plan = new StockPlan(read, at, options.strategy, { recalled: true });
+  const decided = decide(plan, works, groups, undefined, true);
+  const productIds = read.rows.map((r) => r.productId);
+  return {
+    results: decided.results,
+    next: decided.next,
+    send(tx) {
+      const session = stockSession(tx, productIds);
+      const written = writeBatch(tx, decided.parts(tx));
+      return Promise.all([session, written]).then(([time]) => time);
+    },
+    committed(time) {
+      for (const group of groups) group.participant.committed?.(group.ctx, time);
+    },
+  };
 }
 
 /** What the batch leaves held, for the next batch of these products to know whether to read lapses with the locks. */
@@ -195,9 +270,9 @@ function mergeParts(parts: Record<string, unknown[]>[]): Record<string, unknown[
 
 /**
  * A transaction in two round trips: BEGIN goes out with the first statements (the locks and
- * reads), and COMMIT right behind the writes. `body` sends its reads, decides, sends its writes
- * (not awaited) and returns what waits for them. A write that fails aborts the transaction, so the
- * COMMIT sent behind it rolls back instead; any other failure is rolled back explicitly. The
+ * reads), and COMMIT right behind the write. `body` sends its reads, decides, sends its write (one
+ * statement, not awaited) and returns what waits for it. A write that fails aborts the transaction,
+ * so the COMMIT sent behind it rolls back instead; any other failure is rolled back explicitly. The
  * connection is a reserved one, so nothing else can come between the statements.
  */
 async function pipelined<T>(sql: Sql, body: (tx: Executor) => Promise<() => Promise<T>>): Promise<T> {

@@ -49,6 +49,19 @@ export type InventoryChange = Counts & {
 /** What a movement names besides its product and location: the sync run, transfer or return it was for. */
 export type MovementRefs = { syncRunId?: string; transferId?: string; returnId?: string };
 
+/**
+ * Thrown by a work that cannot be decided from memory (a batch with no reads: `StockDesk.recalled`):
+ * it is not refused, it goes again to a batch that reads the rows under the locks.
+ */
+export class Deferred extends Error {
+  constructor(why: string) {
+    super(`decided under the locks instead: ${why}`);
+  }
+}
+
+/** What a batch knows of its products before deciding: read under the locks, or remembered from the batches before it. */
+export type StockRead = { rows: LevelRow[]; locations: LocationRow[]; places: PlaceRow[] };
+
 /** Stock counts are PostgreSQL `integer`s. */
 const MAX_STOCK = 2_147_483_647;
 
@@ -71,12 +84,23 @@ const changed = (a: Counts, b: Counts) => COUNTS.some((key) => a[key] !== b[key]
  * `allocate` and given back, sold or shipped where it was held.
  */
 export interface StockDesk {
-  /** The transaction's time (ISO): what `now()` is in all of its statements. */
+  /**
+   * The transaction's time (ISO): what `now()` is in all of its statements. In a batch decided
+   * from memory (`recalled`) it is this process's estimate of it, known exactly at the commit.
+   */
   readonly at: string;
+  /**
+   * Decided from what this process remembers of the rows, not from rows read under the locks: what
+   * the batch writes is fenced (a row changed since fails the batch, which is decided again), but an
+   * answer that writes nothing would not be. A work that would answer that way throws `Deferred`.
+   */
+  readonly recalled: boolean;
   /** The location that takes every change that names none. */
   readonly defaultLocationId: string;
   /** Whether the batch read a stock level for the product (an erased product has none). */
   has(productId: string): boolean;
+  /** Its catalog price (numeric as text); null when it cannot be ordered (archived) or is unknown. */
+  price(productId: string): string | null;
   /** Whether the location exists (not deleted), and whether units may be allocated from it. */
   location(locationId: string): { active: boolean } | undefined;
   /** Units that may be allocated now, over the active locations (of `allowed`, when given). */
@@ -120,6 +144,7 @@ export interface StockDesk {
 export class StockPlan implements StockDesk {
   readonly movements: NewMovement[] = [];
   readonly at: string;
+  readonly recalled: boolean;
   readonly defaultLocationId: string;
   private readonly products = new Map<string, ProductStock>();
   private readonly locations: Map<string, LocationRow>;
@@ -131,8 +156,14 @@ export class StockPlan implements StockDesk {
   private readonly takenLapses: Lapse[] = [];
   private readonly strategy: (quantity: number, candidates: { locationId: string; code: string; priority: number; available: number }[]) => Allocation[] | null;
 
-  constructor(rows: LevelRow[], read: { locations: LocationRow[]; places: PlaceRow[] }, at: string, strategy: AllocationStrategy, lapses: readonly Lapse[] = []) {
+  constructor(
+    { rows, ...read }: StockRead,
+    at: string,
+    strategy: AllocationStrategy,
+    { lapses = [], recalled = false }: { lapses?: readonly Lapse[]; recalled?: boolean } = {},
+  ) {
     this.at = iso(at);
+    this.recalled = recalled;
     this.strategy = strategies[strategy];
     this.locations = new Map(read.locations.map((l) => [l.locationId, l]));
     const fallback = read.locations.find((l) => l.isDefault);
@@ -160,6 +191,10 @@ export class StockPlan implements StockDesk {
     return this.products.has(productId);
   }
 
+  price(productId: string): string | null {
+    return this.products.get(productId)?.row.price ?? null;
+  }
+
   location(locationId: string) {
     const location = this.locations.get(locationId);
     return location ? { active: location.active } : undefined;
@@ -173,6 +208,8 @@ export class StockPlan implements StockDesk {
 
   allocate(productId: string, quantity: number, allowed?: ReadonlySet<string>): Allocation[] | null {
     const found = this.strategy(quantity, this.candidates(productId, allowed));
+    // Lapsed holds are known only to a batch that read them: one decided from memory cannot take them back.
+    if (!found && this.recalled && this.heldOf(productId) > 0) throw new Deferred(`too little of ${productId} while some of it is held`);
     if (found || this.reclaimLapsed(productId) === 0) return found;
     return this.strategy(quantity, this.candidates(productId, allowed));
   }
@@ -298,13 +335,17 @@ export class StockPlan implements StockDesk {
     };
   }
 
-  /** The net changes of every product the batch touched, and of each of its locations, for one statement. */
-  deltas(): { levels: LevelDelta[]; places: PlaceDelta[] } {
+  /**
+   * The net changes of every product the batch touched, and of each of its locations, for one
+   * statement; `fenceAll`: every product of the batch, changed or not (a batch decided from memory
+   * answers from all of them, so all are fenced).
+   */
+  deltas({ fenceAll = false } = {}): { levels: LevelDelta[]; places: PlaceDelta[] } {
     const levels: LevelDelta[] = [];
     const places: PlaceDelta[] = [];
     for (const [productId, stock] of this.products) {
-      if (!stock.touched) continue;
-      const delta = { productId, onHand: 0, reserved: 0, held: 0, incoming: 0, awaitingShipment: 0, ordersPlaced: stock.ordersPlaced };
+      if (!stock.touched && !fenceAll) continue;
+      const delta = { productId, version: stock.row.version, onHand: 0, reserved: 0, held: 0, incoming: 0, awaitingShipment: 0, ordersPlaced: stock.ordersPlaced };
       for (const place of stock.places.values()) {
         if (!changed(place, place.start)) continue;
         const change = { productId, locationId: place.location.locationId, first: !place.hasRow, onHand: 0, reserved: 0, held: 0, incoming: 0, awaitingShipment: 0 };
@@ -314,9 +355,33 @@ export class StockPlan implements StockDesk {
         }
         places.push(change);
       }
-      if (COUNTS.some((key) => delta[key] !== 0) || delta.ordersPlaced !== 0) levels.push(delta);
+      if (fenceAll || COUNTS.some((key) => delta[key] !== 0) || delta.ordersPlaced !== 0) levels.push(delta);
     }
     return { levels, places };
+  }
+
+  /**
+   * The rows as they are once the batch commits with `levels` written: what the next batch of these
+   * products may be decided on without reading them again.
+   */
+  next(levels: readonly LevelDelta[]): StockRead {
+    const written = new Set(levels.map((l) => l.productId));
+    const rows: LevelRow[] = [];
+    const places: PlaceRow[] = [];
+    for (const [productId, stock] of this.products) {
+      const kept = [...stock.places.values()].filter((p) => p.hasRow || changed(p, p.start));
+      for (const place of kept) {
+        const updatedAt = changed(place, place.start) ? this.at : (place.updatedAt ?? this.at);
+        places.push({ productId, locationId: place.location.locationId, ...counts(place), updatedAt });
+      }
+      rows.push({
+        ...stock.row,
+        ...sum(stock.places.values()),
+        version: stock.row.version + (written.has(productId) ? 1 : 0),
+        updatedAt: stock.touched ? this.at : stock.row.updatedAt,
+      });
+    }
+    return { rows, locations: [...this.locations.values()], places };
   }
 
   /** The products whose counts changed, as of the end of the batch. */
@@ -429,5 +494,5 @@ function locationLevel(place: Place): LocationLevel {
 
 /** A product's stock as the API shows it, read outside a batch (the same view a batch answers with). */
 export function inventoryOf(row: LevelRow, read: { locations: LocationRow[]; places: PlaceRow[] }): InventoryLevel {
-  return new StockPlan([row], read, row.updatedAt, 'fewest-splits').snapshot(row.productId);
+  return new StockPlan({ rows: [row], ...read }, row.updatedAt, 'fewest-splits').snapshot(row.productId);
 }

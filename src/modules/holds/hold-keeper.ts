@@ -88,9 +88,7 @@ export class HoldKeeper implements Keeper<HoldWork, HoldBook>, HoldLink {
     book.counts = { created: book.created.length, converted: ended('converted'), released: ended('released'), expired: ended('expired') };
     return {
       outbox: { holds: records },
-      write: async (tx: Executor) => {
-        if (book.created.length > 0 || changes.length > 0) await writeHolds(tx, book.created, changes);
-      },
+      write: book.created.length > 0 || changes.length > 0 ? (tx: Executor) => writeHolds(tx, book.created, changes) : undefined,
     };
   }
 

@@ -1,3 +1,4 @@
+import type { WritePart } from '../../actors/stock.queries.ts';
 import type { Executor } from '../../db/client.ts';
 import type { HoldItem } from '../../db/schema/holds.ts';
 import type { HoldStatus } from './hold-book.ts';
@@ -74,15 +75,15 @@ export type NewHoldRow = {
 export type HoldChange = { id: string; status: HoldStatus; expiresAt: string; orderId: string | null };
 
 /**
- * A batch's holds in one statement: the new ones inserted, the changed ones updated, each change
+ * A batch's holds, a part of its one write statement: the new ones inserted, the changed ones updated, each change
  * only of a hold still `active` (every change of a hold is made under the locks of all its
  * products, so it always is; the fence says so loudly if not). An idempotency key taken
  * meanwhile by another process fails the statement (SR001) too: the batch is redone and the key
  * is a replay.
  */
-export async function writeHolds(tx: Executor, created: NewHoldRow[], changes: HoldChange[]): Promise<void> {
-  await tx`
-    WITH ins AS (
+export function writeHolds(tx: Executor, created: NewHoldRow[], changes: HoldChange[]): WritePart {
+  const ctes = [
+    tx`h_new AS (
       INSERT INTO holds (id, customer_id, items, location_ids, expires_at, idempotency_scope, idempotency_key, request_hash)
       SELECT u.id, u.customer_id, u.items::jsonb, CASE WHEN u.location_ids IS NULL THEN NULL ELSE string_to_array(u.location_ids, ',')::uuid[] END,
              u.expires_at::timestamptz, u.scope, u.key, u.hash
@@ -91,15 +92,15 @@ export async function writeHolds(tx: Executor, created: NewHoldRow[], changes: H
                   ${created.map((h) => h.scope)}::text[], ${created.map((h) => h.key)}::text[], ${created.map((h) => h.hash)}::text[])
         AS u(id, customer_id, items, location_ids, expires_at, scope, key, hash)
       ON CONFLICT (idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-      RETURNING 1
-    ), upd AS (
+      RETURNING 1)`,
+    tx`h_upd AS (
       UPDATE holds h SET status = u.status, expires_at = u.expires_at::timestamptz, order_id = u.order_id, updated_at = now()
       FROM unnest(${changes.map((c) => c.id)}::uuid[], ${changes.map((c) => c.status)}::text[], ${changes.map((c) => c.expiresAt)}::text[],
                   ${changes.map((c) => c.orderId)}::uuid[]) AS u(id, status, expires_at, order_id)
       WHERE h.id = ANY(${changes.map((c) => c.id)}::uuid[]) AND h.id = u.id AND h.status = 'active'
-      RETURNING 1
-    )
-    SELECT stockroom_fence(${created.length + changes.length}, (SELECT count(*)::int FROM ins) + (SELECT count(*)::int FROM upd))`;
+      RETURNING 1)`,
+  ];
+  return { ctes, checks: [tx`stockroom_fence(${created.length + changes.length}, (SELECT count(*)::int FROM h_new) + (SELECT count(*)::int FROM h_upd))`] };
 }
 
 /** Most lapsed holds one sweep hands to the stock actors; the next sweep (a moment later) takes the rest. */

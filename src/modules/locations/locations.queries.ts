@@ -28,9 +28,14 @@ export async function insertLocation(sql: Executor, id: string, input: LocationC
   return row!;
 }
 
-/** The fields given change; the others stay. */
+/**
+ * The fields given change; the others stay. The version of every product stocked there moves: a
+ * stock batch decided on the location as it was (active, its priority) fails its fence and is
+ * decided again (stock-engine.ts).
+ */
 export async function updateLocation(sql: Executor, id: string, patch: LocationPatch): Promise<LocationRow | undefined> {
   const [row] = await sql<LocationRow[]>`
+    WITH moved AS (${moveVersions(sql, id)})
     UPDATE locations SET name = coalesce(${patch.name ?? null}, name), priority = coalesce(${patch.priority ?? null}::int, priority),
                          active = coalesce(${patch.active ?? null}::boolean, active), updated_at = now()
     WHERE id = ${id} AND deleted_at IS NULL
@@ -56,8 +61,15 @@ export async function holdings(tx: Executor, id: string): Promise<{ products: nu
 
 /** Soft delete: its ledger rows and transfers keep naming it, its code may be used again. */
 export async function markDeleted(tx: Executor, id: string): Promise<void> {
-  await tx`UPDATE locations SET deleted_at = now(), updated_at = now() WHERE id = ${id}`;
+  await tx`
+    WITH moved AS (${moveVersions(tx, id)})
+    UPDATE locations SET deleted_at = now(), updated_at = now() WHERE id = ${id}`;
 }
+
+const moveVersions = (tx: Executor, locationId: string) => tx`
+  UPDATE inventory_levels SET version = version + 1
+  WHERE product_id IN (SELECT product_id FROM location_levels WHERE location_id = ${locationId})
+  RETURNING 1`;
 
 export type LocationStockRow = {
   productId: string;

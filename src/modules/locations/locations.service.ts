@@ -1,5 +1,5 @@
 import { excludeStockTransactions } from '../../actors/stock.queries.ts';
-import { iso, PgCode, pgCode, type Sql } from '../../db/client.ts';
+import { iso, PgCode, pgCode, type Sql, type TxSql } from '../../db/client.ts';
 import { AppError, conflict, notFound } from '../../lib/errors.ts';
 import { decodeCursor, isUuid, isUuidKey, pageOf } from '../../lib/paging.ts';
 import { previousVersionAlive } from '../nodes/nodes.queries.ts';
@@ -12,11 +12,11 @@ export type LocationsOptions = {
 };
 
 /**
- * How long removing a location may wait for the stock transactions under way (each takes
- * milliseconds). Stock work queues behind the waiting removal, so the wait is short; past it the
- * removal answers 503 and may simply be sent again.
+ * How long changing or removing a location may wait for the stock transactions under way (each
+ * takes milliseconds). Stock work queues behind the waiting change, so the wait is short; past it
+ * the change answers 503 and may simply be sent again.
  */
-const REMOVE_LOCK_TIMEOUT_MS = 500;
+const EXCLUDE_LOCK_TIMEOUT_MS = 500;
 
 const toLocation = (row: q.LocationRow): Location => ({
   id: row.id,
@@ -68,7 +68,8 @@ export class LocationsService {
       throw conflict('the default location cannot be deactivated: every stock change that names no location goes there', { locationId: id });
     }
     if (patch.active === true && !row.active) await this.refuseDuringRollout('activated');
-    const updated = await q.updateLocation(this.sql, id, patch);
+    // With stock transactions excluded: the versions it moves are moved between two of them, never in one's way.
+    const updated = await this.excludingStock(async (tx) => q.updateLocation(tx, id, patch));
     if (!updated) throw notFound(`location ${id}`);
     return toLocation(updated);
   }
@@ -82,20 +83,27 @@ export class LocationsService {
   async remove(id: string): Promise<void> {
     const row = await this.find(id);
     if (row.isDefault) throw conflict('the default location cannot be deleted: every stock change that names no location goes there', { locationId: id });
+    await this.excludingStock(async (tx) => {
+      if (!(await q.lockLocation(tx, id))) throw notFound(`location ${id}`);
+      const held = await q.holdings(tx, id);
+      if (held.products > 0 || held.transfers > 0) {
+        const what = [held.products > 0 ? `stock of ${held.products} product(s)` : '', held.transfers > 0 ? `${held.transfers} transfer(s) in transit` : ''];
+        throw conflict(`location ${row.code} still has ${what.filter(Boolean).join(' and ')}: move or count it to 0 first`, held);
+      }
+      await q.markDeleted(tx, id);
+    });
+  }
+
+  /** `work` in a transaction no stock transaction overlaps (bounded wait: 503 when stock work keeps it waiting). */
+  private async excludingStock<T>(work: (tx: TxSql) => Promise<T>): Promise<T> {
     try {
-      await this.sql.begin(async (tx) => {
-        await excludeStockTransactions(tx, REMOVE_LOCK_TIMEOUT_MS);
-        if (!(await q.lockLocation(tx, id))) throw notFound(`location ${id}`);
-        const held = await q.holdings(tx, id);
-        if (held.products > 0 || held.transfers > 0) {
-          const what = [held.products > 0 ? `stock of ${held.products} product(s)` : '', held.transfers > 0 ? `${held.transfers} transfer(s) in transit` : ''];
-          throw conflict(`location ${row.code} still has ${what.filter(Boolean).join(' and ')}: move or count it to 0 first`, held);
-        }
-        await q.markDeleted(tx, id);
-      });
+      return (await this.sql.begin(async (tx) => {
+        await excludeStockTransactions(tx, EXCLUDE_LOCK_TIMEOUT_MS);
+        return work(tx);
+      })) as T;
     } catch (error) {
       if (pgCode(error) === PgCode.lockNotAvailable) {
-        throw new AppError('unavailable', 'stock work under way kept the location from being checked; retry shortly', undefined, { retryAfterSeconds: 1 });
+        throw new AppError('unavailable', 'stock work under way kept the location from being changed; retry shortly', undefined, { retryAfterSeconds: 1 });
       }
       throw error;
     }

@@ -61,6 +61,12 @@ export function createMetrics() {
     ordersAccepted: new Counter({ name: 'orders_accepted_total', help: 'Orders stored and answered 202 (the intake rate)', registers }),
     intakeBatchSize: new Histogram({ name: 'order_intake_batch_size', help: 'Orders per intake statement', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 512], registers }),
     stockBatchSize: new Histogram({ name: 'stock_batch_size', help: 'Commands per stock transaction', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500], registers }),
+    stockBatches: new Counter({
+      name: 'stock_batches_total',
+      help: 'Stock transactions by kind: read (rows read under the locks), recalled (decided from memory, committed), redone (decided from memory, decided again)',
+      labelNames: ['kind'],
+      registers,
+    }),
     paymentAttempts: new FastCounter('payment_attempts_total', 'Payment calls by outcome', registers),
     paymentDuration: new FastHistogram('payment_duration_seconds', 'Payment call latency by outcome', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5], registers),
     jobRuns: new Counter({ name: 'job_runs_total', help: 'Periodic job ticks by outcome (ran, skipped, failed)', labelNames: ['job', 'status'], registers }),

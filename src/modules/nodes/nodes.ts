@@ -15,6 +15,7 @@ import { beat, deregisterNode, registerNode } from './nodes.queries.ts';
 export class NodeIdentity {
   readonly incarnation = randomUUID();
   private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly peerWatchers: ((olderAlive: boolean) => void)[] = [];
 
   constructor(
     readonly nodeId: string,
@@ -22,20 +23,28 @@ export class NodeIdentity {
     private readonly logger: Logger,
   ) {}
 
-  async register(heartbeatMs: number): Promise<void> {
+  /** Registers, looks at the others once, then beats every `heartbeatMs`; a process silent for `ttlMs` is gone. */
+  async register(heartbeatMs: number, ttlMs: number): Promise<void> {
     await registerNode(this.sql, this);
-    this.timer = setInterval(() => void this.beat(), heartbeatMs);
+    await this.beat(ttlMs);
+    this.timer = setInterval(() => void this.beat(ttlMs), heartbeatMs);
     this.timer.unref();
+  }
+
+  /** Told at every heartbeat whether a process of an older stock model still beats. */
+  watchPeers(watcher: (olderAlive: boolean) => void) {
+    this.peerWatchers.push(watcher);
   }
 
   private beating = false;
 
-  private async beat() {
+  private async beat(ttlMs: number) {
     // A database that does not answer must not pile heartbeats up behind each other.
     if (this.beating) return;
     this.beating = true;
     try {
-      await beat(this.sql, this);
+      const { olderAlive } = await beat(this.sql, this, ttlMs);
+      for (const watcher of this.peerWatchers) watcher(olderAlive);
     } catch (error) {
       this.logger.warn({ err: toError(error) }, 'heartbeat failed');
     } finally {

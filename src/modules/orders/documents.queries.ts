@@ -1,3 +1,4 @@
+import type { WritePart } from '../../actors/stock.queries.ts';
 import { iso, type Executor } from '../../db/client.ts';
 import type { RefundStatus } from '../../db/schema/fulfilments.ts';
 import type { Fulfilment, Return } from './after-sale.models.ts';
@@ -87,13 +88,13 @@ export type NewFulfilment = { fulfilment: Fulfilment; idempotency: Idempotency |
 export type NewReturn = { doc: Return; idempotency: Idempotency | null; refundKey: string | null; refundDelayMs: number; horizonMs: number };
 
 /**
- * A batch's fulfilments in one statement. A key taken meanwhile by another process is skipped and
+ * A batch's fulfilments, a part of its one write statement. A key taken meanwhile by another process is skipped and
  * the statement fails with SR001 (`stockroom_fence`): the batch is redone, and the key is a replay.
  */
-export async function insertFulfilments(tx: Executor, rows: NewFulfilment[]): Promise<void> {
+export function insertFulfilments(tx: Executor, rows: NewFulfilment[]): WritePart {
   const docs = rows.map((r) => r.fulfilment);
-  await tx`
-    WITH f AS (
+  const cte = tx`
+    f_new AS (
       INSERT INTO fulfilments (id, order_id, location_id, items, tracking_number, idempotency_scope, idempotency_key, request_hash)
       SELECT u.id, u.order_id, u.location_id, u.items::jsonb, u.tracking_number, u.scope, u.key, u.hash
       FROM unnest(${docs.map((d) => d.id)}::uuid[], ${docs.map((d) => d.orderId)}::uuid[], ${docs.map((d) => d.locationId)}::uuid[],
@@ -102,16 +103,15 @@ export async function insertFulfilments(tx: Executor, rows: NewFulfilment[]): Pr
                   ${rows.map((r) => r.idempotency?.hash ?? null)}::text[])
         AS u(id, order_id, location_id, items, tracking_number, scope, key, hash)
       ON CONFLICT (idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-      RETURNING 1
-    )
-    SELECT stockroom_fence(${rows.length}, (SELECT count(*)::int FROM f))`;
+      RETURNING 1)`;
+  return { ctes: [cte], checks: [tx`stockroom_fence(${rows.length}, (SELECT count(*)::int FROM f_new))`] };
 }
 
-/** A batch's returns in one statement, fenced on their keys like `insertFulfilments`. */
-export async function insertReturns(tx: Executor, rows: NewReturn[]): Promise<void> {
+/** A batch's returns, a part of its one write statement, fenced on their keys like `insertFulfilments`. */
+export function insertReturns(tx: Executor, rows: NewReturn[]): WritePart {
   const docs = rows.map((r) => r.doc);
-  await tx`
-    WITH r AS (
+  const cte = tx`
+    r_new AS (
       INSERT INTO returns (id, order_id, location_id, items, refund_status, refund_amount, refund_key, refund_due_at, refund_until,
                            idempotency_scope, idempotency_key, request_hash)
       SELECT u.id, u.order_id, u.location_id, u.items::jsonb, u.refund_status, u.refund_amount::numeric, u.refund_key,
@@ -126,7 +126,6 @@ export async function insertReturns(tx: Executor, rows: NewReturn[]): Promise<vo
                   ${rows.map((r) => r.idempotency?.hash ?? null)}::text[])
         AS u(id, order_id, location_id, items, refund_status, refund_amount, refund_key, delay_ms, horizon_ms, scope, key, hash)
       ON CONFLICT (idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-      RETURNING 1
-    )
-    SELECT stockroom_fence(${rows.length}, (SELECT count(*)::int FROM r))`;
+      RETURNING 1)`;
+  return { ctes: [cte], checks: [tx`stockroom_fence(${rows.length}, (SELECT count(*)::int FROM r_new))`] };
 }

@@ -5,8 +5,9 @@ import { AppError } from '../../lib/errors.ts';
 import { fromCents, toCents } from '../../lib/money.ts';
 import { orderRecord, type OrderRecord } from '../events/records.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { findKeyed, readPrices, type KeyedOrder } from './intake.queries.ts';
-import { insertOrders, type LogRow, type NewOrderRow } from './lifecycle.queries.ts';
+import { findKeyed, type KeyedOrder } from './intake.queries.ts';
+import { insertOrders, type LogRow, type NewOrderRow, type OrderState } from './lifecycle.queries.ts';
+import type { OrderMemory } from './order-memory.ts';
 import type { LineAllocation, OrderFacts, OrderStatus } from './order-state.ts';
 import type { Order, OrderCreate } from './orders.models.ts';
 import type { HoldLink } from '../holds/hold-keeper.ts';
@@ -32,7 +33,7 @@ export type Born = {
 export type IntakeWork = StockWork<IntakeResult> & { id: string; input: OrderCreate; scope: string; key: string | null; hash: string | null };
 export type IntakeResult = { kind: 'placed'; born: Born } | { kind: 'replay'; order: Order };
 
-type Ctx = { prices: Map<string, string>; keyed: Map<string, KeyedOrder>; rows: NewOrderRow[]; logs: LogRow[]; records: OrderRecord[] };
+type Ctx = { keyed: Map<string, KeyedOrder>; rows: NewOrderRow[]; logs: LogRow[]; records: OrderRecord[]; born: Born[] };
 
 /** numeric(14, 2): the largest total an order can store, in cents. */
 const MAX_TOTAL_CENTS = 99_999_999_999_999n;
@@ -42,8 +43,13 @@ export const keyOf = (scope: string, key: string) => `${scope}\n${key}`;
 /**
  * The intake's side of a stock transaction: each order takes its stock from the batch's copy of the
  * levels (all lines or none) and the batch stores every order in one INSERT, born `reserved`, or
- * `pending` with its retry due when its stock is short. Prices are the catalog's, read under the
- * products' locks. An Idempotency-Key seen before answers the first order again.
+ * `pending` with its retry due when its stock is short. Prices are the catalog's, read with the
+ * levels (a price change moves the level's version, so a batch decided on an old price fails its
+ * fence). An Idempotency-Key seen before answers the first order again.
+ *
+ * A batch of orders without holds may be decided from memory (`recall`): nothing is read, and a
+ * key already taken is found by the INSERT (ON CONFLICT), which fails the batch; it is decided
+ * again under the locks, where the key is read and answered as a replay.
  */
 export class IntakeBatch implements Participant<IntakeWork, Ctx> {
   constructor(
@@ -51,19 +57,23 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
     private readonly metrics: Metrics,
     /** Orders placed with a hold take its stock (intake-hold.ts). */
     private readonly holds: HoldLink,
+    /** Where a reserved order is remembered for its payment's outcome (steps.ts). */
+    private readonly memory: OrderMemory,
   ) {}
 
   async read(tx: Executor, works: IntakeWork[]): Promise<Ctx> {
-    const productIds = [...new Set(works.flatMap((w) => w.productIds))];
     const keys = works.flatMap((w) => (w.key === null ? [] : [{ scope: w.scope, key: w.key }]));
-    const [prices, keyed] = await Promise.all([readPrices(tx, productIds), findKeyed(tx, keys)]);
-    return {
-      prices: new Map(prices.map((p) => [p.id, p.price])),
-      keyed: new Map(keyed.map((k) => [keyOf(k.scope, k.key), k])),
-      rows: [],
-      logs: [],
-      records: [],
-    };
+    const keyed = await findKeyed(tx, keys);
+    return { keyed: new Map(keyed.map((k) => [keyOf(k.scope, k.key), k])), rows: [], logs: [], records: [], born: [] };
+  }
+
+  /** A hold's rows are read under the locks (its keeper is in the batch). */
+  canRecall(work: IntakeWork): boolean {
+    return work.input.holdId === undefined;
+  }
+
+  recall(): Ctx {
+    return { keyed: new Map(), rows: [], logs: [], records: [], born: [] };
   }
 
   apply(desk: StockDesk, work: IntakeWork, ctx: Ctx, kept?: unknown): IntakeResult {
@@ -72,7 +82,7 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
       if (first) return replay(first, work.hash!);
     }
     const lines = work.input.items;
-    const unknown = lines.map((line, i) => ({ line, i })).filter(({ line }) => !ctx.prices.has(line.productId) || !desk.has(line.productId));
+    const unknown = lines.map((line, i) => ({ line, i })).filter(({ line }) => desk.price(line.productId) === null);
     if (unknown.length > 0) {
       throw new AppError(
         'validation',
@@ -80,7 +90,7 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
         unknown.map(({ i }) => ({ path: `body.items[${i}].productId`, message: 'is not a product that can be ordered (unknown or archived)' })),
       );
     }
-    const priced = lines.map((line) => ({ productId: line.productId, quantity: line.quantity, unitPrice: ctx.prices.get(line.productId)! }));
+    const priced = lines.map((line) => ({ productId: line.productId, quantity: line.quantity, unitPrice: desk.price(line.productId)! }));
     const cents = priced.reduce((sum, item) => sum + toCents(item.unitPrice) * BigInt(item.quantity), 0n);
     if (cents > MAX_TOTAL_CENTS) {
       throw new AppError('validation', `the order total ${fromCents(cents)} is more than an order can hold (${fromCents(MAX_TOTAL_CENTS)})`, [
@@ -94,6 +104,7 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
     for (const line of lines) desk.notePlaced(line.productId);
     const facts: OrderFacts = { id: work.id, customerId: work.input.customerId, items: priced, total: fromCents(cents), createdAt: desk.at };
     const born = held ? fromHold(facts, this.holds.convert(kept, desk, holdId, work.id)) : this.birth(desk, work, facts, allowed, ctx);
+    ctx.born.push(born);
     ctx.rows.push({
       id: work.id,
       customerId: facts.customerId,
@@ -131,14 +142,16 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
   prepare(_applied: Applied<IntakeWork>[], ctx: Ctx) {
     return {
       outbox: { orders: ctx.records },
-      write: async (tx: Executor) => {
-        // A key taken by another process since it was read fails the statement: the batch is redone.
-        if (ctx.rows.length > 0) await insertOrders(tx, ctx.rows, ctx.logs);
-      },
+      // A key taken by another process since it was read fails the statement: the batch is redone.
+      write: ctx.rows.length > 0 ? (tx: Executor) => insertOrders(tx, ctx.rows, ctx.logs) : undefined,
     };
   }
 
-  committed(ctx: Ctx) {
+  /** The 202 says when the order was stored: the transaction's time (a batch decided from memory only knows it now). */
+  committed(ctx: Ctx, at: string) {
+    const createdAt = iso(at);
+    for (const born of ctx.born) born.facts.createdAt = createdAt;
+    for (const row of ctx.rows) this.memory.note(stateOf(row, createdAt));
     if (ctx.rows.length === 0) return;
     this.metrics.ordersAccepted.inc(ctx.rows.length);
     this.metrics.intakeBatchSize.observe(ctx.rows.length);
@@ -158,6 +171,25 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
     return { facts, status: missed.status, allocations: null, version: 1, attempts: 1, lastError: error, nextAttemptInMs: missed.delayMs };
   }
 }
+
+/** An order as it was stored: what reading it back would give. */
+const stateOf = (row: NewOrderRow, createdAt: string): OrderState => ({
+  id: row.id,
+  version: 1,
+  status: row.status,
+  customerId: row.customerId,
+  items: row.items,
+  allocations: row.allocations,
+  locationIds: row.locationIds,
+  total: row.total,
+  createdAt,
+  attempts: row.attempts,
+  lastError: row.lastError,
+  paymentStatus: null,
+  paymentReference: null,
+  paymentAttempts: 0,
+  refunded: '0.00',
+});
 
 /** Born reserved with the hold's stock, where the hold had it. */
 const fromHold = (facts: OrderFacts, allocations: LineAllocation[]): Born => ({

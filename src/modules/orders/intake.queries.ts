@@ -2,12 +2,6 @@ import type { Executor } from '../../db/client.ts';
 import type { OrderStatus } from './order-state.ts';
 import type { OrderRow } from './orders.queries.ts';
 
-/** The prices of the products that can be ordered now (archived ones have none), read under their stock locks. */
-export function readPrices(tx: Executor, productIds: string[]) {
-  return tx<{ id: string; price: string }[]>`
-    SELECT id, price::text AS price FROM products WHERE id = ANY(${productIds}::uuid[]) AND archived_at IS NULL`;
-}
-
 /** An order stored under an idempotency key: enough to answer its acceptance again. */
 export type KeyedOrder = Pick<OrderRow, 'id' | 'customerId' | 'items' | 'allocations' | 'total' | 'lastError' | 'createdAt'> & {
   scope: string;

@@ -1,11 +1,13 @@
+import type { WritePart } from '../../actors/stock.queries.ts';
 import type { Executor } from '../../db/client.ts';
 import type { LineAllocation, OrderStatus, PaymentStatus } from './order-state.ts';
 import type { Stamp } from './transitions.ts';
 import type { OrderRow } from './orders.queries.ts';
 
 /**
- * Every statement that writes an order in a stock transaction: the batch's new orders in one
- * INSERT, its changed orders in one UPDATE (fenced on the version read under the stock lock).
+ * Every write of an order in a stock transaction, as parts of the batch's one write statement
+ * (stock.queries.ts `writeBatch`): the batch's new orders in one INSERT, its changed orders in one
+ * UPDATE (fenced on the version read under the stock lock, or remembered).
  */
 
 export type NewOrderRow = Pick<OrderRow, 'id' | 'customerId' | 'status' | 'items' | 'allocations' | 'locationIds' | 'total' | 'attempts' | 'lastError'> & {
@@ -23,9 +25,9 @@ export type NewOrderRow = Pick<OrderRow, 'id' | 'customerId' | 'status' | 'items
  * meanwhile by another process is skipped (`ON CONFLICT`) and the statement then fails with
  * SR001 (`stockroom_fence`): the batch is redone, and the key is a replay.
  */
-export async function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogRow[]): Promise<void> {
-  await tx`
-    WITH o AS (
+export function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogRow[]): WritePart {
+  const ctes = [
+    tx`o_new AS (
       INSERT INTO orders (id, customer_id, status, born_status, items, allocations, location_ids, total, attempts, last_error, next_attempt_at,
                           lease_owner, lease_until, idempotency_scope, idempotency_key, request_hash, reserved_at)
       SELECT u.id, u.customer_id, u.status, u.status, u.items::jsonb, u.allocations::jsonb, CASE WHEN u.location_ids IS NULL THEN NULL ELSE string_to_array(u.location_ids, ',')::uuid[] END,
@@ -40,14 +42,17 @@ export async function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogR
                   ${rows.map((r) => r.leaseMs)}::int[], ${rows.map((r) => r.scope)}::text[], ${rows.map((r) => r.key)}::text[], ${rows.map((r) => r.hash)}::text[])
         AS u(id, customer_id, status, items, allocations, location_ids, total, attempts, last_error, delay_ms, lease_owner, lease_ms, scope, key, hash)
       ON CONFLICT (idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-      RETURNING id
-    ), l AS (
+      RETURNING id)`,
+  ];
+  if (logs.length > 0) {
+    ctes.push(tx`o_new_log AS (
       INSERT INTO order_logs (order_id, status, message, error_message)
       SELECT u.* FROM unnest(${logs.map((l) => l.orderId)}::uuid[], ${logs.map((l) => l.status)}::text[],
                              ${logs.map((l) => l.message)}::text[], ${logs.map((l) => l.errorMessage)}::text[]) AS u(order_id, status, message, error_message)
-      WHERE u.order_id IN (SELECT id FROM o)
-    )
-    SELECT stockroom_fence(${rows.length}, (SELECT count(*)::int FROM o))`;
+      WHERE u.order_id IN (SELECT id FROM o_new)
+      RETURNING 1)`);
+  }
+  return { ctes, checks: [tx`stockroom_fence(${rows.length}, (SELECT count(*)::int FROM o_new))`] };
 }
 
 /** An order as a stock transaction reads it, under its products' locks. */
@@ -93,9 +98,9 @@ export type LogRow = { orderId: string; status: OrderStatus; message: string; er
  * Fewer rows written than given means someone changed one meanwhile (a lease claim): the
  * statement fails with SR001 (`stockroom_fence`) and the caller redoes the batch on fresh rows.
  */
-export async function updateOrders(tx: Executor, changes: OrderChange[], logs: LogRow[], reconcileHorizonMs: number): Promise<void> {
-  await tx`
-    WITH w AS (
+export function updateOrders(tx: Executor, changes: OrderChange[], logs: LogRow[], reconcileHorizonMs: number): WritePart {
+  const ctes = [
+    tx`o_upd AS (
       UPDATE orders o
       SET status = u.status, attempts = u.attempts, last_error = u.last_error,
           payment_status = u.payment_status, payment_reference = u.payment_reference, payment_attempts = u.payment_attempts,
@@ -121,12 +126,14 @@ export async function updateOrders(tx: Executor, changes: OrderChange[], logs: L
              delay_ms, lease_owner, lease_ms, reconcile_ms, stamps, allocations)
       -- The ids again as a condition on orders alone: the index finds them without the join.
       WHERE o.id = ANY(${changes.map((c) => c.id)}::uuid[]) AND o.id = u.id AND o.version = u.read_version
-      RETURNING 1
-    ), l AS (
+      RETURNING 1)`,
+  ];
+  if (logs.length > 0) {
+    ctes.push(tx`o_upd_log AS (
       INSERT INTO order_logs (order_id, status, message, error_message)
       SELECT * FROM unnest(${logs.map((l) => l.orderId)}::uuid[], ${logs.map((l) => l.status)}::text[],
                            ${logs.map((l) => l.message)}::text[], ${logs.map((l) => l.errorMessage)}::text[])
-      RETURNING 1
-    )
-    SELECT stockroom_fence(${changes.length}, (SELECT count(*)::int FROM w))`;
+      RETURNING 1)`);
+  }
+  return { ctes, checks: [tx`stockroom_fence(${changes.length}, (SELECT count(*)::int FROM o_upd))`] };
 }

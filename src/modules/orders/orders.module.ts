@@ -15,6 +15,7 @@ import { countOrdersByStatus } from './orders.queries.ts';
 import { OrdersService } from './orders.service.ts';
 import { PaymentReconciler } from './reconcile.ts';
 import { Refunds } from './refunds.ts';
+import { OrderMemory } from './order-memory.ts';
 import { OrderSteps } from './steps.ts';
 import { releaseStuck } from './stuck.ts';
 import type { OrderPolicy } from './transitions.ts';
@@ -55,7 +56,8 @@ export function createOrdersModule({ sql, actors, gateway, config, owner, clock,
     reconcileDelayMs: config.paymentTimeoutMs * 2 + 1000,
     reconcileHorizonMs: config.reconcileHorizonMs,
   };
-  const steps = new OrderSteps(policy);
+  const memory = new OrderMemory();
+  const steps = new OrderSteps(policy, memory);
   const lookAgainMs = (attempt: number) => backoffMs(attempt, { baseMs: config.reconcileRetryBaseMs, maxMs: config.reconcileRetryMaxMs }, clock.random);
   const refunds = new Refunds(sql, gateway, metrics, { retryDelayMs: lookAgainMs, logger });
   const reconciler = new PaymentReconciler(sql, gateway, refunds, metrics, { retryDelayMs: lookAgainMs, horizonMs: config.reconcileHorizonMs, logger });
@@ -74,7 +76,7 @@ export function createOrdersModule({ sql, actors, gateway, config, owner, clock,
   });
   const intake = new OrderIntake(
     actors,
-    new IntakeBatch(policy, metrics, holds),
+    new IntakeBatch(policy, metrics, holds, memory),
     (born) => worker.accept(born),
     () => worker.recoverLost(),
   );

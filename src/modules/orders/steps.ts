@@ -1,5 +1,6 @@
 import type { Applied, Participant, StockWork } from '../../actors/stock-engine.ts';
-import type { StockDesk } from '../../actors/stock-plan.ts';
+import type { WritePart } from '../../actors/stock.queries.ts';
+import { Deferred, type StockDesk } from '../../actors/stock-plan.ts';
 import type { Executor } from '../../db/client.ts';
 import { AppError, notFound } from '../../lib/errors.ts';
 import { orderRecord, type OrderRecord } from '../events/records.ts';
@@ -19,6 +20,7 @@ import {
   type NewReturn,
 } from './documents.queries.ts';
 import { readOrderStates, updateOrders, type LogRow, type OrderChange } from './lifecycle.queries.ts';
+import type { OrderMemory } from './order-memory.ts';
 import { canMove, type OrderStatus } from './order-state.ts';
 import * as to from './transitions.ts';
 import type { Decision, Line, Next, OrderPolicy, Step, Working } from './transitions.ts';
@@ -49,6 +51,9 @@ type Ctx = {
   fulfilments: NewFulfilment[];
   returns: NewReturn[];
 };
+
+/** The steps of a payment's outcome: they may be decided on the remembered order (`OrderMemory`). */
+const recallable = new Set<Step['kind']>(['sell', 'fail', 'retry-payment']);
 
 /** The steps that decide from what has shipped and come back (the others never see an order that has any). */
 const needsDocuments = (step: Step) => step.kind === 'fulfil' || step.kind === 'ship' || step.kind === 'return' || step.kind === 'cancel';
@@ -91,10 +96,14 @@ function replay<D>(first: Keyed<D> | undefined, hash: string): D | undefined {
  * The order side of stock transactions for orders that exist: the only code that changes an
  * order's status after its intake, and that makes its fulfilments and returns. Each change of an
  * order is one version, one outbox record and (if it is not a normal step) one log row; the batch
- * writes each order once, fenced on the version it read.
+ * writes each order once, fenced on the version it read (or remembered: a payment's outcome for an
+ * order this process reserved is decided without reading it, see `OrderMemory`).
  */
 export class OrderSteps implements Participant<StepWork, Ctx> {
-  constructor(private readonly policy: OrderPolicy) {}
+  constructor(
+    private readonly policy: OrderPolicy,
+    private readonly memory: OrderMemory,
+  ) {}
 
   /** A step for an order whose lines are `lines` (what it locks: its products' stock). */
   work(orderId: string, lines: readonly Line[], step: Step): StepWork {
@@ -119,10 +128,36 @@ export class OrderSteps implements Participant<StepWork, Ctx> {
     };
   }
 
+  canRecall(work: StepWork): boolean {
+    return recallable.has(work.step.kind) && 'version' in work.step && this.memory.at(work.orderId, work.step.version) !== undefined;
+  }
+
+  recall(works: StepWork[]): Ctx {
+    const orders = new Map<string, Tracked>();
+    for (const work of works) {
+      const state = this.memory.at(work.orderId, (work.step as { version: number }).version)!;
+      orders.set(work.orderId, { order: { ...state }, docs: noDocuments(), readVersion: state.version });
+    }
+    return { orders, keyed: { fulfilments: new Map(), returns: new Map() }, logs: [], records: [], fulfilments: [], returns: [] };
+  }
+
   apply(desk: StockDesk, work: StepWork, ctx: Ctx): StepOutcome {
+    const outcome = this.decideStep(desk, work, ctx);
+    // From memory only a change is fenced: anything else is decided again on the order as read.
+    if (desk.recalled && outcome.outcome !== 'moved' && outcome.outcome !== 'retry') throw new Deferred(`order ${work.orderId} is not as remembered`);
+    return outcome;
+  }
+
+  /** The orders as they are once the batch committed: reserved ones are remembered for their next step. */
+  committed(ctx: Ctx) {
+    for (const { order } of ctx.orders.values()) this.memory.note(order);
+  }
+
+  private decideStep(desk: StockDesk, work: StepWork, ctx: Ctx): StepOutcome {
     const tracked = ctx.orders.get(work.orderId);
     const { step } = work;
     if (!tracked) {
+      this.memory.forget(work.orderId);
       if (step.kind === 'reserve' || step.kind === 'sell' || step.kind === 'fail' || step.kind === 'retry-payment') return { outcome: 'stale' };
       throw notFound(`order ${work.orderId}`);
     }
@@ -143,13 +178,14 @@ export class OrderSteps implements Participant<StepWork, Ctx> {
     const changes = [...ctx.orders.values()].flatMap((t) => (t.change ? [t.change] : []));
     return {
       outbox: { orders: ctx.records },
-      write: async (tx: Executor) => {
-        // The documents first: a key another process took meanwhile fails the batch before the orders are written.
-        await Promise.all([
+      write: (tx: Executor): WritePart => {
+        // A key another process took meanwhile for a document fails the statement, and with it the batch.
+        const parts = [
           ctx.fulfilments.length > 0 ? insertFulfilments(tx, ctx.fulfilments) : undefined,
           ctx.returns.length > 0 ? insertReturns(tx, ctx.returns) : undefined,
           changes.length > 0 ? updateOrders(tx, changes, ctx.logs, this.policy.reconcileHorizonMs) : undefined,
-        ]);
+        ].filter((part) => part !== undefined);
+        return { ctes: parts.flatMap((p) => p.ctes), checks: parts.flatMap((p) => p.checks) };
       },
     };
   }

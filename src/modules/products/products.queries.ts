@@ -86,10 +86,15 @@ export async function insertProduct(tx: Executor, product: NewProduct, initialSt
   }
 }
 
-/** Changes only the fields given (an absent field keeps its value; a null threshold clears it). */
+/**
+ * Changes only the fields given (an absent field keeps its value; a null threshold clears it). The
+ * stock level's version moves with it: a stock batch decided on the old price or threshold fails
+ * its fence and is decided again (stock-engine.ts).
+ */
 export async function updateProduct(sql: Executor, id: string, patch: Partial<Pick<NewProduct, 'name' | 'description' | 'price' | 'lowStockThreshold'>>): Promise<boolean> {
   const set = (column: string, value: unknown, cast = '') => (value === undefined ? sql`` : sql`, ${sql(column)} = ${value as string}${sql.unsafe(cast)}`);
   const rows = await sql`
+    WITH moved AS (${moveVersion(sql, id)})
     UPDATE products SET updated_at = now()
       ${set('name', patch.name)} ${set('description', patch.description)} ${set('price', patch.price, '::numeric')}
       ${set('low_stock_threshold', patch.lowStockThreshold, '::int')}
@@ -103,9 +108,15 @@ export async function lockProductRow(tx: Executor, id: string) {
   return row;
 }
 
+/** Archived: no order can be placed for it any more, also by a stock batch decided before (its version moves). */
 export async function archiveProduct(tx: Executor, id: string) {
-  await tx`UPDATE products SET archived_at = coalesce(archived_at, now()), updated_at = now() WHERE id = ${id}`;
+  await tx`
+    WITH moved AS (${moveVersion(tx, id)})
+    UPDATE products SET archived_at = coalesce(archived_at, now()), updated_at = now() WHERE id = ${id}`;
 }
+
+/** A change of what stock batches decide on (a price, a threshold, whether it can be ordered) moves the level's version. */
+const moveVersion = (tx: Executor, productId: string) => tx`UPDATE inventory_levels SET version = version + 1 WHERE product_id = ${productId} RETURNING 1`;
 
 export async function deleteProduct(tx: Executor, id: string) {
   await tx`DELETE FROM products WHERE id = ${id}`;

@@ -79,9 +79,7 @@ export class TransferSteps implements Participant<TransferWork, Ctx> {
     const changed = tracked.filter((t) => !t.created && t.changed).map((t) => t.row);
     return {
       outbox: { transfers: ctx.records },
-      write: async (tx: Executor) => {
-        if (created.length + changed.length > 0) await writeTransfers(tx, created, changed);
-      },
+      write: created.length + changed.length > 0 ? (tx: Executor) => writeTransfers(tx, created, changed) : undefined,
     };
   }
 

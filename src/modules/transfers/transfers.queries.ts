@@ -1,3 +1,4 @@
+import type { WritePart } from '../../actors/stock.queries.ts';
 import type { Executor } from '../../db/client.ts';
 import type { TransferItem } from '../../db/schema/locations.ts';
 
@@ -52,14 +53,14 @@ export function findKeyedTransfers(tx: Executor, keys: { scope: string; key: str
 }
 
 /**
- * The batch's new transfers and its changed ones, in one statement. A key taken meanwhile by
+ * The batch's new transfers and its changed ones, a part of the batch's one write statement. A key taken meanwhile by
  * another process is skipped (`ON CONFLICT`), and a transfer changed outside its products' locks
  * is not written: either way the statement fails with SR001 (`stockroom_fence`) and the batch is
  * redone on fresh rows.
  */
-export async function writeTransfers(tx: Executor, created: TransferRow[], changed: TransferRow[]): Promise<void> {
-  await tx`
-    WITH n AS (
+export function writeTransfers(tx: Executor, created: TransferRow[], changed: TransferRow[]): WritePart {
+  const ctes = [
+    tx`t_new AS (
       INSERT INTO transfers (id, from_location_id, to_location_id, status, items, idempotency_scope, idempotency_key, request_hash)
       SELECT u.id, u.from_id, u.to_id, u.status, u.items::jsonb, u.scope, u.key, u.hash
       FROM unnest(${created.map((r) => r.id)}::uuid[], ${created.map((r) => r.fromLocationId)}::uuid[], ${created.map((r) => r.toLocationId)}::uuid[],
@@ -67,13 +68,13 @@ export async function writeTransfers(tx: Executor, created: TransferRow[], chang
                   ${created.map((r) => r.scope)}::text[], ${created.map((r) => r.key)}::text[], ${created.map((r) => r.requestHash)}::text[])
         AS u(id, from_id, to_id, status, items, scope, key, hash)
       ON CONFLICT (idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-      RETURNING 1
-    ), c AS (
+      RETURNING 1)`,
+    tx`t_upd AS (
       UPDATE transfers t SET status = u.status, items = u.items::jsonb, updated_at = now()
       FROM unnest(${changed.map((r) => r.id)}::uuid[], ${changed.map((r) => r.status)}::text[], ${changed.map((r) => JSON.stringify(r.items))}::text[])
         AS u(id, status, items)
       WHERE t.id = ANY(${changed.map((r) => r.id)}::uuid[]) AND t.id = u.id AND t.status = 'in_transit'
-      RETURNING 1
-    )
-    SELECT stockroom_fence(${created.length + changed.length}, (SELECT count(*)::int FROM n) + (SELECT count(*)::int FROM c))`;
+      RETURNING 1)`,
+  ];
+  return { ctes, checks: [tx`stockroom_fence(${created.length + changed.length}, (SELECT count(*)::int FROM t_new) + (SELECT count(*)::int FROM t_upd))`] };
 }
