@@ -42,6 +42,24 @@ describe('the driver when a backend dies (postgres.js, patched: patches/postgres
     expect(row!.gone).toBe(true);
   };
 
+  test('a reserved connection pipelines again once a new statement was described: what queued behind it goes out together', async () => {
+    const events: string[] = [];
+    const sql = postgres(db.url, { max: 1, onnotice: () => {}, debug: (_connection: number, text: string) => events.push(`sent ${text}`) });
+    try {
+      const reserved = await sql.reserve();
+      // A statement with a parameter, new to the connection, is described first: nothing else is sent until that is answered.
+      const described = reserved`SELECT ${1}::int AS one`.then(() => events.push('answered described'));
+      const queued = [reserved`SELECT 2`, reserved`SELECT 3`, reserved`SELECT 4`].map((query, i) => query.then(() => events.push(`answered ${i + 2}`)));
+      await Promise.all([described, ...queued]);
+      // Upstream sent one queued statement per answer: SELECT 3 only after SELECT 2 was answered.
+      expect(events.indexOf('sent SELECT 4')).toBeGreaterThan(-1);
+      expect(events.indexOf('sent SELECT 4')).toBeLessThan(events.indexOf('answered 2'));
+      reserved.release();
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+
   test('a reserved connection whose backend died rejects its queries; it never throws outside them', async () => {
     const sql = postgres(db.url, { max: 2, onnotice: () => {} });
     const killer = postgres(db.url, { max: 1, onnotice: () => {} });
@@ -242,8 +260,9 @@ describe('the service when its database goes away', () => {
   });
 
   test('/health does not need a slot of the pool: 200 while every connection is taken', async () => {
-    // Every connection of the pool (8) reserved: a health check that needed one could only time out.
-    const taken = await settlesWithin(Promise.all(Array.from({ length: 8 }, () => t.db.sql.reserve())), 3000, 'every connection of the pool to be reserved');
+    // Every connection of the pool (8) taken, the one the stock pipeline keeps included: a health check that needed one could only time out.
+    const free = 8 - t.service.actors.stats().pipelineConnections;
+    const taken = await settlesWithin(Promise.all(Array.from({ length: free }, () => t.db.sql.reserve())), 3000, 'every connection of the pool to be reserved');
     try {
       const started = performance.now();
       expect((await t.api.get('/health', 'anonymous')).status).toBe(200);

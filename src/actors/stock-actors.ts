@@ -197,7 +197,7 @@ export class StockActors {
   }
 
   stats() {
-    return { mailboxes: this.mailboxes.size, depth: this.depth(), ...this.counters };
+    return { mailboxes: this.mailboxes.size, depth: this.depth(), pipelineConnections: this.lane.connected ? 1 : 0, ...this.counters };
   }
 
   /** Resolves once no work is queued or in a transaction. */

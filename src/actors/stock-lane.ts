@@ -1,19 +1,29 @@
 import { isDatabaseUnavailable, type Executor, type Sql } from '../db/client.ts';
 
 type Reserved = Awaited<ReturnType<Sql['reserve']>>;
+/** A connection of the pool the lane holds, and its transactions not yet answered. */
+type Held = { connection: Promise<Reserved>; open: number; retired: boolean };
 
 /**
  * One connection for the batches decided from memory, each a transaction sent whole, BEGIN to
  * COMMIT, behind those already on it: PostgreSQL runs them one after the other, in the order they
  * were decided, while the service decides the next. A batch whose write fails (its fence, a key)
- * is rolled back by the COMMIT sent behind it, alone: the next one's BEGIN starts afresh. The
- * connection is given up when the database is lost, and another is taken for the next batch.
+ * is rolled back by the COMMIT sent behind it, alone: the next one's BEGIN starts afresh.
+ *
+ * When the database is lost, the connection is retired: the next batch takes another, and the
+ * retired one goes back to the pool only once every transaction sent on it is answered (handing
+ * it back earlier would leave the statements queued on it unanswered for ever).
  */
 export class StockLane {
-  private connection: Promise<Reserved> | undefined;
+  private held: Held | undefined;
   private open = 0;
 
   constructor(private readonly sql: Sql) {}
+
+  /** Whether it holds a connection of the pool now (taken at its first batch, kept until the database is lost). */
+  get connected(): boolean {
+    return this.held !== undefined;
+  }
 
   /** Transactions sent and not yet answered. */
   get inFlight(): number {
@@ -25,9 +35,11 @@ export class StockLane {
    * returns (nothing awaited in between), so that they go out between this BEGIN and this COMMIT.
    */
   async run<T>(send: (tx: Executor) => Promise<T>): Promise<T> {
+    const held = (this.held ??= { connection: this.sql.reserve(), open: 0, retired: false });
     this.open++;
+    held.open++;
     try {
-      const tx = await (this.connection ??= this.sql.reserve());
+      const tx = await held.connection;
       const begin = tx`BEGIN`.execute();
       let body: Promise<T>;
       try {
@@ -39,20 +51,26 @@ export class StockLane {
       const [, result] = await Promise.all([begin, body, commit]);
       return result;
     } catch (error) {
-      if (isDatabaseUnavailable(error)) this.drop();
+      if (isDatabaseUnavailable(error)) this.retire(held);
       throw error;
     } finally {
       this.open--;
+      held.open--;
+      if (held.retired && held.open === 0) this.release(held);
     }
   }
 
   close() {
-    this.drop();
+    if (this.held) this.retire(this.held);
   }
 
-  private drop() {
-    const connection = this.connection;
-    this.connection = undefined;
-    void connection?.then((tx) => tx.release()).catch(() => {});
+  private retire(held: Held) {
+    if (this.held === held) this.held = undefined;
+    held.retired = true;
+    if (held.open === 0) this.release(held);
+  }
+
+  private release(held: Held) {
+    void held.connection.then((tx) => tx.release()).catch(() => {});
   }
 }
