@@ -58,13 +58,15 @@ export function insertOrders(tx: Executor, rows: NewOrderRow[], logs: LogRow[]):
 /** An order as a stock transaction reads it, under its products' locks. */
 export type OrderState = Omit<OrderRow, 'nextAttemptAt' | 'updatedAt'>;
 
+/** The columns of an `OrderState`, of `orders o`. */
+export const orderStateColumns = (tx: Executor) => tx`
+  o.id, o.version, o.status, o.customer_id AS "customerId", o.items, o.allocations, o.location_ids::text[] AS "locationIds", o.total::text AS total,
+  o.created_at AS "createdAt", o.attempts, o.last_error AS "lastError", o.payment_status AS "paymentStatus", o.payment_reference AS "paymentReference",
+  o.payment_attempts AS "paymentAttempts", o.refunded::text AS refunded`;
+
 export function readOrderStates(tx: Executor, ids: string[]) {
   if (ids.length === 0) return Promise.resolve([] as OrderState[]);
-  return tx<OrderState[]>`
-    SELECT id, version, status, customer_id AS "customerId", items, allocations, location_ids::text[] AS "locationIds", total::text AS total, created_at AS "createdAt",
-           attempts, last_error AS "lastError", payment_status AS "paymentStatus", payment_reference AS "paymentReference",
-           payment_attempts AS "paymentAttempts", refunded::text AS refunded
-    FROM orders WHERE id = ANY(${ids}::uuid[])`;
+  return tx<OrderState[]>`SELECT ${orderStateColumns(tx)} FROM orders o WHERE o.id = ANY(${ids}::uuid[])`;
 }
 
 /** The write of one changed order: its new state and version, and the version it was read at (the fence). */

@@ -9,7 +9,8 @@ const MAX_REMEMBERED = 100_000;
  * when its batch is decided from memory, without reading the order. A remembered state is only
  * ever what the order was at that version, and the step's write is fenced on the version, so an
  * order someone else changed meanwhile fails the batch, which is decided again on what is read.
- * Only reserved orders are kept: the others' next steps are rare, and read their rows.
+ * Kept: reserved orders, and pending ones this process claimed to retry (their `reserve`); the
+ * others' next steps are rare, and read their rows.
  */
 export class OrderMemory {
   private readonly states = new Map<string, OrderState>();
@@ -20,10 +21,10 @@ export class OrderMemory {
     return this.states.size;
   }
 
-  /** The order as it is once the batch that changed it committed. */
-  note(state: OrderState) {
+  /** The order as it is once the batch that changed it committed (or `claimed`: as this process's claim left it). */
+  note(state: OrderState, { claimed = false } = {}) {
     this.states.delete(state.id);
-    if (state.status !== 'reserved') return;
+    if (state.status !== 'reserved' && !(claimed && state.status === 'pending')) return;
     this.states.set(state.id, state);
     if (this.states.size > this.max) this.states.delete(this.states.keys().next().value!);
   }

@@ -19,7 +19,7 @@ import {
   type NewFulfilment,
   type NewReturn,
 } from './documents.queries.ts';
-import { readOrderStates, updateOrders, type LogRow, type OrderChange } from './lifecycle.queries.ts';
+import { readOrderStates, updateOrders, type LogRow, type OrderChange, type OrderState } from './lifecycle.queries.ts';
 import type { OrderMemory } from './order-memory.ts';
 import { canMove, type OrderStatus } from './order-state.ts';
 import * as to from './transitions.ts';
@@ -52,8 +52,8 @@ type Ctx = {
   returns: NewReturn[];
 };
 
-/** The steps of a payment's outcome: they may be decided on the remembered order (`OrderMemory`). */
-const recallable = new Set<Step['kind']>(['sell', 'fail', 'retry-payment']);
+/** The steps of the worker: they may be decided on the remembered order (`OrderMemory`). */
+const recallable = new Set<Step['kind']>(['reserve', 'sell', 'fail', 'retry-payment']);
 
 /** The steps that decide from what has shipped and come back (the others never see an order that has any). */
 const needsDocuments = (step: Step) => step.kind === 'fulfil' || step.kind === 'ship' || step.kind === 'return' || step.kind === 'cancel';
@@ -126,6 +126,11 @@ export class OrderSteps implements Participant<StepWork, Ctx> {
       fulfilments: [],
       returns: [],
     };
+  }
+
+  /** An order this process just claimed: its next step may be decided on it as the claim returned it. */
+  remember(claimed: OrderState) {
+    this.memory.note(claimed, { claimed: true });
   }
 
   canRecall(work: StepWork): boolean {

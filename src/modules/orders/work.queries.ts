@@ -2,24 +2,15 @@ import { at, type Executor, type Sql } from '../../db/client.ts';
 import { outboxText } from '../../db/outbox.ts';
 import { insertEventRecords } from '../events/events.queries.ts';
 import { orderRecord } from '../events/records.ts';
-import type { LineAllocation, OrderItem, OrderStatus, PaymentStatus } from './order-state.ts';
+import { orderStateColumns, type OrderState } from './lifecycle.queries.ts';
+import type { LineAllocation, OrderStatus, PaymentStatus } from './order-state.ts';
 
 /**
  * The durable side of order work outside stock transactions: claiming what is due or abandoned,
  * handing leases back, pruning old idempotency keys, and the provider follow-ups (reconcile). The
  * worker's in-memory queues only ever hold what these return.
  */
-export type ClaimedOrder = {
-  id: string;
-  status: OrderStatus;
-  version: number;
-  customerId: string;
-  items: OrderItem[];
-  total: string;
-  createdAt: string;
-  attempts: number;
-  paymentAttempts: number;
-};
+export type ClaimedOrder = OrderState;
 
 /**
  * - `due`: a retry whose time has come (nobody holds it);
@@ -28,9 +19,8 @@ export type ClaimedOrder = {
  */
 export type ClaimKind = 'due' | 'abandoned' | 'any';
 
-const claimedColumns = (sql: Executor) => sql`
-  o.id, o.status, o.version, o.customer_id AS "customerId", o.items, o.total::text AS total, o.created_at AS "createdAt",
-  o.attempts, o.payment_attempts AS "paymentAttempts"`;
+/** A claimed order whole, as of the claim's version: its next step may be decided without reading it again (order-memory.ts). */
+const claimedColumns = orderStateColumns;
 
 export type ClaimOptions = {
   kind?: ClaimKind;

@@ -174,6 +174,7 @@ export class OrderWorker {
 
   private resume(order: ClaimedOrder) {
     if (order.status !== 'pending' && order.status !== 'reserved') return;
+    this.steps.remember(order);
     this.start({
       facts: { id: order.id, customerId: order.customerId, items: order.items, total: order.total, createdAt: order.createdAt },
       status: order.status,
