@@ -42,7 +42,7 @@ async function snapshot() {
 }
 
 /** The demo locations, by priority (the default one aside). */
-const demoLocations = () => db.sql`SELECT code, kind, priority, active FROM locations WHERE NOT is_default AND deleted_at IS NULL ORDER BY priority`;
+const demoLocations = async () => [...(await db.sql`SELECT code, kind, priority, active FROM locations WHERE NOT is_default AND deleted_at IS NULL ORDER BY priority`)];
 
 /**
  * Where the products were stocked (their `initial` movements): how many were put at one, two and
@@ -59,12 +59,14 @@ async function spread() {
 }
 
 /** Orders whose one product's units came from two locations or more. */
-const splitOrders = () => db.sql<{ status: string; quantity: number; codes: string[]; quantities: number[] }[]>`
+const splitOrders = async () => [
+  ...(await db.sql<{ status: string; quantity: number; codes: string[]; quantities: number[] }[]>`
   SELECT o.status, (o.items->0->>'quantity')::int AS quantity,
          array_agg(l.code ORDER BY l.code) AS codes, array_agg((a->>'quantity')::int ORDER BY l.code) AS quantities
   FROM orders o CROSS JOIN jsonb_array_elements(o.allocations) a JOIN locations l ON l.id = (a->>'locationId')::uuid
   WHERE jsonb_array_length(o.items) = 1
-  GROUP BY o.id HAVING count(*) > 1`;
+  GROUP BY o.id HAVING count(*) > 1`),
+];
 
 /** Every order's log tells its story: it starts accepted (pending, or reserved when its stock was there) and ends in its current status. */
 async function expectLogsFollowStatus() {
