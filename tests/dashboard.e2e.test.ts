@@ -480,7 +480,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await shot('location');
   }, 30_000);
 
-  test('a read-only key sees locations, transfers and stock per location, without a button that changes them', async () => {
+  test('a read-only key sees locations, transfers and stock per location, without a button that changes them; a receipt made elsewhere shows up live', async () => {
     const { key } = await createKey(api, 'read-only', 'e2e read-only');
     await signInAs(key);
     await go(`#/transfers/${transferId}`);
@@ -496,6 +496,16 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await rowsAre('transfer', [transferId]);
     expect(await page.getByRole('link', { name: 'New transfer' }).count()).toBe(0);
     await shot('read-only-transfers');
+
+    // Received by another client while the page is open: the page follows the stream, no reload.
+    const defaultId = (await api.get('/api/v1/locations?limit=200')).body.items.find((l: { default: boolean }) => l.default).id;
+    const last = (await api.post('/api/v1/transfers', { fromLocationId: storeId, toLocationId: defaultId, items: [{ productId: teaId, quantity: 1 }] })).body;
+    await go(`#/transfers/${last.id}`);
+    await seeText('[data-field=status]', 'In transit');
+    expect(await page.getByRole('heading', { name: /^Receive/ }).count()).toBe(0);
+    expect((await api.post(`/api/v1/transfers/${last.id}/receive`, { items: [{ productId: teaId, quantity: 1 }] })).status).toBe(200);
+    await seeText('[data-field=status]', 'Received');
+    await cellIs(`tr[data-product="${teaId}"]`, 'received', '1');
     await signInAs(tokens.admin);
   }, 30_000);
 

@@ -81,8 +81,9 @@ function DeleteLocation({ location }: { location: Location }) {
 function Stock({ location }: { location: Location }) {
   const stock = usePages((cursor) => get<Page<LocationStock>>(`/api/v1/locations/${location.id}/inventory${query({ limit: 50, cursor })}`), [location.id]);
   const refresh = useDebounced(() => void stock.refresh(), 300);
+  // An inventory event names the locations whose counts it changed.
   useLiveEvents((events) => {
-    if (events.some((e) => e.type === 'inventory.changed')) refresh();
+    if (events.some((e) => e.type === 'inventory.changed' && (!Array.isArray(e.data.locationIds) || e.data.locationIds.includes(location.id)))) refresh();
   });
   return (
     <section class="card" aria-labelledby="location-stock-title">

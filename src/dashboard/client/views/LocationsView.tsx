@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useCan } from '../access.ts';
 import { get, post, query } from '../api.ts';
-import { useAction, usePages } from '../hooks.ts';
+import { useAction, useDebounced, useLiveEvents, usePages } from '../hooks.ts';
 import { href } from '../router.ts';
 import type { Location, Page } from '../types.ts';
 import { ProblemBox } from '../ui.tsx';
@@ -72,6 +72,11 @@ function CreateForm({ onCreated }: { onCreated: (location: Location) => void }) 
 export function LocationsView() {
   const can = useCan();
   const locations = usePages((cursor) => get<Page<Location>>(`/api/v1/locations${query({ withTotals: 'true', limit: 50, cursor })}`), []);
+  // The totals follow the stock: read again once a burst of stock changes is over.
+  const refresh = useDebounced(() => void locations.refresh(), 500);
+  useLiveEvents((events) => {
+    if (events.some((e) => e.type === 'inventory.changed')) refresh();
+  });
   return (
     <>
       <h1 tabIndex={-1}>Locations</h1>

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { useCan } from '../access.ts';
 import { get, post } from '../api.ts';
 import { dateTime, shortId } from '../format.ts';
-import { useAction, useLoad } from '../hooks.ts';
+import { useAction, useLiveEvents, useLoad } from '../hooks.ts';
 import { loadLocations, locationCode } from '../locations.ts';
 import { href } from '../router.ts';
 import type { Location, Product, Transfer } from '../types.ts';
@@ -116,6 +116,10 @@ function CancelTransfer({ details, onDone }: { details: Details; onDone: () => v
 export function TransferPage({ id }: { id: string }) {
   const can = useCan();
   const details = useLoad(() => loadDetails(id, can('GET /api/v1/locations')), [id]);
+  // Received elsewhere meanwhile (another screen, the warehouse's own system): shown as it happens.
+  useLiveEvents((events) => {
+    if (events.some((e) => e.type === 'transfer.received' && e.data.id === id)) void details.refresh();
+  });
   const state = details.state;
   const inTransit = state.status === 'ready' && state.value.transfer.status === 'in_transit';
   return (

@@ -1,7 +1,7 @@
 import { useCan } from '../access.ts';
 import { get, query } from '../api.ts';
 import { dateTime, shortId } from '../format.ts';
-import { usePages } from '../hooks.ts';
+import { useDebounced, useLiveEvents, usePages } from '../hooks.ts';
 import { locationCode, useLocations } from '../locations.ts';
 import { href, navigate } from '../router.ts';
 import { TRANSFER_STATUS_LABELS, TRANSFER_STATUSES, type Page, type Transfer } from '../types.ts';
@@ -14,6 +14,10 @@ export function TransfersView({ params }: { params: URLSearchParams }) {
   const can = useCan();
   const status = params.get('status') ?? '';
   const transfers = usePages((cursor) => get<Page<Transfer>>(`/api/v1/transfers${query({ status, limit: 50, cursor })}`), [status]);
+  const refresh = useDebounced(() => void transfers.refresh(), 300);
+  useLiveEvents((events) => {
+    if (events.some((e) => e.type === 'transfer.received')) refresh();
+  });
   // Codes make the rows readable; until they come (or if they cannot be read), ids stand in.
   const locations = useLocations();
   const codes = locations.state.status === 'ready' ? locations.state.value : undefined;
