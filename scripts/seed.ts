@@ -5,18 +5,22 @@ import { loadConfig, poolOptions } from '../src/config.ts';
 import { openDatabase } from '../src/db/open.ts';
 import { Behaviour, SimulatedGateway } from '../src/modules/payments/simulator.ts';
 import { buildService } from '../src/service.ts';
-import { demoStock, ensureCatalog, planCatalog } from './seed/catalog.ts';
+import { DEMO_LOCATIONS, demoStock, ensureCatalog, planCatalog, splitProductId } from './seed/catalog.ts';
+import { ensureLocations, stockProducts } from './seed/locations.ts';
 import { DEMO_CUSTOMER_PREFIX, placeDemoOrders } from './seed/orders.ts';
 
 const usage = `bun run seed [options]: demo data in the database (DATABASE_URL, or the embedded one in DATA_DIR)
 
-  --products N     demo products (default 200; every tenth one sold out)
+  --products N     demo products (default 200; every tenth one sold out, the others spread over
+                   the demo locations ${DEMO_LOCATIONS.map((l) => l.code).join(', ')})
   --categories N   demo categories (default 12, at most about 20)
   --orders N       demo orders, spread over every state (default 300)
   --seed N         faker seed: the same seed gives the same catalog (default 42)
-  --reset          empty the catalog and every order first (all rows, not only demo ones)
+  --reset          empty the catalog, every order and transfer, and remove every location but the
+                   default one first (all rows, not only demo ones)
 
-Running it again adds only what is missing: products by SKU, and orders up to --orders demo
+Running it again adds only what is missing: locations by code, products by SKU (stocked once,
+when created), and orders up to --orders demo
 orders (customers "${DEMO_CUSTOMER_PREFIX}…"). Pending and reserved demo orders are left with their
 next attempt minutes ahead; a running service takes them up then.`;
 
@@ -71,22 +75,32 @@ const service = await buildService(config, database, { admin: unused(), client: 
 let failed = false;
 try {
   if (values.reset) {
-    await sql`TRUNCATE products, categories, orders, events CASCADE`;
-    console.log('reset: catalog, inventory, orders and events emptied');
+    await sql`TRUNCATE products, categories, orders, events, transfers CASCADE`;
+    // Nothing names them any more (their stock rows and ledger went with the products); the default one stays.
+    await sql`DELETE FROM locations WHERE NOT is_default`;
+    console.log('reset: catalog, inventory, orders, transfers and events emptied; locations other than the default removed');
   }
   await service.start({ background: false });
   const plan = planCatalog(sizes.seed, sizes.products, sizes.categories);
+  const locations = await ensureLocations(sql, service.services.locations);
   const catalog = await ensureCatalog(sql, service.services, plan);
+  await stockProducts(sql, service.services.inventory, plan, locations.ids);
 
   const [existing] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM orders WHERE customer_id LIKE ${`${DEMO_CUSTOMER_PREFIX}%`}`;
   const toPlace = Math.max(0, sizes.orders - existing!.n);
-  if (toPlace > 0) await placeDemoOrders({ sql, orders: service.services.orders, afterSale: service.services.afterSale, payments, stock: await demoStock(sql, plan) }, toPlace);
+  if (toPlace > 0) {
+    const stock = await demoStock(sql, plan);
+    await placeDemoOrders(
+      { sql, orders: service.services.orders, afterSale: service.services.afterSale, payments, stock, splitProductId: await splitProductId(sql, plan) },
+      toPlace,
+    );
+  }
   else console.log(`orders: ${existing!.n} demo orders already there (--orders ${sizes.orders}): none added`);
 
   const states = await sql<{ status: string; n: number }[]>`
     SELECT status, count(*)::int AS n FROM orders WHERE customer_id LIKE ${`${DEMO_CUSTOMER_PREFIX}%`} GROUP BY status ORDER BY status`;
   console.log(
-    `seeded: ${catalog.categoriesCreated} categories and ${catalog.productsCreated} products created (${catalog.productsKept} kept), ` +
+    `seeded: ${locations.created} locations, ${catalog.categoriesCreated} categories and ${catalog.productsCreated} products created (${catalog.productsKept} kept), ` +
       `${toPlace} orders placed; demo orders now: ${states.map((s) => `${s.n} ${s.status}`).join(', ') || 'none'}`,
   );
 } catch (error) {

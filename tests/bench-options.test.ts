@@ -14,6 +14,12 @@ describe('bench options', () => {
     expect(() => parse('--scenarios', 'ceiling,nope')).toThrow('unknown scenario(s): nope');
   });
 
+  test('split runs right after hot-sku, so its row is printed beside it', () => {
+    expect(scenarioNames).toContain('split');
+    expect(parse('--scenarios', 'split,hot-sku').scenarios).toEqual(['hot-sku', 'split']);
+    expect(parse('--scenarios', 'many-skus,split,hot-sku-payments,hot-sku').scenarios).toEqual(['hot-sku', 'split', 'hot-sku-payments', 'many-skus']);
+  });
+
   test('--baseline takes a ref, and --rounds the pairs per scenario', () => {
     expect(parse('--baseline', 'HEAD~3', '--scenarios', 'ceiling,hot-sku', '--duration', '3', '--warmup', '1')).toMatchObject({
       baseline: 'HEAD~3',

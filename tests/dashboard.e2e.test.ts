@@ -6,6 +6,7 @@ import { freshDatabase, type TestDatabase } from './support/cluster.ts';
 import { hasChromium, launchBrowser, CHROMIUM, type TestBrowser } from './support/browser.ts';
 import { ROOT, spawnService, type ServiceProcess } from './support/process.ts';
 import { Api, createProduct, orderReaches, placeOrder, startTestService, testEnv, tokens } from './support/service.ts';
+import { createKey } from './support/credentials.ts';
 import { createWebhookReceiver } from '../src/modules/webhooks/receiver.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -37,7 +38,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     page.waitForFunction(([s, t]) => [...document.querySelectorAll(s!)].some((e) => e.textContent?.includes(t!)), [selector, text], { timeout });
 
   /** Waits until the table lists exactly these rows (by `data-<kind>` id), in this order. */
-  const rowsAre = (kind: 'product' | 'order', ids: string[]) =>
+  const rowsAre = (kind: 'product' | 'order' | 'transfer', ids: string[]) =>
     page.waitForFunction(
       ([k, expected]) => JSON.stringify([...document.querySelectorAll(`tbody tr[data-${k}]`)].map((r) => r.getAttribute(`data-${k}`))) === expected,
       [kind, JSON.stringify(ids)] as const,
@@ -105,7 +106,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await page.getByLabel('Change (+ received, − removed)').fill('7');
     await page.getByLabel('Reason').fill('delivery from supplier');
     await page.getByRole('button', { name: 'Adjust stock' }).click();
-    await seeText('.ok', 'Stock adjusted: 12 on hand.');
+    await seeText('.ok', 'Stock adjusted at default: 12 on hand there, 12 on hand in all.');
     await seeText('.stock [data-field=onHand]', '12');
     await seeText('table', 'delivery from supplier');
     expect((await api.get(`/api/v1/products/${productId}`)).body).toMatchObject({ price: '8.25', inventory: { onHand: 12 } });
@@ -298,7 +299,7 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Live', level: 1 }).waitFor();
     const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(links).toEqual(['Live', 'Products']);
+    expect(links).toEqual(['Live', 'Products', 'Locations', 'Transfers']);
     await seeText('.top .who', 'e2e warehouse');
     expect(await page.getByRole('button', { name: 'Run warehouse sync' }).count()).toBe(1);
     expect(await page.locator('.counts').count()).toBe(0);
@@ -309,6 +310,13 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     await page.getByRole('heading', { name: 'Products', level: 1 }).waitFor();
     expect(await page.getByRole('link', { name: 'New product' }).count()).toBe(0);
     await shot('warehouse-key');
+    // Transfers are the warehouse's to make; locations are only read.
+    await nav('Transfers').click();
+    await page.getByRole('link', { name: 'New transfer' }).waitFor();
+    await nav('Locations').click();
+    await page.getByRole('heading', { name: 'Locations', level: 1 }).waitFor();
+    await seeText('tbody tr[data-location]', 'default');
+    expect(await page.getByRole('heading', { name: 'Add a location' }).count()).toBe(0);
 
     // Back as admin: revoke it; the key is refused from then on.
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -362,6 +370,185 @@ describe.skipIf(!hasChromium)('dashboard in a real browser', () => {
     } finally {
       receiver.stop();
     }
+  }, 30_000);
+
+  /** A cell of a table row (`data-<kind>` id, `data-field` name), as the page shows it now. */
+  const cell = (row: string, field: string) => page.locator(`${row} [data-field="${field}"]`).first().textContent();
+  const cellIs = (row: string, field: string, text: string) =>
+    page.waitForFunction(([r, f, t]) => document.querySelector(`${r} [data-field="${f}"]`)?.textContent === t, [row, field, text] as const);
+  const signInAs = async (token: string) => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').fill(token);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Live', level: 1 }).waitFor();
+  };
+
+  let storeId = '';
+  let teaId = '';
+  test('locations: adds a store, lists what each location holds, edits it; what the API refuses is shown with its reason', async () => {
+    teaId = (await createProduct(api, { sku: 'TEA-E2E', name: 'Green tea', initialStock: 10 })).id;
+    await nav('Locations').click();
+    await page.getByRole('heading', { name: 'Locations', level: 1 }).waitFor();
+    await seeText('tbody tr[data-location]', 'default');
+    await page.getByLabel('Code').fill('STORE-E2E');
+    await page.getByLabel('Name', { exact: true }).fill('High Street store');
+    await page.getByLabel('Kind').selectOption('store');
+    await page.getByLabel('Priority (lower first)').fill('10');
+    await page.getByRole('button', { name: 'Add location' }).click();
+    await seeText('.ok', 'Added STORE-E2E.');
+    const store = (await api.get('/api/v1/locations?limit=200')).body.items.find((l: { code: string }) => l.code === 'STORE-E2E');
+    expect(store).toMatchObject({ name: 'High Street store', kind: 'store', priority: 10, active: true, default: false });
+    storeId = store.id;
+    // By priority: the store (10) before the default location (100); it holds nothing yet.
+    await seeText(`tr[data-location="${storeId}"]`, 'High Street store');
+    expect(await page.locator('tbody tr[data-location] code').first().textContent()).toBe('STORE-E2E');
+    expect(await cell(`tr[data-location="${storeId}"]`, 'onHand')).toBe('0');
+
+    // The default location cannot be deactivated: the API's reason is shown, and it stays active.
+    await page.getByRole('link', { name: 'default', exact: true }).click();
+    await page.getByRole('heading', { name: /Default location|default/, level: 1 }).waitFor();
+    await page.getByLabel('Active (orders may take stock from it)').uncheck();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await seeText('[role=alert]', 'the default location cannot be deactivated');
+    expect((await api.get('/api/v1/locations?limit=200')).body.items.find((l: { default: boolean }) => l.default).active).toBe(true);
+    await shot('location-default-refused');
+  }, 30_000);
+
+  test("the product page: stock per location, and an adjustment at the store", async () => {
+    await go(`#/products/${teaId}`);
+    await page.getByRole('heading', { name: 'Stock by location' }).waitFor();
+    await cellIs('tr[data-location]', 'onHand', '10');
+    await page.getByLabel('Location', { exact: true }).selectOption(storeId);
+    await page.getByLabel('Change (+ received, − removed)').fill('8');
+    await page.getByLabel('Reason').fill('delivery to the store');
+    await page.getByRole('button', { name: 'Adjust stock' }).click();
+    await seeText('.ok', 'Stock adjusted at STORE-E2E: 8 on hand there, 18 on hand in all.');
+    await cellIs(`tr[data-location="${storeId}"]`, 'onHand', '8');
+    await cellIs('.stock', 'onHand', '18');
+    await seeText('table', 'delivery to the store');
+    const inventory = (await api.get(`/api/v1/products/${teaId}/inventory`)).body;
+    expect(inventory.locations.find((l: { locationId: string }) => l.locationId === storeId)).toMatchObject({ onHand: 8, available: 8 });
+    await shot('product-locations');
+  }, 30_000);
+
+  let transferId = '';
+  test('transfers: sends one from the store (one transfer for a double submit), receives it in two parts; the counts follow at each location', async () => {
+    await nav('Transfers').click();
+    await page.getByRole('link', { name: 'New transfer' }).click();
+    await page.getByRole('heading', { name: 'New transfer', level: 1 }).waitFor();
+    await page.getByLabel('From', { exact: true }).selectOption(storeId);
+    await page.getByLabel('To', { exact: true }).selectOption({ label: 'default · Default location (default)' });
+    await page.getByLabel('Find product').fill('TEA-E2E');
+    await page.getByRole('button', { name: 'Find', exact: true }).click();
+    await page.getByRole('button', { name: 'Add Green tea (TEA-E2E)' }).click();
+    await seeText('tbody td.num', '8'); // what the store can send
+    await page.getByLabel('Quantity of Green tea').fill('5');
+    await shot('transfer-new');
+    // Submitted twice before the first answer (as a double click can): one Idempotency-Key, one transfer.
+    await page.evaluate(() => {
+      const form = document.querySelector<HTMLFormElement>('main form')!;
+      form.requestSubmit();
+      form.requestSubmit();
+    });
+    await page.getByRole('heading', { name: /^Transfer / }).waitFor();
+    transferId = new URL(page.url()).hash.split('/')[2]!;
+    const sent = requests.filter((r) => r.url === `${service.base}/api/v1/transfers` && r.headers['idempotency-key']);
+    expect(sent.length).toBe(2);
+    expect(new Set(sent.map((r) => r.headers['idempotency-key'])).size).toBe(1);
+    expect((await api.get('/api/v1/transfers?limit=200')).body.items.map((t: { id: string }) => t.id)).toEqual([transferId]);
+    const row = `tr[data-product="${teaId}"]`;
+    await seeText('[data-field=status]', 'In transit');
+    expect([await cell(row, 'quantity'), await cell(row, 'received'), await cell(row, 'inTransit')]).toEqual(['5', '0', '5']);
+
+    await page.getByLabel('Received of Green tea (TEA-E2E)').fill('2');
+    await page.getByRole('button', { name: 'Receive' }).click();
+    await cellIs(row, 'received', '2');
+    expect(await cell(row, 'inTransit')).toBe('3');
+    await seeText('[data-field=status]', 'In transit');
+    await shot('transfer');
+    // The rest: the field starts at what is still in transit.
+    expect(await page.getByLabel('Received of Green tea (TEA-E2E)').inputValue()).toBe('3');
+    await page.getByRole('button', { name: 'Receive' }).click();
+    await seeText('[data-field=status]', 'Received');
+    expect(await cell(row, 'received')).toBe('5');
+    expect(await page.getByRole('button', { name: 'Receive' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Cancel transfer' }).count()).toBe(0);
+    expect((await api.get(`/api/v1/transfers/${transferId}`)).body).toMatchObject({ status: 'received', items: [{ productId: teaId, quantity: 5, received: 5 }] });
+
+    await nav('Transfers').click();
+    await rowsAre('transfer', [transferId]);
+    await seeText(`tr[data-transfer="${transferId}"]`, 'STORE-E2E');
+    await page.getByLabel('Status').selectOption('in_transit');
+    await seeText('.state', 'No transfer has this status.');
+    await shot('transfers');
+
+    // Per location: the store kept 3, the default location has its 10 and the 5 that arrived.
+    await go(`#/products/${teaId}`);
+    const defaultRow = `tr[data-location]:not([data-location="${storeId}"])`;
+    await cellIs(`tr[data-location="${storeId}"]`, 'onHand', '3');
+    await cellIs(defaultRow, 'onHand', '15');
+    expect([await cell(defaultRow, 'incoming'), await cell(`tr[data-location="${storeId}"]`, 'incoming')]).toEqual(['0', '0']);
+    await cellIs('.stock', 'onHand', '18');
+    const counts = (await api.get(`/api/v1/products/${teaId}/inventory`)).body.locations.map((l: { locationId: string; onHand: number; incoming: number }) => [l.locationId === storeId, l.onHand, l.incoming]);
+    expect(counts.sort()).toEqual([[false, 15, 0], [true, 3, 0]]);
+  }, 30_000);
+
+  test("an order split over two locations shows each line's allocations; the locations list shows what each holds, and a store with stock cannot be deleted", async () => {
+    // 15 at the default location, 3 at the store: 17 takes all 15 and 2 from the store.
+    const order = (await placeOrder(api, [{ productId: teaId, quantity: 17 }], { customerId: 'split-e2e' })).body;
+    await orderReaches(api, order.id, ['processed']);
+    await go(`#/orders/${order.id}`);
+    await seeText('[data-field=status]', 'Processed');
+    await seeText(`tr[data-product="${teaId}"] [data-field=allocations]`, 'STORE-E2E 2');
+    await seeText(`tr[data-product="${teaId}"] [data-field=allocations]`, 'default 15');
+    await shot('order-split');
+
+    await nav('Locations').click();
+    const storeRow = `tr[data-location="${storeId}"]`;
+    await cellIs(storeRow, 'awaitingShipment', '2');
+    expect([await cell(storeRow, 'products'), await cell(storeRow, 'onHand'), await cell(storeRow, 'available')]).toEqual(['1', '1', '1']);
+    await shot('locations');
+
+    await page.getByRole('link', { name: 'STORE-E2E' }).click();
+    await page.getByRole('heading', { name: /High Street store/, level: 1 }).waitFor();
+    await cellIs(`tr[data-product="${teaId}"]`, 'onHand', '1');
+    await page.getByLabel('Priority (lower first)').fill('5');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await seeText('.ok', 'Saved.');
+    await page.getByRole('button', { name: 'Delete location' }).click();
+    await page.getByRole('button', { name: 'Yes, delete location' }).click();
+    await seeText('[role=alert]', 'location STORE-E2E still has stock of 1 product(s)');
+    expect((await api.get(`/api/v1/locations/${storeId}`)).body).toMatchObject({ priority: 5, active: true });
+    await shot('location');
+  }, 30_000);
+
+  test('a read-only key sees locations, transfers and stock per location, without a button that changes them; a receipt made elsewhere shows up live', async () => {
+    const { key } = await createKey(api, 'read-only', 'e2e read-only');
+    await signInAs(key);
+    await go(`#/transfers/${transferId}`);
+    await seeText('[data-field=status]', 'Received');
+    await go(`#/locations/${storeId}`);
+    await page.getByRole('heading', { name: /High Street store/, level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Stock here' }).waitFor();
+    expect(await page.getByRole('button').allTextContents()).toEqual(['Sign out']);
+    await go(`#/products/${teaId}`);
+    await page.getByRole('heading', { name: 'Stock by location' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Adjust stock' }).count()).toBe(0);
+    await go('#/transfers');
+    await rowsAre('transfer', [transferId]);
+    expect(await page.getByRole('link', { name: 'New transfer' }).count()).toBe(0);
+    await shot('read-only-transfers');
+
+    // Received by another client while the page is open: the page follows the stream, no reload.
+    const defaultId = (await api.get('/api/v1/locations?limit=200')).body.items.find((l: { default: boolean }) => l.default).id;
+    const last = (await api.post('/api/v1/transfers', { fromLocationId: storeId, toLocationId: defaultId, items: [{ productId: teaId, quantity: 1 }] })).body;
+    await go(`#/transfers/${last.id}`);
+    await seeText('[data-field=status]', 'In transit');
+    expect(await page.getByRole('heading', { name: /^Receive/ }).count()).toBe(0);
+    expect((await api.post(`/api/v1/transfers/${last.id}/receive`, { items: [{ productId: teaId, quantity: 1 }] })).status).toBe(200);
+    await seeText('[data-field=status]', 'Received');
+    await cellIs(`tr[data-product="${teaId}"]`, 'received', '1');
+    await signInAs(tokens.admin);
   }, 30_000);
 
   test('the page made no request outside the service', () => {

@@ -268,6 +268,53 @@ describe("a location's inventory", () => {
   });
 });
 
+describe("the list's totals", () => {
+  test('withTotals=true: what each location holds over every product, as its products say; a location without stock holds zeros; without it, no totals', async () => {
+    const [store, shop, empty] = [await createLocation(t.api), await createLocation(t.api), await createLocation(t.api)];
+    const [mug, cap] = [await createProduct(t.api), await createProduct(t.api)];
+    await stock(t.api, mug.id, store.id, 5);
+    await stock(t.api, cap.id, store.id, 3);
+    // Kept there once, counted back to nothing: its row is left, and holds nothing.
+    await stock(t.api, mug.id, empty.id, 2);
+    await stock(t.api, mug.id, empty.id, -2);
+    const order = await placeOrder(t.api, [{ productId: cap.id, quantity: 1 }], { customerId: 'totals' });
+    expect(order.body.items[0].allocations).toEqual([{ locationId: store.id, quantity: 1 }]);
+    await waitFor(async () => (await countsAt(t.api, cap.id, store.id)).awaitingShipment === 1, 10_000, 'the order sold');
+    expect((await t.api.post('/api/v1/transfers', { fromLocationId: store.id, toLocationId: shop.id, items: [{ productId: mug.id, quantity: 2 }] })).status).toBe(201);
+
+    const listed = async (query: string) => {
+      const items: Record<string, any>[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: { items: Record<string, any>[]; nextCursor: string | null } } = await t.api.get(
+          `/api/v1/locations?limit=2${query}${cursor ? `&cursor=${cursor}` : ''}`,
+          'client',
+        );
+        expect(page.status).toBe(200);
+        items.push(...page.body.items);
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return new Map(items.map((l) => [l.id, l]));
+    };
+    const withTotals = await listed('&withTotals=true');
+    expect(withTotals.get(store.id)!.totals).toEqual({ products: 2, onHand: 3 + 2, reserved: 0, held: 0, available: 5, incoming: 0, awaitingShipment: 1 });
+    expect(withTotals.get(shop.id)!.totals).toEqual({ products: 1, onHand: 0, reserved: 0, held: 0, available: 0, incoming: 2, awaitingShipment: 0 });
+    expect(withTotals.get(empty.id)!.totals).toEqual({ products: 0, onHand: 0, reserved: 0, held: 0, available: 0, incoming: 0, awaitingShipment: 0 });
+    expect(withTotals.get(store.id)).toMatchObject({ code: store.code, priority: store.priority });
+    // Every live location's totals are the sums of its stock rows.
+    const sums = await t.db.sql<{ locationId: string; onHand: number }[]>`
+      SELECT location_id AS "locationId", sum(on_hand)::int AS "onHand" FROM location_levels
+      WHERE location_id IN (SELECT id FROM locations WHERE deleted_at IS NULL) GROUP BY location_id`;
+    expect(sums.map((row) => row.locationId)).toEqual(expect.arrayContaining([store.id, shop.id]));
+    for (const row of sums) expect(withTotals.get(row.locationId)?.totals.onHand).toBe(row.onHand);
+
+    const plain = await listed('');
+    expect([...plain.values()].some((l) => 'totals' in l)).toBe(false);
+    expect((await t.api.get('/api/v1/locations?withTotals=maybe')).status).toBe(422);
+    await expectStockConsistent(t.db.sql);
+  });
+});
+
 describe('the rollout guard', () => {
   test('while a process of the previous version beats, no location can be created or activated (409); once it is gone, both can', async () => {
     const inactive = await createLocation(t.api, { active: false });

@@ -26,7 +26,15 @@ export function describeMachine(loader: LoaderName, postgres: string): Machine {
   };
 }
 
-export type Ratios = { intakeOverNaive: number | null; endToEndOverNaive: number | null; intakeOverCeiling: number | null; naiveOverCeiling: number | null };
+export type Ratios = {
+  intakeOverNaive: number | null;
+  endToEndOverNaive: number | null;
+  intakeOverCeiling: number | null;
+  naiveOverCeiling: number | null;
+  /** A product over three locations against one: intake, and end to end. */
+  splitOverHotSku: number | null;
+  splitEndToEndOverHotSku: number | null;
+};
 
 export function ratios(results: Map<ScenarioName, ScenarioResult>): Ratios {
   const perS = (name: ScenarioName) => results.get(name)?.acceptedPerS ?? null;
@@ -37,6 +45,8 @@ export function ratios(results: Map<ScenarioName, ScenarioResult>): Ratios {
     endToEndOverNaive: div(e2e('hot-sku'), perS('naive')),
     intakeOverCeiling: div(perS('hot-sku'), perS('ceiling')),
     naiveOverCeiling: div(perS('naive'), perS('ceiling')),
+    splitOverHotSku: div(perS('split'), perS('hot-sku')),
+    splitEndToEndOverHotSku: div(e2e('split'), e2e('hot-sku')),
   };
 }
 
@@ -172,6 +182,8 @@ export function renderTable(options: BenchOptions, machine: Machine & { loadAver
     r.endToEndOverNaive !== null ? `hot-sku end to end ÷ naive ${num(r.endToEndOverNaive, 1)}×` : null,
     r.intakeOverCeiling !== null ? `hot-sku intake ÷ ceiling ${num(r.intakeOverCeiling * 100)} %` : null,
     r.naiveOverCeiling !== null ? `naive ÷ ceiling ${num(r.naiveOverCeiling * 100, 1)} %` : null,
+    r.splitOverHotSku !== null ? `split ÷ hot-sku intake ${num(r.splitOverHotSku * 100)} %` : null,
+    r.splitEndToEndOverHotSku !== null ? `split ÷ hot-sku end to end ${num(r.splitEndToEndOverHotSku * 100)} %` : null,
   ].filter(Boolean);
   if (ratioText.length > 0) lines.push('', `ratios: ${ratioText.join('; ')}`);
   const goals = targets(results, r);

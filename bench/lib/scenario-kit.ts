@@ -129,7 +129,7 @@ export async function withService(
   }
 }
 
-export const orderBody = (productId: string, customer = 'bench') => JSON.stringify({ customerId: customer, items: [{ productId, quantity: 1 }] });
+export const orderBody = (productId: string, customer = 'bench', quantity = 1) => JSON.stringify({ customerId: customer, items: [{ productId, quantity }] });
 
 export async function createProduct(service: BenchService, sku: string, stock: number, price = '9.99'): Promise<string> {
   const product = await service.api<{ id: string }>('POST', '/api/v1/products', { sku, name: `Bench ${sku}`, price, initialStock: stock });

@@ -4,6 +4,7 @@ import type { ScenarioDatabase } from './database.ts';
 import type { CpuShare } from './cpu.ts';
 import type { LoadResult } from './load.ts';
 import type { ScenarioName } from './options.ts';
+import { splitScenario } from './split-scenario.ts';
 import { webhooksScenario } from './webhooks-scenario.ts';
 import { holdsScenario } from './holds-scenario.ts';
 import {
@@ -303,6 +304,7 @@ export const scenarios: Record<ScenarioName, (ctx: Context) => Promise<ScenarioR
   ceiling: (ctx) => comparisonRoute(ctx, 'ceiling'),
   naive: (ctx) => comparisonRoute(ctx, 'naive'),
   'hot-sku': (ctx) => hotSku(ctx, 'hot-sku', 'instant'),
+  split: splitScenario,
   'hot-sku-payments': (ctx) => hotSku(ctx, 'hot-sku-payments', 'defaults'),
   'many-skus': manySkus,
   scarcity,

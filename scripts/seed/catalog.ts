@@ -5,13 +5,48 @@ import type { CategoriesService } from '../../src/modules/categories/categories.
 import type { ProductsService } from '../../src/modules/products/products.service.ts';
 import { Progress } from './progress.ts';
 
-export type DemoProduct = { sku: string; name: string; description: string; price: string; initialStock: number; departments: string[] };
+/** Units of a product kept at one of the demo locations (by code). */
+export type Placement = { code: string; quantity: number };
+export type DemoProduct = { sku: string; name: string; description: string; price: string; stock: Placement[]; departments: string[] };
 export type CatalogPlan = { departments: string[]; products: DemoProduct[] };
+
+/** Where the demo stock is kept: two warehouses and a store, in the order orders take from them when one would do. */
+export const DEMO_LOCATIONS = [
+  { code: 'CENTRAL', name: 'Central warehouse', kind: 'warehouse', priority: 10 },
+  { code: 'NORTH', name: 'North warehouse', kind: 'warehouse', priority: 20 },
+  { code: 'CITY-STORE', name: 'City store', kind: 'store', priority: 30 },
+] as const;
+
+/**
+ * The first product is kept at two warehouses, neither with enough for the split demo order
+ * (scripts/seed/orders.ts): it must take units from both.
+ */
+export const SPLIT_PRODUCT_INDEX = 0;
+const SPLIT_STOCK: Placement[] = [
+  { code: 'CENTRAL', quantity: 6 },
+  { code: 'NORTH', quantity: 4 },
+];
+
+/**
+ * Where a product's `total` units are kept: one, two or three of the demo locations in turn (which
+ * ones rotate with the product), shared evenly, the remainder at the first.
+ */
+export function spread(index: number, total: number): Placement[] {
+  if (index === SPLIT_PRODUCT_INDEX) return SPLIT_STOCK;
+  if (total === 0) return [];
+  const places = (index % 3) + 1;
+  const first = Math.floor(index / 3) % DEMO_LOCATIONS.length;
+  const share = Math.floor(total / places);
+  return Array.from({ length: places }, (_, k) => ({
+    code: DEMO_LOCATIONS[(first + k) % DEMO_LOCATIONS.length]!.code,
+    quantity: share + (k === 0 ? total - share * places : 0),
+  }));
+}
 
 /**
  * The demo catalog for a seed: the same seed and sizes always give the same catalog, and a larger
  * `products` gives the same first products plus more, so a second run adds nothing twice.
- * Every tenth product is sold out.
+ * Every tenth product is sold out; the others are spread over the demo locations (`spread`).
  */
 export function planCatalog(seed: number, productCount: number, categoryCount: number): CatalogPlan {
   faker.seed(seed);
@@ -30,7 +65,7 @@ export function planCatalog(seed: number, productCount: number, categoryCount: n
       name: faker.commerce.productName(),
       description: faker.commerce.productDescription(),
       price: faker.commerce.price({ min: 2, max: 400 }),
-      initialStock: i % 10 === 9 ? 0 : faker.number.int({ min: 20, max: 500 }),
+      stock: spread(i, i % 10 === 9 ? 0 : faker.number.int({ min: 20, max: 500 })),
       departments: [...new Set([department, second])],
     });
   }
@@ -72,7 +107,8 @@ export async function ensureCatalog(
             name: product.name,
             description: product.description,
             price: product.price,
-            initialStock: product.initialStock,
+            // Stock goes to the demo locations afterwards (./locations.ts), none to the default one.
+            initialStock: 0,
             categoryIds: product.departments.map((d) => categoryIds.get(d.toLowerCase())!),
           });
           productsCreated++;
@@ -97,4 +133,12 @@ export function demoStock(sql: Sql, plan: CatalogPlan) {
     FROM products p JOIN inventory_levels l ON l.product_id = p.id
     WHERE lower(p.sku) = ANY(${plan.products.map((p) => p.sku.toLowerCase())}) AND p.archived_at IS NULL
     ORDER BY p.sku`;
+}
+
+/** The split product's id, when the catalog has it. */
+export async function splitProductId(sql: Sql, plan: CatalogPlan): Promise<string | undefined> {
+  const sku = plan.products[SPLIT_PRODUCT_INDEX]?.sku;
+  if (sku === undefined) return undefined;
+  const [row] = await sql<{ id: string }[]>`SELECT id FROM products WHERE lower(sku) = lower(${sku}) AND archived_at IS NULL`;
+  return row?.id;
 }

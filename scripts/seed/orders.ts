@@ -26,7 +26,8 @@ export function quotas(total: number): Quotas {
   return q;
 }
 
-type Ctx = { sql: Sql; orders: OrdersService; afterSale: AfterSaleService; payments: Behaviour; stock: Stocked[] };
+/** `splitProductId`: the product kept at two locations for the split order; none when it is not in the catalog. */
+type Ctx = { sql: Sql; orders: OrdersService; afterSale: AfterSaleService; payments: Behaviour; stock: Stocked[]; splitProductId: string | undefined };
 /** A condition on the orders row, built fresh for every poll. */
 type Reached = (sql: Sql) => PendingQuery<Row[]>;
 
@@ -34,6 +35,7 @@ type Reached = (sql: Sql) => PendingQuery<Row[]>;
  * Places the demo orders through the real intake and pipeline, in phases so that each ends in the
  * state it is meant for; the payment simulator is told which charges to decline or fail:
  * - processed, shipped (shipped afterwards), cancelled after processing (restocked and refunded);
+ *   one processed order takes more of the split product than any one location has (from two);
  * - failed: the card is declined, the reservation is released;
  * - reserved: the first charge fails with an unknown outcome, the retry is scheduled minutes later;
  * - pending: more than the product has, the next reservation attempt is minutes away; some of
@@ -45,7 +47,7 @@ export async function placeDemoOrders(ctx: Ctx, total: number): Promise<Quotas> 
   const available = new Map(ctx.stock.map((p) => [p.id, p.available]));
   const customers = Array.from({ length: 40 }, () => `${DEMO_CUSTOMER_PREFIX}${faker.internet.username().toLowerCase()}`);
   const inStockOrder = (): OrderCreate => {
-    const candidates = ctx.stock.filter((p) => available.get(p.id)! >= 3);
+    const candidates = ctx.stock.filter((p) => p.id !== ctx.splitProductId && available.get(p.id)! >= 3);
     if (candidates.length === 0) throw new Error('the demo catalog has no stock left for more orders: seed more products (--products)');
     const lines = faker.helpers.arrayElements(candidates, { min: 1, max: Math.min(3, candidates.length) });
     const items = lines.map((p) => ({ productId: p.id, quantity: faker.number.int({ min: 1, max: 3 }) }));
@@ -53,7 +55,11 @@ export async function placeDemoOrders(ctx: Ctx, total: number): Promise<Quotas> 
     return { customerId: faker.helpers.arrayElement(customers), items };
   };
 
-  const paid = await place(ctx, 'orders: paid', Array.from({ length: q.processed + q.shipped + cancelledAfterProcessing }, inStockOrder), (sql) => sql`status = 'processed'`);
+  // The split order last: the phases below ship and cancel the first ones, so it stays processed.
+  const paidCount = q.processed + q.shipped + cancelledAfterProcessing;
+  const split = paidCount > 0 ? await splitOrder(ctx, faker.helpers.arrayElement(customers)) : undefined;
+  const paidInputs = [...Array.from({ length: paidCount - (split ? 1 : 0) }, inStockOrder), ...(split ? [split] : [])];
+  const paid = await place(ctx, 'orders: paid', paidInputs, (sql) => sql`status = 'processed'`);
   await act('orders: shipped', paid.slice(0, q.shipped), (id) => ctx.afterSale.ship(id));
   const refunded = paid.slice(q.shipped, q.shipped + cancelledAfterProcessing);
   await act('orders: cancelled', refunded, (id) => ctx.orders.cancel(id));
@@ -85,6 +91,23 @@ export async function placeDemoOrders(ctx: Ctx, total: number): Promise<Quotas> 
   );
   await act('orders: cancelled', waiting.slice(q.pending), (id) => ctx.orders.cancel(id));
   return q;
+}
+
+/**
+ * One more unit of the split product than its best stocked location has: no location can cover
+ * it, so the allocation takes from two. None when what is left is at one location only.
+ */
+async function splitOrder(ctx: Ctx, customerId: string): Promise<OrderCreate | undefined> {
+  if (!ctx.splitProductId) return undefined;
+  const [row] = await ctx.sql<{ most: number; total: number }[]>`
+    SELECT coalesce(max(ll.on_hand - ll.reserved), 0)::int AS most, coalesce(sum(ll.on_hand - ll.reserved), 0)::int AS total
+    FROM location_levels ll JOIN locations l ON l.id = ll.location_id
+    WHERE ll.product_id = ${ctx.splitProductId} AND l.active AND l.deleted_at IS NULL`;
+  if (row!.total <= row!.most) {
+    console.log('orders: no split order this time: what is left of the split product is at one location');
+    return undefined;
+  }
+  return { customerId, items: [{ productId: ctx.splitProductId, quantity: row!.most + 1 }] };
 }
 
 async function place(ctx: Ctx, label: string, inputs: OrderCreate[], reached: Reached): Promise<string[]> {

@@ -30,5 +30,7 @@ export function pageNeeds(path: string[]): string[] {
   if (section === 'webhooks') return [id ? 'GET /api/v1/webhooks/:id' : 'GET /api/v1/webhooks'];
   if (section === 'orders') return [id === 'new' ? 'POST /api/v1/orders' : 'GET /api/v1/orders'];
   if (section === 'products') return [id === 'new' ? 'POST /api/v1/products' : 'GET /api/v1/products'];
+  if (section === 'locations') return [id ? 'GET /api/v1/locations/:id' : 'GET /api/v1/locations'];
+  if (section === 'transfers') return [id === 'new' ? 'POST /api/v1/transfers' : id ? 'GET /api/v1/transfers/:id' : 'GET /api/v1/transfers'];
   return ['GET /api/v1/events', 'POST /api/v1/warehouse/sync'];
 }

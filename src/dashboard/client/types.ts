@@ -1,5 +1,7 @@
 import type { Category } from '../../modules/categories/categories.models.ts';
-import type { Inventory as InventoryModel, Movement } from '../../modules/inventory/inventory.models.ts';
+import type { Inventory as InventoryModel, LocationLevel as LocationLevelModel, Movement } from '../../modules/inventory/inventory.models.ts';
+import type { LocationListItem, LocationStock as LocationStockModel } from '../../modules/locations/locations.models.ts';
+import type { Transfer } from '../../modules/transfers/transfers.models.ts';
 import type { OrderStatus } from '../../modules/orders/order-state.ts';
 import type { Order, OrderCounts, OrderLog } from '../../modules/orders/orders.models.ts';
 import type { Fulfilment, Return } from '../../modules/orders/after-sale.models.ts';
@@ -19,6 +21,12 @@ export type { ApiKey, ApiKeyCreated, Category, Fulfilment, Hold, Movement, Order
 /** The signed-in credential: its role and every operation (`METHOD /path`) it may call. */
 export type Me = typeof MeModel.static;
 export type Inventory = typeof InventoryModel.static;
+export type LocationLevel = typeof LocationLevelModel.static;
+/** A location as the list answers it (`totals` with `withTotals=true`); a single read has no totals. */
+export type Location = LocationListItem;
+export type LocationStock = typeof LocationStockModel.static;
+export type { Transfer };
+export type TransferStatus = Transfer['status'];
 
 export type Page<T> = { items: T[]; nextCursor: string | null };
 
@@ -41,3 +49,11 @@ export const STATUSES = Object.keys(STATUS_LABELS) as OrderStatus[];
 
 /** Statuses from which `POST /orders/:id/cancel` changes something. */
 export const CANCELLABLE: ReadonlySet<OrderStatus> = new Set(['pending', 'reserved', 'processed']);
+
+/** A `Record`, as the order statuses: a transfer status added on the server needs a label here. */
+export const TRANSFER_STATUS_LABELS: Record<TransferStatus, string> = {
+  in_transit: 'In transit',
+  received: 'Received',
+  cancelled: 'Cancelled',
+};
+export const TRANSFER_STATUSES = Object.keys(TRANSFER_STATUS_LABELS) as TransferStatus[];

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Problem } from './api.ts';
-import { STATUS_LABELS, type OrderStatus } from './types.ts';
+import { STATUS_LABELS, TRANSFER_STATUS_LABELS, type OrderStatus, type TransferStatus } from './types.ts';
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -42,6 +42,10 @@ export function ProblemBox({ problem, onRetry }: { problem: Problem; onRetry?: (
 
 export function StatusBadge({ status }: { status: OrderStatus }) {
   return <span class={`badge status-${status}`}>{STATUS_LABELS[status]}</span>;
+}
+
+export function TransferBadge({ status }: { status: TransferStatus }) {
+  return <span class={`badge transfer-${status}`}>{TRANSFER_STATUS_LABELS[status]}</span>;
 }
 
 /** A button for what cannot be undone: a first press asks, a second one acts. */

@@ -42,7 +42,26 @@ export const LocationPatch = t.Object(
 );
 export type LocationPatch = typeof LocationPatch.static;
 
-export const LocationListQuery = t.Object({ ...PageQuery });
+export const LocationListQuery = t.Object({
+  ...PageQuery,
+  withTotals: t.Optional(t.Boolean({ description: 'Each location with `totals`, what it holds over every product (one read of its stock rows per page)' })),
+});
+
+const Total = Int({ minimum: 0 });
+/** What a location holds over every product: what keeps it from being deleted, and what it could sell. */
+export const LocationTotals = t.Object({
+  products: Int({ minimum: 0, description: 'Products with any count there (on hand, reserved, incoming or awaiting shipment)' }),
+  onHand: Total,
+  reserved: Total,
+  held: Total,
+  available: Total,
+  incoming: Total,
+  awaitingShipment: Total,
+});
+export type LocationTotals = typeof LocationTotals.static;
+
+export const LocationListItem = t.Composite([Location, t.Object({ totals: t.Optional(LocationTotals) })]);
+export type LocationListItem = typeof LocationListItem.static;
 
 /** A product's stock at one location, for the location's own list: the product named by id and SKU. */
 export const LocationStock = t.Object({ productId: Uuid, sku: t.String(), ...LocationLevel.properties });

@@ -92,3 +92,19 @@ export function locationStock(sql: Executor, id: string, afterProductId: string 
     WHERE ll.location_id = ${id} ${afterProductId ? sql`AND ll.product_id > ${afterProductId}::uuid` : sql``}
     ORDER BY ll.product_id LIMIT ${limit}`;
 }
+
+export type LocationTotalsRow = { locationId: string; products: number; onHand: number; reserved: number; held: number; incoming: number; awaitingShipment: number };
+
+/**
+ * What each of these locations holds over every product, summed in one pass over their stock rows
+ * (float8: a location's sum over many products may pass an integer's range; a JavaScript number holds it).
+ */
+export function locationTotals(sql: Executor, ids: string[]) {
+  return sql<LocationTotalsRow[]>`
+    SELECT location_id AS "locationId",
+           count(*) FILTER (WHERE on_hand <> 0 OR reserved <> 0 OR incoming <> 0 OR awaiting_shipment <> 0)::int AS products,
+           sum(on_hand)::float8 AS "onHand", sum(reserved)::float8 AS reserved, sum(held)::float8 AS held,
+           sum(incoming)::float8 AS incoming, sum(awaiting_shipment)::float8 AS "awaitingShipment"
+    FROM location_levels WHERE location_id = ANY(${ids}::uuid[])
+    GROUP BY location_id`;
+}

@@ -1,6 +1,6 @@
 import { Elysia, t } from 'elysia';
 import { errors, IdParams, Page } from '../../http/models.ts';
-import { Location, LocationCreate, LocationListQuery, LocationPatch, LocationStock } from './locations.models.ts';
+import { Location, LocationCreate, LocationListItem, LocationListQuery, LocationPatch, LocationStock } from './locations.models.ts';
 import type { LocationsService } from './locations.service.ts';
 
 const ROLLOUT =
@@ -19,8 +19,12 @@ export function locationsRoutes(locations: LocationsService) {
     })
     .get('', ({ query }) => locations.list(query), {
       query: LocationListQuery,
-      response: { 200: Page(Location), ...errors(401, 403, 422, 429) },
-      detail: { summary: 'List locations', description: 'Live locations (not deleted), by priority, then code.' },
+      response: { 200: Page(LocationListItem), ...errors(401, 403, 422, 429) },
+      detail: {
+        summary: 'List locations',
+        description:
+          'Live locations (not deleted), by priority, then code. With `withTotals=true` each carries `totals`: what it holds over every product (on hand, reserved, held, available, incoming, awaiting shipment, and how many products have any count there); a location that holds anything cannot be deleted.',
+      },
     })
     .get('/:id', ({ params }) => locations.get(params.id), {
       params: IdParams,

@@ -3,7 +3,7 @@ import { iso, PgCode, pgCode, type Sql, type TxSql } from '../../db/client.ts';
 import { AppError, conflict, notFound } from '../../lib/errors.ts';
 import { decodeCursor, isUuid, isUuidKey, pageOf } from '../../lib/paging.ts';
 import { previousVersionAlive } from '../nodes/nodes.queries.ts';
-import type { Location, LocationCreate, LocationPatch, LocationStock } from './locations.models.ts';
+import type { Location, LocationCreate, LocationListItem, LocationPatch, LocationStock, LocationTotals } from './locations.models.ts';
 import * as q from './locations.queries.ts';
 
 export type LocationsOptions = {
@@ -28,6 +28,11 @@ const toLocation = (row: q.LocationRow): Location => ({
   default: row.isDefault,
   createdAt: iso(row.createdAt),
 });
+/** A location without stock rows holds nothing. */
+const totalsOf = (row: q.LocationTotalsRow | undefined): LocationTotals => {
+  const { products = 0, onHand = 0, reserved = 0, held = 0, incoming = 0, awaitingShipment = 0 } = row ?? {};
+  return { products, onHand, reserved, held, available: onHand - reserved, incoming, awaitingShipment };
+};
 const isListKey = (key: unknown[]): key is [number, string, string] =>
   key.length === 3 && Number.isSafeInteger(key[0]) && typeof key[1] === 'string' && isUuid(key[2]);
 
@@ -45,10 +50,13 @@ export class LocationsService {
     return toLocation(await this.find(id));
   }
 
-  async list(query: { limit?: number; cursor?: string }) {
+  async list(query: { limit?: number; cursor?: string; withTotals?: boolean }): Promise<{ items: LocationListItem[]; nextCursor: string | null }> {
     const limit = query.limit ?? 50;
     const rows = await q.listLocations(this.sql, decodeCursor(query.cursor, isListKey), limit + 1);
-    return pageOf(rows, limit, toLocation, (row) => [row.priority, row.code.toLowerCase(), row.id]);
+    const page = pageOf(rows, limit, toLocation, (row) => [row.priority, row.code.toLowerCase(), row.id]);
+    if (!query.withTotals) return page;
+    const totals = new Map((await q.locationTotals(this.sql, page.items.map((l) => l.id))).map((row) => [row.locationId, row]));
+    return { ...page, items: page.items.map((location) => ({ ...location, totals: totalsOf(totals.get(location.id)) })) };
   }
 
   async create(input: LocationCreate): Promise<Location> {

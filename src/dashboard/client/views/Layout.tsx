@@ -4,12 +4,17 @@ import { pageNeeds, useCan, useMe } from '../access.ts';
 import { useLiveState } from '../hooks.ts';
 import type { Route } from '../router.ts';
 
-/** Each page is in the menu when the credential may call an operation it needs (`pageNeeds`). */
+/**
+ * Each page is in the menu when the credential may call an operation it needs (`pageNeeds`); a
+ * section's own pages (`orders/<id>`) mark it current, unless they have an entry of their own.
+ */
 const NAV = [
   { path: '', label: 'Live' },
   { path: 'products', label: 'Products' },
   { path: 'orders', label: 'Orders' },
   { path: 'orders/new', label: 'Place order' },
+  { path: 'locations', label: 'Locations' },
+  { path: 'transfers', label: 'Transfers' },
   { path: 'api-keys', label: 'API keys' },
   { path: 'webhooks', label: 'Webhooks' },
 ];
@@ -43,7 +48,7 @@ export function Layout({ route, onSignOut, children }: { route: Route; onSignOut
         <nav aria-label="Main">
           <ul>
             {NAV.filter((item) => pageNeeds(item.path.split('/')).some(can)).map((item) => {
-              const active = item.path === current || (item.path === 'products' && current.startsWith('products/')) || (item.path === 'webhooks' && current.startsWith('webhooks/')) || (item.path === 'orders' && current.startsWith('orders/') && current !== 'orders/new');
+              const active = item.path === current || (item.path !== '' && current.startsWith(`${item.path}/`) && !NAV.some((other) => other.path === current));
               return (
                 <li key={item.path}>
                   <a href={`#/${item.path}`} aria-current={active ? 'page' : undefined}>

@@ -3,23 +3,42 @@ import { useCan } from '../access.ts';
 import { get, post } from '../api.ts';
 import { dateTime, relative, shortId } from '../format.ts';
 import { useAction, useDebounced, useLiveEvents, useLoad, useTick } from '../hooks.ts';
+import { loadLocations, locationCode } from '../locations.ts';
 import { href } from '../router.ts';
-import { CANCELLABLE, type Inventory, type Order, type OrderLog, type Product } from '../types.ts';
+import { CANCELLABLE, type Inventory, type Location, type Order, type OrderLog, type Product } from '../types.ts';
 import { ConfirmButton, Loading, ProblemBox, StatusBadge } from '../ui.tsx';
 import { OrderShipping } from './OrderShipping.tsx';
 
 /** `places`: location id → code, for the locations the order's products are kept at. */
-type Details = { order: Order; logs: OrderLog[]; products: Map<string, Product>; places: Map<string, string> };
+type Details = { order: Order; logs: OrderLog[]; products: Map<string, Product>; places: Map<string, string>; locations: Map<string, Location> | undefined };
 
-async function loadDetails(id: string): Promise<Details> {
-  const [order, logs] = await Promise.all([get<Order>(`/api/v1/orders/${id}`), get<{ items: OrderLog[] }>(`/api/v1/orders/${id}/logs`)]);
+async function loadDetails(id: string, mayReadLocations: boolean): Promise<Details> {
+  const [order, logs, locations] = await Promise.all([
+    get<Order>(`/api/v1/orders/${id}`),
+    get<{ items: OrderLog[] }>(`/api/v1/orders/${id}/logs`),
+    mayReadLocations ? loadLocations() : undefined,
+  ]);
   // Names make the items readable; an item whose product cannot be read still shows its id.
   const [products, stock] = await Promise.all([
     Promise.all(order.items.map((item) => get<Product>(`/api/v1/products/${item.productId}`).catch(() => undefined))),
     Promise.all(order.items.map((item) => get<Inventory>(`/api/v1/products/${item.productId}/inventory`).catch(() => undefined))),
   ]);
   const places = new Map(stock.flatMap((inventory) => inventory?.locations.map((l) => [l.locationId, l.locationCode] as const) ?? []));
-  return { order, logs: logs.items, products: new Map(products.filter((p) => p !== undefined).map((p) => [p.id, p])), places };
+  return { order, logs: logs.items, locations, places, products: new Map(products.filter((p) => p !== undefined).map((p) => [p.id, p])) };
+}
+
+/** Where a line's units are held or were sold from: each location's code and quantity (a line may be split). */
+function Allocations({ item, locations }: { item: Order['items'][number]; locations: Map<string, Location> | undefined }) {
+  if (item.allocations.length === 0) return <span class="hint">not reserved</span>;
+  return (
+    <ul class="allocations">
+      {item.allocations.map((a) => (
+        <li key={a.locationId} data-location={a.locationId}>
+          <code>{locationCode(locations, a.locationId)}</code> {a.quantity}
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 const lineTotal = (unitPrice: string, quantity: number) => fromCents(toCents(unitPrice) * BigInt(quantity));
@@ -82,7 +101,7 @@ function Actions({ order, onChanged }: { order: Order; onChanged: (order: Order)
 }
 
 function Summary({ details }: { details: Details }) {
-  const { order, products } = details;
+  const { order, products, locations } = details;
   return (
     <div class="columns">
       <section class="card" aria-labelledby="summary-title">
@@ -142,6 +161,7 @@ function Summary({ details }: { details: Details }) {
             <tr>
               <th scope="col">Product</th>
               <th scope="col" class="num">Quantity</th>
+              <th scope="col">From</th>
               <th scope="col" class="num">Shipped</th>
               <th scope="col" class="num">Returned</th>
               <th scope="col" class="num">Unit price</th>
@@ -152,11 +172,14 @@ function Summary({ details }: { details: Details }) {
             {order.items.map((item) => {
               const product = products.get(item.productId);
               return (
-                <tr key={item.productId}>
+                <tr key={item.productId} data-product={item.productId}>
                   <td>
                     <a href={href(`products/${item.productId}`)}>{product ? `${product.name} (${product.sku})` : item.productId}</a>
                   </td>
                   <td class="num">{item.quantity}</td>
+                  <td data-field="allocations">
+                    <Allocations item={item} locations={locations} />
+                  </td>
                   <td class="num" data-field="shipped">{item.shipped}</td>
                   <td class="num" data-field="returned">{item.returned}</td>
                   <td class="num">{item.unitPrice}</td>
@@ -167,7 +190,7 @@ function Summary({ details }: { details: Details }) {
           </tbody>
           <tfoot>
             <tr>
-              <th scope="row" colSpan={5}>
+              <th scope="row" colSpan={6}>
                 Total
               </th>
               <td class="num">{order.total}</td>
@@ -180,7 +203,8 @@ function Summary({ details }: { details: Details }) {
 }
 
 export function OrderPage({ id }: { id: string }) {
-  const details = useLoad(() => loadDetails(id), [id]);
+  const can = useCan();
+  const details = useLoad(() => loadDetails(id, can('GET /api/v1/locations')), [id]);
   const refresh = useDebounced(() => void details.refresh(), 150);
   useLiveEvents((events) => {
     if (events.some((e) => e.type.startsWith('order.') && e.data.orderId === id)) refresh();

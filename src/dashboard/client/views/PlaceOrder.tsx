@@ -1,66 +1,13 @@
 import { useMemo, useState } from 'preact/hooks';
-import { get, post, query } from '../api.ts';
-import { useAction, useLoad } from '../hooks.ts';
+import { post } from '../api.ts';
+import { useAction } from '../hooks.ts';
+import { idempotencyKey } from '../idempotency.ts';
 import { href, navigate } from '../router.ts';
-import type { Order, Page, Product } from '../types.ts';
-import { Empty, Loading, ProblemBox } from '../ui.tsx';
+import type { Order, Product } from '../types.ts';
+import { Empty, ProblemBox } from '../ui.tsx';
+import { ProductPicker } from './ProductPicker.tsx';
 
 type Line = { product: Product; quantity: string };
-
-/** crypto.randomUUID needs a secure context; the dashboard may be opened over plain http on a LAN. */
-function idempotencyKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return `dashboard-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
-
-function ProductPicker({ chosen, onAdd }: { chosen: Set<string>; onAdd: (product: Product) => void }) {
-  const [text, setText] = useState('');
-  const [q, setQ] = useState('');
-  const results = useLoad(() => get<Page<Product>>(`/api/v1/products${query({ q, limit: 10 })}`), [q]);
-  const state = results.state;
-  return (
-    <fieldset>
-      <legend>Add products</legend>
-      <div class="toolbar" role="search">
-        <label for="pick-q">Find product</label>
-        <input
-          id="pick-q"
-          type="search"
-          placeholder="Name or SKU"
-          value={text}
-          onInput={(e) => setText(e.currentTarget.value)}
-          onKeyDown={(e) => {
-            // Enter searches instead of placing the order.
-            if (e.key === 'Enter') {
-              e.preventDefault();
-              setQ(text.trim());
-            }
-          }}
-        />
-        <button type="button" onClick={() => setQ(text.trim())}>
-          Find
-        </button>
-      </div>
-      {state.status === 'loading' && <Loading what="products" />}
-      {state.status === 'error' && <ProblemBox problem={state.problem} onRetry={results.refresh} />}
-      {state.status === 'ready' && state.value.items.length === 0 && <Empty>No product matches.</Empty>}
-      {state.status === 'ready' && state.value.items.length > 0 && (
-        <ul class="picks">
-          {state.value.items.map((p) => (
-            <li key={p.id}>
-              <span>
-                {p.name} <code>{p.sku}</code> · {p.price} · {p.inventory.available} available
-              </span>
-              <button type="button" disabled={chosen.has(p.id)} onClick={() => onAdd(p)} aria-label={`Add ${p.name} (${p.sku})`}>
-                {chosen.has(p.id) ? 'Added' : 'Add'}
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
-    </fieldset>
-  );
-}
 
 export function PlaceOrder() {
   const [customerId, setCustomerId] = useState('');

@@ -1,12 +1,14 @@
 import { useState } from 'preact/hooks';
 import { useCan } from '../access.ts';
-import { get, patch, post, query } from '../api.ts';
+import { get, patch, query } from '../api.ts';
 import { dateTime, relative, shortId } from '../format.ts';
 import { useAction, useDebounced, useLiveEvents, useLoad, usePages } from '../hooks.ts';
+import { loadLocations, locationCode } from '../locations.ts';
 import { href } from '../router.ts';
-import type { Hold, Inventory, Movement, Page, Product } from '../types.ts';
+import type { Hold, Inventory, Location, Movement, Page, Product } from '../types.ts';
 import { Loading, ProblemBox } from '../ui.tsx';
 import { PagedTable } from './PagedTable.tsx';
+import { AdjustForm, StockByLocation } from './ProductStock.tsx';
 
 function EditForm({ product, onSaved }: { product: Product; onSaved: (product: Product) => void }) {
   const [form, setForm] = useState({
@@ -55,42 +57,15 @@ function EditForm({ product, onSaved }: { product: Product; onSaved: (product: P
   );
 }
 
-function AdjustForm({ productId, onAdjusted }: { productId: string; onAdjusted: (inventory: Inventory) => void }) {
-  const [delta, setDelta] = useState('');
-  const [reason, setReason] = useState('');
-  const [done, setDone] = useState<Inventory | undefined>();
-  const action = useAction();
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setDone(undefined);
-    const inventory = await action.run(() => post<Inventory>(`/api/v1/products/${productId}/inventory/adjustments`, { delta: Number(delta), reason: reason.trim() }));
-    if (inventory) {
-      setDone(inventory);
-      setDelta('');
-      setReason('');
-      onAdjusted(inventory);
-    }
-  };
-  return (
-    <form class="card form" onSubmit={submit} aria-labelledby="adjust-title">
-      <h2 id="adjust-title">Adjust stock</h2>
-      <label for="adjust-delta">Change (+ received, − removed)</label>
-      <input id="adjust-delta" type="number" step={1} required value={delta} onInput={(e) => setDelta(e.currentTarget.value)} />
-      <label for="adjust-reason">Reason</label>
-      <input id="adjust-reason" required maxLength={200} placeholder="e.g. delivery, damaged, stock take" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
-      {action.problem && <ProblemBox problem={action.problem} />}
-      <div class="actions" aria-live="polite">
-        <button type="submit" class="primary" disabled={action.busy}>
-          {action.busy ? 'Adjusting…' : 'Adjust stock'}
-        </button>
-        {done && <span class="ok">Stock adjusted: {done.onHand} on hand.</span>}
-      </div>
-    </form>
-  );
+/** A movement's reason, linked to what it was for: its order, or its transfer. */
+function reasonLink(m: Movement) {
+  if (m.orderId) return <a href={href(`orders/${m.orderId}`)}>{m.reason}</a>;
+  if (m.transferId) return <a href={href(`transfers/${m.transferId}`)}>{m.reason}</a>;
+  return m.reason;
 }
 
 /** The stock ledger (admin, warehouse and read-only credentials). */
-function Movements({ productId, version }: { productId: string; version: string }) {
+function Movements({ productId, locations, version }: { productId: string; locations: Map<string, Location> | undefined; version: string }) {
   const movements = usePages(
     (cursor) => get<Page<Movement>>(`/api/v1/products/${productId}/inventory/movements${query({ limit: 20, cursor })}`),
     [productId, version],
@@ -106,16 +81,18 @@ function Movements({ productId, version }: { productId: string; version: string 
         head={
           <>
             <th scope="col">When</th>
+            <th scope="col">Location</th>
             <th scope="col" class="num">Change</th>
             <th scope="col">Reason</th>
-            <th scope="col" class="num">On hand after</th>
+            <th scope="col" class="num">On hand there after</th>
           </>
         }
         row={(m) => (
           <tr key={m.id}>
             <td>{dateTime(m.createdAt)}</td>
+            <td>{locationCode(locations, m.locationId)}</td>
             <td class="num">{m.delta > 0 ? `+${m.delta}` : m.delta}</td>
-            <td>{m.orderId ? <a href={href(`orders/${m.orderId}`)}>{m.reason}</a> : m.reason}</td>
+            <td>{reasonLink(m)}</td>
             <td class="num">{m.onHandAfter}</td>
           </tr>
         )}
@@ -168,14 +145,66 @@ function ActiveHolds({ productId, version }: { productId: string; version: strin
   );
 }
 
+type Details = { product: Product; inventory: Inventory; locations: Map<string, Location> | undefined };
+
+/** The product, its stock per location, and the locations a stock write may name (when the credential may read them). */
+async function loadDetails(id: string, mayReadLocations: boolean): Promise<Details> {
+  const [product, inventory, locations] = await Promise.all([
+    get<Product>(`/api/v1/products/${id}`),
+    get<Inventory>(`/api/v1/products/${id}/inventory`),
+    mayReadLocations ? loadLocations() : undefined,
+  ]);
+  return { product, inventory, locations };
+}
+
+function ProductDetails({ details, onChanged, onRefresh }: { details: Details; onChanged: (change: (details: Details) => Details) => void; onRefresh: () => void }) {
+  const can = useCan();
+  const { product, inventory } = details;
+  return (
+    <>
+      <h1 tabIndex={-1}>
+        {product.name} <code class="sku">{product.sku}</code>
+      </h1>
+      {product.archived && <p class="notice">Archived: it can no longer be ordered.</p>}
+      <dl class="stock" aria-label="Stock">
+        <div>
+          <dt>On hand</dt>
+          <dd data-field="onHand">{inventory.onHand}</dd>
+        </div>
+        <div>
+          <dt>Reserved</dt>
+          <dd data-field="reserved">{inventory.reserved}</dd>
+        </div>
+        <div>
+          <dt>
+            <abbr title="Of reserved: kept for carts by holds, until converted into orders, released or expired">Held</abbr>
+          </dt>
+          <dd data-field="held">{inventory.held}</dd>
+        </div>
+        <div>
+          <dt>Available</dt>
+          <dd data-field="available">{inventory.available}</dd>
+        </div>
+      </dl>
+      <StockByLocation inventory={inventory} />
+      <div class="columns">
+        {can('PATCH /api/v1/products/:id') && <EditForm key={product.id} product={product} onSaved={(p) => onChanged((d) => ({ ...d, product: p }))} />}
+        {can('POST /api/v1/products/:id/inventory/adjustments') && <AdjustForm productId={product.id} locations={details.locations} onAdjusted={onRefresh} />}
+      </div>
+      {can('GET /api/v1/holds') && <ActiveHolds productId={product.id} version={`${inventory.reserved}/${inventory.held}`} />}
+      {can('GET /api/v1/products/:id/inventory/movements') && <Movements productId={product.id} locations={details.locations} version={inventory.updatedAt + inventory.onHand} />}
+    </>
+  );
+}
+
 export function ProductPage({ id }: { id: string }) {
   const can = useCan();
-  const product = useLoad(() => get<Product>(`/api/v1/products/${id}`), [id]);
-  const refresh = useDebounced(() => void product.refresh(), 200);
+  const details = useLoad(() => loadDetails(id, can('GET /api/v1/locations')), [id]);
+  const refresh = useDebounced(() => void details.refresh(), 200);
   useLiveEvents((events) => {
     if (events.some((e) => (e.type === 'inventory.changed' && e.data.productId === id) || e.type === 'hold.expired')) refresh();
   });
-  const state = product.state;
+  const state = details.state;
   return (
     <>
       <p class="crumbs">
@@ -190,43 +219,10 @@ export function ProductPage({ id }: { id: string }) {
       {state.status === 'error' && (
         <>
           <h1 tabIndex={-1}>Product</h1>
-          <ProblemBox problem={state.problem} onRetry={product.refresh} />
+          <ProblemBox problem={state.problem} onRetry={details.refresh} />
         </>
       )}
-      {state.status === 'ready' && (
-        <>
-          <h1 tabIndex={-1}>
-            {state.value.name} <code class="sku">{state.value.sku}</code>
-          </h1>
-          {state.value.archived && <p class="notice">Archived: it can no longer be ordered.</p>}
-          <dl class="stock" aria-label="Stock">
-            <div>
-              <dt>On hand</dt>
-              <dd data-field="onHand">{state.value.inventory.onHand}</dd>
-            </div>
-            <div>
-              <dt>Reserved</dt>
-              <dd data-field="reserved">{state.value.inventory.reserved}</dd>
-            </div>
-            <div>
-              <dt>
-                <abbr title="Of reserved: kept for carts by holds, until converted into orders, released or expired">Held</abbr>
-              </dt>
-              <dd data-field="held">{state.value.inventory.held}</dd>
-            </div>
-            <div>
-              <dt>Available</dt>
-              <dd data-field="available">{state.value.inventory.available}</dd>
-            </div>
-          </dl>
-          <div class="columns">
-            {can('PATCH /api/v1/products/:id') && <EditForm key={state.value.id} product={state.value} onSaved={(p) => product.update(() => p)} />}
-            {can('POST /api/v1/products/:id/inventory/adjustments') && <AdjustForm productId={id} onAdjusted={() => product.refresh()} />}
-          </div>
-          {can('GET /api/v1/holds') && <ActiveHolds productId={id} version={`${state.value.inventory.reserved}/${state.value.inventory.held}`} />}
-          {can('GET /api/v1/products/:id/inventory/movements') && <Movements productId={id} version={state.value.updatedAt + state.value.inventory.onHand} />}
-        </>
-      )}
+      {state.status === 'ready' && <ProductDetails details={state.value} onChanged={(change) => details.update(change)} onRefresh={() => void details.refresh()} />}
     </>
   );
 }
