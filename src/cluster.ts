@@ -105,6 +105,13 @@ const RESTART: Backoff = { baseMs: 500, maxMs: 30_000 };
 /** A worker that ran this long before dying is restarted as if it were its first death. */
 const STEADY_MS = 60_000;
 
+/**
+ * Bun's flags of the primary (`--smol`, a collector setting) for its workers too, except the
+ * reloaders: under `bun run dev` the primary restarts on a change, its workers stop with it and
+ * the new primary starts new ones.
+ */
+const workerArgv = () => process.execArgv.filter((arg) => arg !== '--watch' && arg !== '--hot');
+
 type Slot = { index: number; nodeId: string; proc?: Subprocess; startedAt: number; deaths: number; timer?: ReturnType<typeof setTimeout> };
 
 /** The primary's workers: started, started again when they die, stopped with the primary. */
@@ -131,7 +138,7 @@ export class Workers {
     slot.startedAt = performance.now();
     const { spec } = this;
     try {
-      slot.proc = Bun.spawn([process.execPath, ...process.execArgv, Bun.main], {
+      slot.proc = Bun.spawn([process.execPath, ...workerArgv(), Bun.main], {
         env: {
           ...process.env,
           [WORKER_INDEX]: String(slot.index),
