@@ -1,5 +1,5 @@
-import { loadConfig, poolOptions } from '../src/config.ts';
-import { openDatabase } from '../src/db/open.ts';
+import { HARD_STOP_GRACE_MS, openNodeDatabase, placeOf, watchPrimary, Workers } from '../src/cluster.ts';
+import { loadConfig } from '../src/config.ts';
 import { serveOptions } from '../src/http/server.ts';
 import { resolveTokens } from '../src/http/tokens.ts';
 import { createLogger } from '../src/lib/logger.ts';
@@ -8,26 +8,32 @@ import { benchRoutes } from './routes/index.ts';
 
 /**
  * The bench's service process: the normal service (`buildService`, same configuration from the
- * environment) plus the bench-only routes under /bench. Never used outside `bun run bench`.
+ * environment) plus the bench-only routes under /bench, with WORKERS processes as main.ts runs
+ * them (src/cluster.ts; this file is the workers' entry too). Never used outside `bun run bench`.
  */
 const config = loadConfig();
+const place = placeOf(config);
 const logger = await createLogger(config.logLevel);
-const { database, embedded } = await openDatabase(
-  { databaseUrl: config.databaseUrl, dataDir: config.dataDir, pool: poolOptions(config) },
-  (message) => logger.info(message),
-);
+let stopping = false;
+const { database, embedded, poolMax } = await openNodeDatabase(config, place, (message) => logger.info(message));
 const tokens = await resolveTokens(config, () => {});
 const service = await buildService(config, database, tokens, logger);
 await service.start();
 
 const app = service.app.use(benchRoutes(service, database.sql));
 const server = app.listen(serveOptions(config));
-logger.info({ port: server.server?.port }, 'bench service listening');
+const port = server.server!.port!;
+const workers =
+  place.kind === 'primary' && place.workers > 0
+    ? Workers.start({ count: place.workers, nodeId: service.node.nodeId, port, databaseUrl: database.url, poolMax, logger })
+    : undefined;
+logger.info({ port, node: service.node.nodeId }, 'bench service listening');
+if (place.kind === 'worker') watchPrimary(() => void (stopping || shutdown()));
 
-let stopping = false;
 async function shutdown() {
   if (stopping) process.exit(1);
   stopping = true;
+  await workers?.stop('SIGTERM', config.shutdownTimeoutMs + HARD_STOP_GRACE_MS);
   await server.server?.stop();
   await service.stop();
   await database.close();

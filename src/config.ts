@@ -12,6 +12,8 @@ export type LatencyRange = { min: number; max: number };
 
 export type Config = {
   env: 'production' | 'development' | 'test';
+  /** Service processes sharing the port (src/cluster.ts): this one and WORKERS - 1 it starts. */
+  workers: number;
   port: number;
   host: string;
   databaseUrl: string | undefined;
@@ -267,6 +269,7 @@ export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
   const config: Config = {
     env: nodeEnv,
+    workers: int(env, 'WORKERS', 1, 1, 64, errors),
     port: int(env, 'PORT', 3000, 0, 65535, errors),
     host: env.HOST || '0.0.0.0',
     databaseUrl: url(env, 'DATABASE_URL', errors),
@@ -342,6 +345,9 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (nodeEnv === 'production' && (!config.adminToken || !config.clientToken)) {
     errors.push('ADMIN_TOKEN and CLIENT_TOKEN are required when NODE_ENV=production');
+  }
+  if (config.workers > 1 && process.platform !== 'linux') {
+    errors.push(`WORKERS above 1 needs Linux: the processes share the port with SO_REUSEPORT, which ${process.platform} does not balance`);
   }
   if (config.heartbeatTtlMs <= config.heartbeatMs) errors.push('HEARTBEAT_TTL_MS must be longer than HEARTBEAT_MS');
   if (config.bodyReadTimeoutMs >= config.requestTimeoutMs) {

@@ -1,20 +1,25 @@
-import { loadConfig, poolOptions } from './config.ts';
-import { openDatabase } from './db/open.ts';
+import { HARD_STOP_GRACE_MS, openNodeDatabase, placeOf, watchPrimary, Workers } from './cluster.ts';
+import { loadConfig } from './config.ts';
 import { toError } from './lib/errors.ts';
 import { serveOptions } from './http/server.ts';
 import { resolveTokens } from './http/tokens.ts';
 import { createLogger } from './lib/logger.ts';
+import { resolveNodeId } from './modules/nodes/nodes.ts';
 import { buildService } from './service.ts';
 
-/** Composition root: config → database → services → HTTP; then signals and the shutdown order. */
+/** Composition root: config → database → services → HTTP → workers (WORKERS > 1); then signals and the shutdown order. */
 const config = loadConfig();
-const logger = await createLogger(config.logLevel);
+const place = placeOf(config);
+// Resolved here rather than in buildService, so that every line this process logs says who speaks.
+const nodeId = resolveNodeId(config.nodeId, config.dataDir);
+const logger = (await createLogger(config.logLevel)).child({ node: nodeId });
 
 /**
  * Crash-only: an error that nothing was waiting for means some piece of work is in a state this
  * process can no longer vouch for. Everything accepted is already durable and resumable, so the
  * safe move is to say what happened and exit non-zero for the supervisor to restart us (the
- * embedded PostgreSQL keeps running and is adopted by the next start).
+ * embedded PostgreSQL keeps running and is adopted by the next start; a worker's supervisor is
+ * its primary, and a primary's workers stop when it is gone).
  */
 const fatal = (kind: string) => (error: unknown) => {
   logger.fatal({ err: toError(error), kind }, 'fatal: exiting so that a supervisor restarts the process');
@@ -22,40 +27,51 @@ const fatal = (kind: string) => (error: unknown) => {
 };
 process.on('uncaughtException', fatal('uncaughtException'));
 process.on('unhandledRejection', fatal('unhandledRejection'));
-const { database, embedded } = await openDatabase(
-  { databaseUrl: config.databaseUrl, dataDir: config.dataDir, pool: poolOptions(config) },
-  (message) => logger.info(message),
-);
+
+let stopping = false;
+const { database, embedded, poolMax } = await openNodeDatabase(config, place, (message) => logger.info(message));
 const tokens = await resolveTokens(config, (message) => console.log(message));
-const service = await buildService(config, database, tokens, logger);
+const service = await buildService({ ...config, nodeId }, database, tokens, logger);
 await service.start();
 
 const app = service.app.listen(serveOptions(config));
 const server = app.server!;
-logger.info({ url: `http://${config.host}:${server.port}`, database: embedded ? 'embedded' : 'DATABASE_URL', node: service.node.nodeId }, 'listening');
-console.log(`API docs: http://localhost:${server.port}/swagger`);
+const workers =
+  place.kind === 'primary' && place.workers > 0
+    ? Workers.start({ count: place.workers, nodeId, port: server.port!, databaseUrl: database.url, poolMax, logger })
+    : undefined;
+logger.info({ url: `http://${config.host}:${server.port}`, database: place.kind === 'worker' ? "the primary's" : embedded ? 'embedded' : 'DATABASE_URL', workers: place.kind === 'primary' ? place.workers : undefined, poolMax }, 'listening');
+if (place.kind === 'primary') console.log(`API docs: http://localhost:${server.port}/swagger`);
+// A worker outlives its primary by one graceful shutdown at most (one gone while this one started is seen here too).
+if (place.kind === 'worker') watchPrimary(() => void (stopping || shutdown('primary gone')));
 
 /**
- * Shutdown, within SHUTDOWN_TIMEOUT_MS: stop taking requests and let those under way finish, end
- * event streams, stop the scheduler, let payments and stock batches under way finish, hand back
- * leases, close the database, stop the embedded Postgres. A second signal exits at once. Either
- * way nothing accepted is lost: every accepted order is already in the database.
+ * Shutdown: a primary first passes the signal to its workers and waits for their own shutdown
+ * (each within SHUTDOWN_TIMEOUT_MS), meanwhile serving alone; then its own, within
+ * SHUTDOWN_TIMEOUT_MS: stop taking requests and let those under way finish, end event streams,
+ * stop the scheduler, let payments and stock batches under way finish, hand back leases, close
+ * the database, stop the embedded Postgres last. A second signal exits at once (workers too).
+ * Either way nothing accepted is lost: every accepted order is already in the database.
  */
-let stopping = false;
-async function shutdown(signal: string) {
+async function shutdown(signal: 'SIGINT' | 'SIGTERM' | 'primary gone') {
+  const forward = signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM';
   if (stopping) {
     logger.warn({ signal }, 'second signal: exiting now');
+    workers?.signal(forward);
     process.exit(1);
   }
   stopping = true;
-  const deadline = Date.now() + config.shutdownTimeoutMs;
+  const ownMs = config.shutdownTimeoutMs + HARD_STOP_GRACE_MS;
   const hardStop = setTimeout(() => {
     logger.error('shutdown did not finish in time: exiting');
     process.exit(1);
-  }, config.shutdownTimeoutMs + 3000);
+  }, workers ? 2 * ownMs : ownMs);
   logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
   try {
     const started = Date.now();
+    const workersStopped = await workers?.stop(forward, ownMs);
+    if (workersStopped) logger.info({ ms: Date.now() - started, clean: workersStopped.clean }, 'workers stopped');
+    const deadline = Date.now() + config.shutdownTimeoutMs;
     // Stop taking connections, then end the event streams: they never finish by themselves, and the
     // server waits for every open request. Their clients reconnect and resume with Last-Event-ID.
     const drained = server.stop().then(() => true);
@@ -68,7 +84,7 @@ async function shutdown(signal: string) {
     await embedded?.stop();
     clearTimeout(hardStop);
     logger.info('stopped');
-    process.exit(0);
+    process.exit(workersStopped?.clean === false ? 1 : 0);
   } catch (error) {
     logger.error({ err: toError(error) }, 'shutdown failed');
     process.exit(1);

@@ -116,6 +116,7 @@ export async function buildService(config: Config, database: Database, tokens: T
     bodyReadTimeoutMs: config.bodyReadTimeoutMs,
     logger,
     version: pkg.version,
+    nodeId: node.nodeId,
     requestTimeoutMs: config.requestTimeoutMs,
     syncRequestTimeoutMs: config.syncRequestTimeoutMs,
   };

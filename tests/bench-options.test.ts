@@ -6,7 +6,7 @@ const parse = (...argv: string[]) => parseOptions(argv) as BenchOptions;
 
 describe('bench options', () => {
   test('defaults: every scenario, this tree alone', () => {
-    expect(parse()).toMatchObject({ durationS: 20, connections: 64, warmupS: 3, scenarios: [...scenarioNames], baseline: null, rounds: 1, profile: false });
+    expect(parse()).toMatchObject({ durationS: 20, connections: 64, warmupS: 3, scenarios: [...scenarioNames], baseline: null, rounds: 1, profile: false, workers: 1 });
   });
 
   test('scenarios keep the order of the list whatever order they are asked in; an unknown one is refused', () => {
@@ -41,6 +41,14 @@ describe('bench options', () => {
     expect(() => parse('--baseline', '')).toThrow('--baseline needs a git ref');
     expect(() => parse('--baseline', 'main', '--profile')).toThrow('--profile and --baseline do not go together');
     expect(() => parse('--baseline')).toThrow();
+  });
+
+  test('--workers: the service processes, a whole number from 1 to 64, one process when profiling or comparing', () => {
+    expect(parse().workers).toBe(1);
+    expect(parse('--workers', '2').workers).toBe(2);
+    for (const bad of ['0', '1.5', '65']) expect(() => parse('--workers', bad)).toThrow('--workers must be');
+    expect(() => parse('--workers', '2', '--profile')).toThrow('--profile and --workers above 1 do not go together');
+    expect(() => parse('--workers', '2', '--baseline', 'main')).toThrow('--baseline and --workers above 1 do not go together');
   });
 
   test('--help', () => {

@@ -76,14 +76,15 @@ describe('bodies and errors', () => {
 
 describe('health and docs', () => {
   test('health is 200 with the database, 503 problem+json without it', async () => {
-    expect((await t.api.get('/health', 'anonymous')).body).toEqual({ status: 'ok' });
+    const node = t.service.node.nodeId;
+    expect((await t.api.get('/health', 'anonymous')).body).toEqual({ status: 'ok', node });
     const dead = connect('postgres://nobody:x@127.0.0.1:1/none', { max: 1 });
     const app = createApp({ ...t.service.services, ping: (ms) => dead.ping(ms) }, { ...t.service.appOptions, logger: pino({ level: 'silent' }) });
     const reply = await new Api((r) => app.handle(r)).get('/health', 'anonymous');
     expect(reply.status).toBe(503);
     expect(reply.headers.get('content-type')).toBe('application/problem+json');
     expect(reply.headers.get('retry-after')).toBe('1');
-    expect((await new Api((r) => app.handle(r)).get('/health/live', 'anonymous')).body).toEqual({ status: 'ok' });
+    expect((await new Api((r) => app.handle(r)).get('/health/live', 'anonymous')).body).toEqual({ status: 'ok', node });
     await dead.close(0);
   });
 

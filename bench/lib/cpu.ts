@@ -17,7 +17,10 @@ function cpuSecondsOf(pids: number[]): number {
   return ticks / TICKS_PER_S;
 }
 
-/** The server and its backends: the postmaster and its direct children, the postmaster first. */
+/**
+ * A process and its direct children, the process first: the postmaster and its backends, or the
+ * service and its workers (WORKERS > 1).
+ */
 export function processTree(rootPid: number): number[] {
   const pids = [rootPid];
   for (const entry of readdirSync('/proc')) {
@@ -54,7 +57,9 @@ export type CpuShare = {
 };
 
 /**
- * Where the machine's CPU went between `start()` and `stop()`: the service process, the
+ * Where the machine's CPU went between `start()` and `stop()`: the service's processes (with
+ * WORKERS > 1 the primary and its workers, summed; a worker started during the load is not
+ * counted), the
  * PostgreSQL server (when it runs here), the load generator (its own CPU time, reported after it
  * exits) and the rest of the machine.
  */
@@ -67,7 +72,7 @@ export class CpuMeter {
   private readonly postgres0: number;
 
   constructor(servicePid: number, postmasterPid: number | null) {
-    this.servicePids = [servicePid];
+    this.servicePids = processTree(servicePid);
     this.postgresPids = postmasterPid === null ? [] : processTree(postmasterPid);
     this.service0 = cpuSecondsOf(this.servicePids);
     this.postgres0 = cpuSecondsOf(this.postgresPids);

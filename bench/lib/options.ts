@@ -20,6 +20,8 @@ export type BenchOptions = {
   baseline: string | null;
   /** With a baseline: base-then-current pairs per scenario. */
   rounds: number;
+  /** Service processes sharing the port (the service's WORKERS). */
+  workers: number;
 };
 
 export const usage = `bun run bench [options]
@@ -40,6 +42,8 @@ export const usage = `bun run bench [options]
                         its own bench: per scenario base then this tree, the figures of both and
                         current ÷ base; one JSON, DIR/baseline-<date>.json
   --rounds N            with --baseline: base-then-current pairs per scenario (default 1)
+  --workers N           service processes sharing the port, the service's WORKERS (default 1); the
+                        service CPU is the sum over all of them, memory is the first process's
 
 DATABASE_URL set: every scenario runs on a new database created on that server (CREATEDB needed);
 unset: on an embedded PostgreSQL in a temporary directory, removed afterwards.`;
@@ -68,6 +72,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       profile: { type: 'boolean' },
       baseline: { type: 'string' },
       rounds: { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -84,6 +89,12 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (values.baseline === '') throw new Error('--baseline needs a git ref');
   const rounds = positive('rounds', values.rounds, 1);
   if (!Number.isInteger(rounds)) throw new Error(`--rounds must be a whole number, got "${values.rounds}"`);
+  const workers = positive('workers', values.workers, 1);
+  if (!Number.isInteger(workers) || workers > 64) throw new Error(`--workers must be a whole number from 1 to 64, got "${values.workers}"`);
+  // Every process would write its profile under the scenario's one name.
+  if (values.profile && workers > 1) throw new Error('--profile and --workers above 1 do not go together: profile one process');
+  // The base tree's bench may not know the flag; each side of a comparison runs one process.
+  if (values.baseline !== undefined && workers > 1) throw new Error('--baseline and --workers above 1 do not go together');
   return {
     durationS: positive('duration', values.duration, 20),
     connections: Math.round(positive('connections', values.connections, 64)),
@@ -99,5 +110,6 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     profile: values.profile ?? false,
     baseline: values.baseline ?? null,
     rounds,
+    workers,
   };
 }

@@ -124,7 +124,7 @@ export function microsPerOrder(cores: number | null | undefined, perS: number | 
 export function renderTable(options: BenchOptions, machine: Machine & { loadAverageAtStart: number[] }, startedAt: string, results: Map<ScenarioName, ScenarioResult>): string {
   const r = ratios(results);
   const header = [
-    `Stockroom bench ${startedAt}: ${options.connections} connections, ${options.durationS} s per scenario (warm-up ${options.warmupS} s), load generator ${machine.loader}`,
+    `Stockroom bench ${startedAt}: ${options.connections} connections, ${options.durationS} s per scenario (warm-up ${options.warmupS} s), load generator ${machine.loader}, ${options.workers === 1 ? 'one service process' : `${options.workers} service processes (WORKERS: CPU summed over them, memory the first one's, /bench/stats whichever answered)`}`,
     `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.kernel}; Bun ${machine.bun}; ${machine.postgres}; load average at start ${machine.loadAverageAtStart.join(' ')}`,
     '',
   ];

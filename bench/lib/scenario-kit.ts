@@ -115,7 +115,7 @@ export async function withService(
   try {
     await prepare?.(db);
     const bunArgs = ctx.profileDir ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}`] : [];
-    service = await BenchService.start({ DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ID: `bench-${name}`, ...env }, ctx.tokens, { bunArgs });
+    service = await BenchService.start({ DATABASE_URL: db.url, DATA_DIR: dataDir, NODE_ID: `bench-${name}`, ...env }, ctx.tokens, { bunArgs, workers: ctx.options.workers });
     const before = await tableCounts(db.sql);
     const result = await work({ service, db, idleRssMb: service.memory().lastRssMb });
     return { ...result, statistics: analysesBetween(before, await tableCounts(db.sql)) };

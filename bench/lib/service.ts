@@ -37,8 +37,14 @@ export class BenchService {
     this.sampler = setInterval(() => this.sample(), 100);
   }
 
-  static async start(env: Record<string, string>, tokens: BenchTokens, options: { bunArgs?: string[]; timeoutMs?: number } = {}): Promise<BenchService> {
+  /** `workers`: the service's WORKERS; healthy once every process answers. */
+  static async start(
+    env: Record<string, string>,
+    tokens: BenchTokens,
+    options: { bunArgs?: string[]; timeoutMs?: number; workers?: number } = {},
+  ): Promise<BenchService> {
     const timeoutMs = options.timeoutMs ?? 60_000;
+    const workers = options.workers ?? 1;
     const port = await freePort();
     let output = '';
     const proc = spawn(['bun', ...(options.bunArgs ?? []), 'bench/server.ts'], {
@@ -53,6 +59,7 @@ export class BenchService {
         PORT: String(port),
         ADMIN_TOKEN: tokens.admin,
         CLIENT_TOKEN: tokens.client,
+        WORKERS: String(workers),
         ...env,
       },
       stdout: 'pipe',
@@ -69,8 +76,7 @@ export class BenchService {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`bench service exited with ${proc.exitCode}:\n${output}`);
-      const healthy = await fetch(`${service.base}/health`).then((r) => r.ok, () => false);
-      if (healthy) break;
+      if ((await service.nodesAnswering(workers === 1 ? 1 : 4 * workers)) === workers) break;
       if (Date.now() > deadline) {
         await service.kill();
         throw new Error(`bench service did not become healthy in ${timeoutMs} ms:\n${output}`);
@@ -81,6 +87,23 @@ export class BenchService {
     return service;
   }
 
+  /**
+   * The processes that answer `/health` over `tries` new connections (the kernel picks a process
+   * per connection; a kept-alive one would ask the same process each time).
+   */
+  private async nodesAnswering(tries: number): Promise<number> {
+    const nodes = new Set<string>();
+    for (let i = 0; i < tries; i++) {
+      const health = await fetch(`${this.base}/health`, { headers: { connection: 'close' } }).then(
+        async (r) => (r.ok ? ((await r.json()) as { node: string }) : undefined),
+        () => undefined,
+      );
+      if (health) nodes.add(health.node);
+    }
+    return nodes.size;
+  }
+
+  /** The first process (the primary when WORKERS > 1); CpuMeter adds its workers. */
   get pid(): number {
     return this.proc.pid;
   }

@@ -15,6 +15,8 @@ export function benchRoutes(service: Service, sql: Sql) {
       async () => {
         const heap = heapStats();
         return {
+          // With WORKERS > 1 any process may answer, and these figures are that one's.
+          node: service.node.nodeId,
           memory: process.memoryUsage(),
           heap: { size: heap.heapSize, capacity: heap.heapCapacity, objects: heap.objectCount },
           actors: service.actors.stats(),

@@ -62,12 +62,19 @@ export type AppOptions = {
   bodyReadTimeoutMs: number;
   logger: Logger;
   version: string;
+  /** This process's node id: the health answers name it, so a caller of a cluster sees who answered. */
+  nodeId: string;
   /** Deadlines of a request (see `deadlines`); the warehouse sync runs a whole synchronisation. */
   requestTimeoutMs: number;
   syncRequestTimeoutMs: number;
 };
 
 const HEALTH_TIMEOUT_MS = 1_000;
+
+const health = t.Object({
+  status: t.Literal('ok'),
+  node: t.String({ description: 'The node id of the process that answered (with WORKERS > 1, one of several on this port)' }),
+});
 
 /** Builds the HTTP application without listening: `main.ts` serves it, tests call `app.handle()`. */
 export function createApp(services: AppServices, options: AppOptions) {
@@ -87,10 +94,10 @@ export function createApp(services: AppServices, options: AppOptions) {
         } catch (error) {
           throw new AppError('unavailable', `database unreachable: ${(error as Error).message}`);
         }
-        return { status: 'ok' as const };
+        return { status: 'ok' as const, node: options.nodeId };
       },
       {
-        response: { 200: t.Object({ status: t.Literal('ok') }), ...errors(503) },
+        response: { 200: health, ...errors(503) },
         detail: {
           summary: 'Readiness: the process is up and its database answers',
           description: 'Checked on a connection of its own (a busy pool does not make it fail); 503 when the database does not answer within 1 s.',
@@ -98,8 +105,8 @@ export function createApp(services: AppServices, options: AppOptions) {
         },
       },
     )
-    .get('/health/live', () => ({ status: 'ok' as const }), {
-      response: { 200: t.Object({ status: t.Literal('ok') }), ...errors(429) },
+    .get('/health/live', () => ({ status: 'ok' as const, node: options.nodeId }), {
+      response: { 200: health, ...errors(429) },
       detail: {
         summary: 'Liveness: the process is up and serving',
         description: 'Does not touch the database: a supervisor restarts on this one failing, not on `/health` (a database outage is not cured by a restart).',

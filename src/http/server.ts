@@ -11,7 +11,15 @@ import type { Config } from '../config.ts';
  *
  * `idleTimeout` (seconds) is Elysia's default, stated here because BODY_READ_TIMEOUT_MS must stay
  * below it: a stalled upload then gets our 408 rather than a silently dropped connection.
+ *
+ * `reusePort` (SO_REUSEPORT) only with WORKERS > 1: every process of the cluster binds the same
+ * port and Linux spreads new connections over them (src/cluster.ts). Alone, a process binds the
+ * port for itself, so a second copy started by mistake on the same port (another data directory,
+ * another database) fails to start instead of silently taking half the traffic. Stated either way
+ * because Elysia's `listen` turns it on unless told otherwise. Linux only (macOS and Windows
+ * ignore it, Bun's docs say): config.ts refuses WORKERS > 1 elsewhere.
  */
-export function serveOptions(config: Pick<Config, 'port' | 'host'>) {
-  return { port: config.port, hostname: config.host, maxRequestBodySize: Number.MAX_SAFE_INTEGER, idleTimeout: 30 };
+export function serveOptions(config: Pick<Config, 'port' | 'host'> & { workers?: number }) {
+  const reusePort = (config.workers ?? 1) > 1;
+  return { port: config.port, hostname: config.host, maxRequestBodySize: Number.MAX_SAFE_INTEGER, idleTimeout: 30, reusePort };
 }
