@@ -4,6 +4,7 @@ import { serveOptions } from '../src/http/server.ts';
 import { resolveTokens } from '../src/http/tokens.ts';
 import { createLogger } from '../src/lib/logger.ts';
 import { buildService } from '../src/service.ts';
+import { frameworkApp } from './routes/framework.ts';
 import { benchRoutes } from './routes/index.ts';
 
 /**
@@ -23,6 +24,11 @@ await service.start();
 const app = service.app.use(benchRoutes(service, database.sql));
 const server = app.listen(serveOptions(config));
 const port = server.server!.port!;
+// The framework alone, beside the service (the primary only: it is measured against one process).
+const framework =
+  place.kind === 'primary' && process.env.BENCH_FRAMEWORK_PORT
+    ? frameworkApp().listen({ ...serveOptions(config), port: Number(process.env.BENCH_FRAMEWORK_PORT) })
+    : undefined;
 const workers =
   place.kind === 'primary' && place.workers > 0
     ? Workers.start({ count: place.workers, nodeId: service.node.nodeId, port, databaseUrl: database.url, poolMax, logger })
@@ -35,6 +41,7 @@ async function shutdown() {
   stopping = true;
   await workers?.stop('SIGTERM', config.shutdownTimeoutMs + HARD_STOP_GRACE_MS);
   await server.server?.stop();
+  await framework?.server?.stop();
   await service.stop();
   await database.close();
   await embedded?.stop();

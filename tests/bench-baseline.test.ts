@@ -35,7 +35,7 @@ const options = (...argv: string[]) => parseOptions(['--baseline', 'HEAD~3', ...
 describe('what each tree can do, from its --help', () => {
   test('this tree: every scenario of options.ts and every flag, --baseline included', () => {
     const bench = benchInterface(usage);
-    expect(bench.scenarios).toEqual(['ceiling', 'naive', 'hot-sku', 'split', 'hot-sku-payments', 'many-skus', 'scarcity', 'recovery', 'million', 'webhooks', 'holds']);
+    expect(bench.scenarios).toEqual(['framework', 'ceiling', 'naive', 'hot-sku', 'split', 'hot-sku-payments', 'many-skus', 'scarcity', 'recovery', 'million', 'webhooks', 'holds']);
     for (const flag of ['duration', 'connections', 'warmup', 'scenarios', 'loader', 'drain-timeout', 'out', 'profile', 'baseline', 'rounds']) expect(bench.flags).toContain(flag);
     // Words inside the descriptions are not flags.
     expect(bench.flags).not.toContain('cpu-prof');

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const scenarioNames = ['ceiling', 'naive', 'hot-sku', 'split', 'hot-sku-payments', 'many-skus', 'scarcity', 'recovery', 'million', 'webhooks', 'holds'] as const;
+export const scenarioNames = ['framework', 'ceiling', 'naive', 'hot-sku', 'split', 'hot-sku-payments', 'many-skus', 'scarcity', 'recovery', 'million', 'webhooks', 'holds'] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 export type BenchOptions = {

@@ -141,11 +141,14 @@ export async function databaseNow(db: ScenarioDatabase): Promise<string> {
   return row!.now;
 }
 
-/** Runs the load against one route of the service, noting where the CPU went meanwhile. */
-export async function load(ctx: Context, service: BenchService, route: string, bodies: string[], durationS = ctx.options.durationS): Promise<LoadResult> {
+/**
+ * Runs the load against one route of the service (or, `base`, of the bare framework app in its
+ * process), noting where the CPU went meanwhile.
+ */
+export async function load(ctx: Context, service: BenchService, route: string, bodies: string[], durationS = ctx.options.durationS, base = service.base): Promise<LoadResult> {
   const meter = new CpuMeter(service.pid, ctx.postgres.postmasterPid());
   const result = await runLoad(ctx.loader, {
-    url: `${service.base}${route}`,
+    url: `${base}${route}`,
     token: service.tokens.client,
     bodies,
     connections: ctx.options.connections,

@@ -116,6 +116,24 @@ async function comparisonRoute(ctx: Context, name: 'ceiling' | 'naive'): Promise
   });
 }
 
+/** The bare framework in the service's process: the same body and response schemas, nothing of the service's shell. */
+async function framework(ctx: Context): Promise<ScenarioResult> {
+  const route = '/bench/framework/orders';
+  return withService(ctx, 'framework', payments.instant, async (harness) => {
+    const body = orderBody(randomUUID());
+    if (ctx.options.warmupS > 0) await load(ctx, harness.service, route, [body], ctx.options.warmupS, harness.service.frameworkBase);
+    const loadResult = await load(ctx, harness.service, route, [body], ctx.options.durationS, harness.service.frameworkBase);
+    return result(ctx, harness, {
+      name: 'framework',
+      title: 'framework: a bare Elysia route with the same schemas, no hooks, no database',
+      route,
+      load: loadResult,
+      acceptedPerS: rate(loadResult),
+      stats: await stats(harness),
+    });
+  });
+}
+
 async function hotSku(ctx: Context, name: 'hot-sku' | 'hot-sku-payments', paymentsName: PaymentsName): Promise<ScenarioResult> {
   return withService(ctx, name, payments[paymentsName], async (harness) => {
     await warmUp(ctx, harness, ORDERS);
@@ -301,6 +319,7 @@ async function million(ctx: Context): Promise<ScenarioResult> {
 }
 
 export const scenarios: Record<ScenarioName, (ctx: Context) => Promise<ScenarioResult>> = {
+  framework,
   ceiling: (ctx) => comparisonRoute(ctx, 'ceiling'),
   naive: (ctx) => comparisonRoute(ctx, 'naive'),
   'hot-sku': (ctx) => hotSku(ctx, 'hot-sku', 'instant'),

@@ -31,6 +31,8 @@ export class BenchService {
   private constructor(
     readonly proc: Subprocess,
     readonly base: string,
+    /** The bare Elysia app in the same process (bench/routes/framework.ts). */
+    readonly frameworkBase: string,
     readonly tokens: BenchTokens,
     private readonly output: () => string,
   ) {
@@ -46,6 +48,7 @@ export class BenchService {
     const timeoutMs = options.timeoutMs ?? 60_000;
     const workers = options.workers ?? 1;
     const port = await freePort();
+    const frameworkPort = await freePort();
     let output = '';
     const proc = spawn(['bun', ...(options.bunArgs ?? []), 'bench/server.ts'], {
       cwd: ROOT,
@@ -60,6 +63,7 @@ export class BenchService {
         ADMIN_TOKEN: tokens.admin,
         CLIENT_TOKEN: tokens.client,
         WORKERS: String(workers),
+        BENCH_FRAMEWORK_PORT: String(frameworkPort),
         ...env,
       },
       stdout: 'pipe',
@@ -72,7 +76,7 @@ export class BenchService {
     };
     void collect(proc.stdout as ReadableStream<Uint8Array>);
     void collect(proc.stderr as ReadableStream<Uint8Array>);
-    const service = new BenchService(proc, `http://127.0.0.1:${port}`, tokens, () => output);
+    const service = new BenchService(proc, `http://127.0.0.1:${port}`, `http://127.0.0.1:${frameworkPort}`, tokens, () => output);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`bench service exited with ${proc.exitCode}:\n${output}`);
