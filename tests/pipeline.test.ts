@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import pino from 'pino';
+import { loadConfig } from '../src/config.ts';
+import { connect } from '../src/db/client.ts';
+import { buildService } from '../src/service.ts';
+import { freshDatabase } from './support/cluster.ts';
 import { expectStockConsistent } from './support/invariants.ts';
 import { createLocation, stock } from './support/locations.ts';
-import { createProduct, orderReaches, placeOrder, quietJobs, startTestService, type TestService } from './support/service.ts';
+import { Api, createProduct, orderReaches, placeOrder, quietJobs, startTestService, testEnv, tokens, type TestService } from './support/service.ts';
 import { waitFor } from './support/wait.ts';
 
 /**
@@ -117,6 +122,43 @@ describe('batches decided from memory', () => {
     await Promise.all([a.service.orders.worker.sweep(), b.service.orders.worker.sweep()]);
     await waitFor(async () => (await a.db.sql`SELECT count(*)::int AS n FROM orders WHERE status = 'reserved'`)[0]!.n === 0, 10_000, 'every reserved order paid');
     await expectStockConsistent(a.db.sql);
+  });
+});
+
+describe('the statements of a stock transaction, as they go out on each connection', () => {
+  test('every lock and write of a batch (read or decided from memory) is sent between its BEGIN and its COMMIT', async () => {
+    const db = await freshDatabase();
+    const sent = new Map<number, string[]>();
+    const probe = connect(db.url, { onStatement: (text, _parameters, connection) => sent.set(connection, [...(sent.get(connection) ?? []), text.trim()]) });
+    const service = await buildService(loadConfig({ ...testEnv, ...quietJobs, NODE_ID: 'statement-order' }), probe, tokens, pino({ level: 'silent' }));
+    try {
+      await service.start();
+      const api = new Api((request) => service.app.handle(request));
+      const product = await createProduct(api, { initialStock: 1000 });
+      const first = await placeOrder(api, [{ productId: product.id, quantity: 1 }]);
+      await orderReaches(api, first.body.id, ['processed']);
+      await Promise.all(Array.from({ length: 200 }, (_, i) => placeOrder(api, [{ productId: product.id, quantity: 1 }], { customerId: `order-${i}` })));
+      await service.actors.drain();
+      expect(service.actors.stats().recalled).toBeGreaterThan(0);
+      const isStock = (text: string) => text.includes('pg_advisory_xact_lock_shared') || /^WITH\s+s_/.test(text);
+      let stock = 0;
+      for (const texts of sent.values()) {
+        let open = false;
+        for (const text of texts) {
+          if (text === 'BEGIN') open = true;
+          else if (text === 'COMMIT' || text === 'ROLLBACK') open = false;
+          else if (isStock(text)) {
+            stock++;
+            expect(open, `a stock statement sent outside a transaction: ${text.slice(0, 80)}`).toBe(true);
+          }
+        }
+      }
+      expect(stock).toBeGreaterThan(4);
+    } finally {
+      await service.stop();
+      await probe.close();
+      await db.drop();
+    }
   });
 });
 

@@ -16,6 +16,11 @@ export function productLockKey(productId: string): bigint {
 const LOCATIONS_LOCK = [0x53_54_4b, 3] as const; // ("STK", 3)
 
 /**
+ * The statements of a transaction sent together go out in the order they are started: each is
+ * started here with `execute()` at once (awaiting a query object starts it a microtask later, so a
+ * COMMIT started in the meantime would overtake it, and the statement would run after the COMMIT,
+ * outside the transaction).
+ *
  * The first statement of a stock transaction, sent with its BEGIN: its settings, the locations
  * lock (shared), the products' locks, and its time (`now()` in every statement of it: the time
  * each stock change and each order it stores carries). The locations lock comes first, before any
@@ -30,14 +35,15 @@ const LOCATIONS_LOCK = [0x53_54_4b, 3] as const; // ("STK", 3)
  * while a table was empty would scan it for ever after; with sequential scans off, the cached plans
  * are index scans whatever the statistics said when they were made.
  */
-export async function stockSession(tx: Executor, productIds: readonly string[]): Promise<string> {
+export function stockSession(tx: Executor, productIds: readonly string[]): Promise<string> {
   const keys = [...new Set(productIds.map(productLockKey))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
-  const [row] = await tx<{ at: string }[]>`
+  return tx<{ at: string }[]>`
     SELECT set_config('plan_cache_mode', 'auto', true), set_config('enable_seqscan', 'off', true),
            pg_advisory_xact_lock_shared(${LOCATIONS_LOCK[0]}, ${LOCATIONS_LOCK[1]}),
            (SELECT count(pg_advisory_xact_lock(k)) FROM unnest(${keys}::bigint[]) AS u(k)),
-           now()::text AS at`;
-  return row!.at;
+           now()::text AS at`
+    .execute()
+    .then(([row]) => row!.at);
 }
 
 /**
@@ -149,11 +155,11 @@ const joined = (tx: Executor, parts: Fragment[]): Fragment => parts.reduce((all,
  * one after the other with COMMIT behind them could commit without one that failed in the driver
  * before reaching the server.) Nothing to write: nothing is sent.
  */
-export async function writeBatch(tx: Executor, parts: readonly WritePart[]): Promise<void> {
+export function writeBatch(tx: Executor, parts: readonly WritePart[]): Promise<void> {
   const ctes = parts.flatMap((p) => p.ctes);
-  if (ctes.length === 0) return;
+  if (ctes.length === 0) return Promise.resolve();
   const checks = parts.flatMap((p) => p.checks);
-  await tx`WITH ${joined(tx, ctes)} SELECT ${checks.length > 0 ? joined(tx, checks) : tx`1`}`;
+  return tx`WITH ${joined(tx, ctes)} SELECT ${checks.length > 0 ? joined(tx, checks) : tx`1`}`.execute().then(() => undefined);
 }
 
 /**

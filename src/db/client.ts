@@ -32,8 +32,11 @@ export type ConnectOptions = {
   statementTimeoutMs?: number;
   idleTransactionTimeoutMs?: number;
   connectTimeoutMs?: number;
-  /** Sees each statement's text and parameters as it is sent (tests read the plans of what the service sends). */
-  onStatement?: (text: string, parameters: unknown[]) => void;
+  /**
+   * Sees each statement's text and parameters as it is sent, and the connection it goes out on
+   * (tests read the plans of what the service sends, and the order of a transaction's statements).
+   */
+  onStatement?: (text: string, parameters: unknown[], connection: number) => void;
 };
 
 /**
@@ -53,7 +56,7 @@ export function connect(url: string, options: ConnectOptions = {}): Database {
     connect_timeout: Math.ceil((options.connectTimeoutMs ?? DB_DEFAULTS.connectTimeoutMs) / 1000),
     backoff: reconnectBackoffSeconds,
     onnotice: () => {},
-    ...(options.onStatement ? { debug: (_connection: number, text: string, parameters: unknown[]) => options.onStatement!(text, parameters) } : {}),
+    ...(options.onStatement ? { debug: (connection: number, text: string, parameters: unknown[]) => options.onStatement!(text, parameters, connection) } : {}),
     connection: {
       // A plan cached for a table that was empty (or analysed while empty) stays a sequential scan
       // as the table grows: statements are planned for their parameters and the table as it is
