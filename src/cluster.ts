@@ -29,11 +29,11 @@ export function placeOf(config: Pick<Config, 'workers'>, env: Record<string, str
 
 /** Connections kept free for everything but the service: psql, `bun run db:migrate`, the bench's checks, a second start adopting the server. */
 const HEADROOM = 20;
-/** Besides its pool, each process holds one connection for `/health` (Database.ping). */
-const PER_PROCESS_EXTRA = 1;
+/** Besides its pool, each process holds one connection for `/health` (Database.ping) and one for its pipelined stock batches (Database.lane). */
+const PER_PROCESS_EXTRA = 2;
 
 /**
- * Each process's pool: DB_POOL_MAX, unless N of them (plus their health connections) would not
+ * Each process's pool: DB_POOL_MAX, unless N of them (plus their two other connections) would not
  * fit in what the server accepts, less the headroom; then what fits. Connections open on demand,
  * so a larger total costs nothing until the load asks for it.
  */

@@ -67,7 +67,13 @@ export async function buildService(config: Config, database: Database, tokens: T
   const holdKeeper = new HoldKeeper(metrics);
   const actors = new StockActors(
     sql,
-    { maxDepth: config.mailboxMaxDepth, allocation: config.allocationStrategy, pipelineDepth: config.stockPipelineDepth, keeper: holdKeeper },
+    {
+      maxDepth: config.mailboxMaxDepth,
+      allocation: config.allocationStrategy,
+      pipelineDepth: config.stockPipelineDepth,
+      lane: () => database.lane(),
+      keeper: holdKeeper,
+    },
     metrics,
     clock,
   );

@@ -216,12 +216,12 @@ describe('WORKERS and the pool of each process', () => {
     for (const bad of ['0', '65', '2.5', 'two']) expect(() => loadConfig({ WORKERS: bad })).toThrow(`WORKERS must be an integer between 1 and 64, got "${bad}"`);
   });
 
-  test('each process gets DB_POOL_MAX while N pools and their health connections fit the server, else what fits', () => {
+  test('each process gets DB_POOL_MAX while N pools and their health and stock pipeline connections fit the server, else what fits', () => {
     const embedded = 300 - 3; // max_connections=300 (src/db/embedded.ts), less superuser_reserved_connections
     expect(poolPerProcess(16, 2, embedded)).toBe(16);
-    expect(poolPerProcess(16, 16, embedded)).toBe(16);
-    expect(poolPerProcess(16, 64, embedded)).toBe(3); // 64 × (3 + 1) = 256, within 297 - 20
-    expect(() => poolPerProcess(16, 64, 100)).toThrow('WORKERS=64 needs at least 212 connections; the database server accepts 100');
+    expect(poolPerProcess(16, 16, embedded)).toBe(15); // 16 × (15 + 2) = 272, within 297 - 20
+    expect(poolPerProcess(16, 64, embedded)).toBe(2); // 64 × (2 + 2) = 256, within 297 - 20
+    expect(() => poolPerProcess(16, 64, 100)).toThrow('WORKERS=64 needs at least 276 connections; the database server accepts 100');
   });
 });
 

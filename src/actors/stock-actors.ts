@@ -23,6 +23,8 @@ export type StockActorOptions = {
   pipelineDepth?: number;
   /** A mailbox with nothing to do for this long is dropped. */
   idleMs?: number;
+  /** The connection of the batches decided from memory (`Database.lane`); without it, one of the pool's. */
+  lane?: () => Sql;
   /** The owner of reservations that lapse (holds), which joins the batches where they matter (stock-engine.ts). */
   keeper?: Keeper;
 };
@@ -144,7 +146,8 @@ export class StockActors {
     this.maxConcurrent = options.maxConcurrent ?? MAX_CONCURRENT;
     this.depthOfPipeline = options.pipelineDepth ?? PIPELINE_DEPTH;
     this.idleMs = options.idleMs ?? IDLE_MS;
-    this.lane = new StockLane(sql);
+    let laneSql: Sql | undefined;
+    this.lane = new StockLane(() => (laneSql ??= options.lane?.() ?? sql));
     this.multi = new Batcher<StockWork, unknown>((works) => this.readingMulti(works), {
       maxBatch: Math.min(100, this.maxBatch),
       lingerMs: 0,
@@ -197,7 +200,7 @@ export class StockActors {
   }
 
   stats() {
-    return { mailboxes: this.mailboxes.size, depth: this.depth(), pipelineConnections: this.lane.connected ? 1 : 0, ...this.counters };
+    return { mailboxes: this.mailboxes.size, depth: this.depth(), ...this.counters };
   }
 
   /** Resolves once no work is queued or in a transaction. */

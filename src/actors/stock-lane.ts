@@ -18,12 +18,8 @@ export class StockLane {
   private held: Held | undefined;
   private open = 0;
 
-  constructor(private readonly sql: Sql) {}
-
-  /** Whether it holds a connection of the pool now (taken at its first batch, kept until the database is lost). */
-  get connected(): boolean {
-    return this.held !== undefined;
-  }
+  /** `sql`: the lane's own connection (`Database.lane`), made when the first batch is sent. */
+  constructor(private readonly sql: () => Sql) {}
 
   /** Transactions sent and not yet answered. */
   get inFlight(): number {
@@ -35,7 +31,7 @@ export class StockLane {
    * returns (nothing awaited in between), so that they go out between this BEGIN and this COMMIT.
    */
   async run<T>(send: (tx: Executor) => Promise<T>): Promise<T> {
-    const held = (this.held ??= { connection: this.sql.reserve(), open: 0, retired: false });
+    const held = (this.held ??= { connection: this.sql().reserve(), open: 0, retired: false });
     this.open++;
     held.open++;
     try {

@@ -23,6 +23,13 @@ export type Database = {
    * healthy database look down (and a down one is seen within `timeoutMs`).
    */
   ping(timeoutMs: number): Promise<void>;
+  /**
+   * A new client of one connection beside the pool, for a stock engine's pipelined batches
+   * (src/actors/stock-lane.ts): it never waits for a slot of the pool nor takes one, and its
+   * session keeps the stock transactions' plan settings. Each call makes one (each engine holds its
+   * own); `close` ends them all.
+   */
+  lane(): Sql;
   close(timeoutSeconds?: number): Promise<void>;
 };
 
@@ -50,8 +57,31 @@ export const RECONNECT_BACKOFF_MAX_MS = RECONNECT.maxMs;
 const reconnectBackoffSeconds = (retries: number) => backoffMs(retries, RECONNECT) / 1000;
 
 export function connect(url: string, options: ConnectOptions = {}): Database {
+  const sql = client(url, options, options.max ?? DB_DEFAULTS.poolMax);
+  let pinger: Sql | undefined;
+  const lanes: Sql[] = [];
+  return {
+    sql,
+    url,
+    async ping(timeoutMs) {
+      pinger ??= postgres(url, { max: 1, idle_timeout: 60, connect_timeout: Math.ceil(timeoutMs / 1000), backoff: reconnectBackoffSeconds, onnotice: () => {} });
+      await withDeadline(pinger`SELECT 1`.execute(), timeoutMs, 'the database health check');
+    },
+    lane() {
+      // Cached plans that cannot scan for the whole session: what stock transactions set for themselves (stockSession).
+      const lane = client(url, options, 1, { plan_cache_mode: 'auto', enable_seqscan: 'off' });
+      lanes.push(lane);
+      return lane;
+    },
+    async close(timeoutSeconds = 5) {
+      await Promise.all([sql.end({ timeout: timeoutSeconds }), pinger?.end({ timeout: 1 }), ...lanes.map((lane) => lane.end({ timeout: timeoutSeconds }))]);
+    },
+  };
+}
+
+function client(url: string, options: ConnectOptions, max: number, settings: Record<string, string> = {}): Sql {
   const sql = postgres(url, {
-    max: options.max ?? DB_DEFAULTS.poolMax,
+    max,
     idle_timeout: 30,
     connect_timeout: Math.ceil((options.connectTimeoutMs ?? DB_DEFAULTS.connectTimeoutMs) / 1000),
     backoff: reconnectBackoffSeconds,
@@ -66,6 +96,7 @@ export function connect(url: string, options: ConnectOptions = {}): Database {
       application_name: options.applicationName ?? 'stockroom',
       statement_timeout: options.statementTimeoutMs ?? DB_DEFAULTS.statementTimeoutMs,
       idle_in_transaction_session_timeout: options.idleTransactionTimeoutMs ?? DB_DEFAULTS.idleTransactionTimeoutMs,
+      ...settings,
     },
   });
   const asText = (value: unknown) => value;
@@ -74,18 +105,7 @@ export function connect(url: string, options: ConnectOptions = {}): Database {
     sql.options.serializers[type] = asText;
   }
   for (const type of TEXT_JSON_TYPES) sql.options.serializers[type] = asText;
-  let pinger: Sql | undefined;
-  return {
-    sql,
-    url,
-    async ping(timeoutMs) {
-      pinger ??= postgres(url, { max: 1, idle_timeout: 60, connect_timeout: Math.ceil(timeoutMs / 1000), backoff: reconnectBackoffSeconds, onnotice: () => {} });
-      await withDeadline(pinger`SELECT 1`.execute(), timeoutMs, 'the database health check');
-    },
-    async close(timeoutSeconds = 5) {
-      await Promise.all([sql.end({ timeout: timeoutSeconds }), pinger?.end({ timeout: 1 })]);
-    },
-  };
+  return sql;
 }
 
 /** "Now" in SQL: the database clock, unless a test injects a time. */
