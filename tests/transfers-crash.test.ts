@@ -102,7 +102,7 @@ test('kill -9 under transfers, receipts, cancels and orders: each transfer happe
   await waitFor(() => created.size >= last + 10, 20_000, 'transfers made by the last incarnation').catch(async (error: Error) => {
     // What the service was doing: its stock metrics, and what it logged.
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${tokens.admin}` } }).then((r) => r.text(), String);
-    throw new Error(`${error.message}\n${metrics.split('\n').filter((line) => line.startsWith('stock_')).join('\n')}\n${service.output().slice(-3000)}`);
+    throw new Error(`${error.message}\n${metrics.split('\n').filter((line) => line.startsWith('stock_')).join('\n')}\n${service?.output().slice(-3000)}`);
   });
   running = false;
   await Promise.all(clients);
