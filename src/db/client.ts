@@ -69,7 +69,7 @@ export function connect(url: string, options: ConnectOptions = {}): Database {
     },
     lane() {
       // Cached plans that cannot scan for the whole session: what stock transactions set for themselves (stockSession).
-      const lane = client(url, options, 1, { plan_cache_mode: 'auto', enable_seqscan: 'off' });
+      const lane = client(url, options, 1, { plan_cache_mode: 'force_generic_plan', enable_seqscan: 'off' });
       lanes.push(lane);
       return lane;
     },
