@@ -44,6 +44,13 @@ const MAX_CONCURRENT = 2;
  * it, already sent, and the service decides the one after (bench/README.md, "Pipelined batches").
  */
 export const PIPELINE_DEPTH = 2;
+/**
+ * After a batch decided from memory failed, the product's batches read for a while, longer each
+ * time it fails again (up to 2 s), until one decided from memory commits: with several processes
+ * ordering one product each one's memory is stale by the next batch, and deciding from it would
+ * only send batches to fail. They then take turns on the product's lock, as batches that read.
+ */
+const REDONE_PAUSE: Backoff = { baseMs: 50, maxMs: 2_000 };
 /** A mailbox idle for a minute is dropped: a shop with many products keeps only the busy ones' in memory. */
 const IDLE_MS = 60_000;
 
@@ -72,6 +79,12 @@ type Mailbox = {
   inFlight: number;
   /** What the next batch may be decided on without reading (absent: it must read). */
   known?: Known;
+  /**
+   * Batches decided from memory that failed one after the other (another process keeps changing
+   * the product), and until when its batches read instead: see `REDONE_PAUSE`.
+   */
+  redone: number;
+  readUntil: number;
 };
 
 /** A value the database refuses to store (SQLSTATE class 22): the fault of the work that carried it. */
@@ -222,7 +235,7 @@ export class StockActors {
   private mailbox(productId: string): Mailbox {
     let mailbox = this.mailboxes.get(productId);
     if (!mailbox) {
-      mailbox = { queue: [], lastUsed: this.clock.now(), busy: false, inFlight: 0 };
+      mailbox = { queue: [], lastUsed: this.clock.now(), busy: false, inFlight: 0, redone: 0, readUntil: 0 };
       this.mailboxes.set(productId, mailbox);
     }
     return mailbox;
@@ -258,7 +271,7 @@ export class StockActors {
       for (const productId of this.ready) {
         if (batch.length >= this.maxBatch) break;
         const mailbox = this.mailboxes.get(productId)!;
-        if (mailbox.busy || !mailbox.known) continue;
+        if (mailbox.busy || !this.mayRecall(mailbox)) continue;
         let taken = 0;
         while (batch.length < this.maxBatch && this.recallable(mailbox.queue[taken])) batch.push(mailbox.queue[taken++]!);
         if (taken === 0) continue;
@@ -280,7 +293,7 @@ export class StockActors {
         const mailbox = this.mailboxes.get(productId)!;
         // Under way from memory: its batches are answered first. Known, and its next work recallable: the pipeline takes it.
         if (mailbox.busy || mailbox.inFlight > 0) continue;
-        if (this.pipelining && mailbox.known && this.recallable(mailbox.queue[0])) continue;
+        if (this.pipelining && this.mayRecall(mailbox) && this.recallable(mailbox.queue[0])) continue;
         for (const pending of mailbox.queue.splice(0, this.maxBatch - batch.length)) batch.push(pending);
         if (mailbox.queue.length === 0) this.ready.delete(productId);
         mailbox.busy = true;
@@ -290,6 +303,11 @@ export class StockActors {
       this.running++;
       void this.executeReading(productIds, batch);
     }
+  }
+
+  /** Whether the product's next batch may be decided from memory (it knows the product, and is not pausing after failed ones). */
+  private mayRecall(mailbox: Mailbox): boolean {
+    return mailbox.known !== undefined && (mailbox.redone === 0 || this.clock.now() >= mailbox.readUntil);
   }
 
   /** Works back in their mailboxes, in arrival order, ahead of what came after them. */
@@ -346,6 +364,7 @@ export class StockActors {
           this.noteClock(at, sentAt);
           decided.committed(at);
           this.counters.recalled++;
+          for (const productId of productIds) this.mailboxes.get(productId)!.redone = 0;
           this.metrics.stockBatches.inc({ kind: 'recalled' });
           for (const pending of sent) pending.resolve(results.get(pending));
         },
@@ -358,6 +377,10 @@ export class StockActors {
             return;
           }
           this.counters.redone++;
+          for (const productId of productIds) {
+            const mailbox = this.mailboxes.get(productId)!;
+            mailbox.readUntil = this.clock.now() + backoffMs(++mailbox.redone, REDONE_PAUSE);
+          }
           this.metrics.stockBatches.inc({ kind: 'redone' });
           this.requeue(sent, false);
         },
