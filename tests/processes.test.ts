@@ -3,7 +3,7 @@ import { createPaymentServer, type PaymentServer } from '../src/modules/payments
 import type { SimulatorSettings } from '../src/modules/payments/simulator.ts';
 import { freshDatabase, type TestDatabase } from './support/cluster.ts';
 import { expectStockConsistent } from './support/invariants.ts';
-import { freePort, spawnService, type ServiceProcess } from './support/process.ts';
+import { fastRecoveryEnv, freePort, spawnService, type ServiceProcess } from './support/process.ts';
 import { Api, tokens } from './support/service.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -25,12 +25,8 @@ function baseEnv(db: TestDatabase, payments: PaymentServer, nodeId: string): Rec
     CLIENT_TOKEN: tokens.client,
     DATA_DIR: `.test-data/${nodeId}`,
     DB_POOL_MAX: '8',
-    RETRY_BASE_MS: '30',
-    RETRY_MAX_MS: '200',
     PAYMENT_TIMEOUT_MS: '250',
-    HEARTBEAT_MS: '200',
-    HEARTBEAT_TTL_MS: '1000',
-    RETRY_SWEEP_CRON: '* * * * * *',
+    ...fastRecoveryEnv,
     RECONCILE_CRON: '* * * * * *',
   };
 }

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from 'bun:test';
 import { freshDatabase, type TestDatabase } from './support/cluster.ts';
 import { expectStockConsistent } from './support/invariants.ts';
-import { freePort, spawnService, type ServiceProcess } from './support/process.ts';
+import { fastRecoveryEnv, freePort, spawnService, type ServiceProcess } from './support/process.ts';
 import { Api, tokens, uniqueSku } from './support/service.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -30,11 +30,7 @@ test('kill -9 under transfers, receipts, cancels and orders: each transfer happe
     PAYMENT_LATENCY_MS: '0-5',
     PAYMENT_FAILURE_RATE: '0',
     PAYMENT_TIMEOUT_RATE: '0',
-    RETRY_BASE_MS: '30',
-    RETRY_MAX_MS: '200',
-    HEARTBEAT_MS: '200',
-    HEARTBEAT_TTL_MS: '1000',
-    RETRY_SWEEP_CRON: '* * * * * *',
+    ...fastRecoveryEnv,
     DB_POOL_MAX: '6',
   };
   const port = await freePort();

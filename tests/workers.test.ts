@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config.ts';
 import { connect, type Database } from '../src/db/client.ts';
 import { expectStockConsistent } from './support/invariants.ts';
 import { KeptConnection } from './support/kept-connection.ts';
-import { spawnService, type ServiceProcess } from './support/process.ts';
+import { fastRecoveryEnv, spawnService, type ServiceProcess } from './support/process.ts';
 import { rawRequest } from './support/raw-http.ts';
 import { Api, tokens } from './support/service.ts';
 import { waitFor } from './support/wait.ts';
@@ -35,11 +35,7 @@ const env: Record<string, string> = {
   PAYMENT_LATENCY_MS: '5-30',
   PAYMENT_FAILURE_RATE: '0',
   PAYMENT_TIMEOUT_RATE: '0',
-  RETRY_BASE_MS: '30',
-  RETRY_MAX_MS: '200',
-  HEARTBEAT_MS: '200',
-  HEARTBEAT_TTL_MS: '1000',
-  RETRY_SWEEP_CRON: '* * * * * *',
+  ...fastRecoveryEnv,
   SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
 };
 

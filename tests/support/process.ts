@@ -6,6 +6,18 @@ export { freePort };
 
 export const ROOT = path.resolve(import.meta.dir, '../..');
 
+/**
+ * For tests that kill service processes: a peer gone is seen within a second (heartbeats every
+ * 200 ms, void after 1 s), retries come from 30 ms, and the retry sweep runs every second.
+ */
+export const fastRecoveryEnv: Record<string, string> = {
+  RETRY_BASE_MS: '30',
+  RETRY_MAX_MS: '200',
+  HEARTBEAT_MS: '200',
+  HEARTBEAT_TTL_MS: '1000',
+  RETRY_SWEEP_CRON: '* * * * * *',
+};
+
 export type ServiceProcess = { proc: Subprocess; port: number; base: string; output: () => string };
 
 export type SpawnOptions = {
