@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Problem } from './api.ts';
+import type { Loaded } from './hooks.ts';
 import { STATUS_LABELS, TRANSFER_STATUS_LABELS, type OrderStatus, type TransferStatus } from './types.ts';
 
 export function Loading({ what }: { what: string }) {
@@ -8,6 +9,17 @@ export function Loading({ what }: { what: string }) {
     <p class="state" role="status">
       Loading {what}…
     </p>
+  );
+}
+
+/** A page whose content is still loading, or failed to: its plain heading, and the state below it; nothing once it is ready. */
+export function PagePending({ state, title, what, onRetry }: { state: Loaded<unknown>; title: string; what: string; onRetry: () => void }) {
+  if (state.status === 'ready') return null;
+  return (
+    <>
+      <h1 tabIndex={-1}>{title}</h1>
+      {state.status === 'loading' ? <Loading what={what} /> : <ProblemBox problem={state.problem} onRetry={onRetry} />}
+    </>
   );
 }
 

@@ -5,8 +5,9 @@ import { dateTime } from '../format.ts';
 import { useAction, useDebounced, useLiveEvents, useLoad, usePages } from '../hooks.ts';
 import { href, navigate } from '../router.ts';
 import type { Location, LocationStock, Page } from '../types.ts';
-import { ConfirmButton, Loading, ProblemBox } from '../ui.tsx';
+import { ConfirmButton, PagePending, ProblemBox } from '../ui.tsx';
 import { PagedTable } from './PagedTable.tsx';
+import { CountCells, CountHeads } from './ProductStock.tsx';
 
 /** Name, priority, active: what may change. Deactivating the default location is the API's to refuse (its detail is shown). */
 function EditForm({ location, onSaved }: { location: Location; onSaved: (location: Location) => void }) {
@@ -96,12 +97,7 @@ function Stock({ location }: { location: Location }) {
         head={
           <>
             <th scope="col">Product</th>
-            <th scope="col" class="num">On hand</th>
-            <th scope="col" class="num">Reserved</th>
-            <th scope="col" class="num">Held</th>
-            <th scope="col" class="num">Available</th>
-            <th scope="col" class="num">Incoming</th>
-            <th scope="col" class="num">Awaiting shipment</th>
+            <CountHeads />
           </>
         }
         row={(s) => (
@@ -111,12 +107,7 @@ function Stock({ location }: { location: Location }) {
                 <code>{s.sku}</code>
               </a>
             </td>
-            <td class="num" data-field="onHand">{s.onHand}</td>
-            <td class="num" data-field="reserved">{s.reserved}</td>
-            <td class="num" data-field="held">{s.held}</td>
-            <td class="num" data-field="available">{s.available}</td>
-            <td class="num" data-field="incoming">{s.incoming}</td>
-            <td class="num" data-field="awaitingShipment">{s.awaitingShipment}</td>
+            <CountCells counts={s} />
           </tr>
         )}
       />
@@ -133,18 +124,7 @@ export function LocationPage({ id }: { id: string }) {
       <p class="crumbs">
         <a href={href('locations')}>Locations</a> /
       </p>
-      {state.status === 'loading' && (
-        <>
-          <h1 tabIndex={-1}>Location</h1>
-          <Loading what="the location" />
-        </>
-      )}
-      {state.status === 'error' && (
-        <>
-          <h1 tabIndex={-1}>Location</h1>
-          <ProblemBox problem={state.problem} onRetry={location.refresh} />
-        </>
-      )}
+      <PagePending state={state} title="Location" what="the location" onRetry={location.refresh} />
       {state.status === 'ready' && (
         <>
           <h1 tabIndex={-1}>

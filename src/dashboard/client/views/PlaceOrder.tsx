@@ -3,15 +3,13 @@ import { post } from '../api.ts';
 import { useAction } from '../hooks.ts';
 import { idempotencyKey } from '../idempotency.ts';
 import { href, navigate } from '../router.ts';
-import type { Order, Product } from '../types.ts';
-import { Empty, ProblemBox } from '../ui.tsx';
-import { ProductPicker } from './ProductPicker.tsx';
-
-type Line = { product: Product; quantity: string };
+import type { Order } from '../types.ts';
+import { ProblemBox } from '../ui.tsx';
+import { ProductLines, ProductPicker, type ProductLine } from './ProductPicker.tsx';
 
 export function PlaceOrder() {
   const [customerId, setCustomerId] = useState('');
-  const [lines, setLines] = useState<Line[]>([]);
+  const [lines, setLines] = useState<ProductLine[]>([]);
   // One key per form: a double submit or a retry after a lost answer places the order once.
   const key = useMemo(idempotencyKey, []);
   const action = useAction();
@@ -38,49 +36,7 @@ export function PlaceOrder() {
         <input id="order-customer" required maxLength={100} value={customerId} onInput={(e) => setCustomerId(e.currentTarget.value)} />
         <ProductPicker chosen={chosen} onAdd={(product) => setLines([...lines, { product, quantity: '1' }])} />
         <h2>Items</h2>
-        {lines.length === 0 ? (
-          <Empty>No items yet: find a product above and add it.</Empty>
-        ) : (
-          <table class="data">
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col" class="num">Available</th>
-                <th scope="col">Quantity</th>
-                <th scope="col">
-                  <span class="visually-hidden">Remove</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {lines.map((line, i) => (
-                <tr key={line.product.id}>
-                  <td>
-                    {line.product.name} <code>{line.product.sku}</code>
-                  </td>
-                  <td class="num">{line.product.inventory.available}</td>
-                  <td>
-                    <input
-                      type="number"
-                      min={1}
-                      max={10000}
-                      step={1}
-                      required
-                      aria-label={`Quantity of ${line.product.name}`}
-                      value={line.quantity}
-                      onInput={(e) => setLines(lines.map((l, j) => (j === i ? { ...l, quantity: e.currentTarget.value } : l)))}
-                    />
-                  </td>
-                  <td>
-                    <button type="button" onClick={() => setLines(lines.filter((_, j) => j !== i))} aria-label={`Remove ${line.product.name}`}>
-                      Remove
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <ProductLines lines={lines} onChange={setLines} availableTitle="Available" available={(line) => line.product.inventory.available} max={10000} />
         {action.problem && <ProblemBox problem={action.problem} />}
         <div class="actions">
           <button type="submit" class="primary" disabled={action.busy || lines.length === 0}>

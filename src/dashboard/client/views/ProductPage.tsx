@@ -6,7 +6,7 @@ import { useAction, useDebounced, useLiveEvents, useLoad, usePages } from '../ho
 import { loadLocations, locationCode } from '../locations.ts';
 import { href } from '../router.ts';
 import type { Hold, Inventory, Location, Movement, Page, Product } from '../types.ts';
-import { Loading, ProblemBox } from '../ui.tsx';
+import { PagePending, ProblemBox } from '../ui.tsx';
 import { PagedTable } from './PagedTable.tsx';
 import { AdjustForm, StockByLocation } from './ProductStock.tsx';
 
@@ -210,18 +210,7 @@ export function ProductPage({ id }: { id: string }) {
       <p class="crumbs">
         <a href={href('products')}>Products</a> /
       </p>
-      {state.status === 'loading' && (
-        <>
-          <h1 tabIndex={-1}>Product</h1>
-          <Loading what="the product" />
-        </>
-      )}
-      {state.status === 'error' && (
-        <>
-          <h1 tabIndex={-1}>Product</h1>
-          <ProblemBox problem={state.problem} onRetry={details.refresh} />
-        </>
-      )}
+      <PagePending state={state} title="Product" what="the product" onRetry={details.refresh} />
       {state.status === 'ready' && <ProductDetails details={state.value} onChanged={(change) => details.update(change)} onRefresh={() => void details.refresh()} />}
     </>
   );

@@ -61,12 +61,7 @@ export function StockByLocation({ inventory }: { inventory: Inventory }) {
           <thead>
             <tr>
               <th scope="col">Location</th>
-              <th scope="col" class="num">On hand</th>
-              <th scope="col" class="num">Reserved</th>
-              <th scope="col" class="num">Held</th>
-              <th scope="col" class="num">Available</th>
-              <th scope="col" class="num">Incoming</th>
-              <th scope="col" class="num">Awaiting shipment</th>
+              <CountHeads />
             </tr>
           </thead>
           <tbody>
@@ -75,17 +70,41 @@ export function StockByLocation({ inventory }: { inventory: Inventory }) {
                 <th scope="row">
                   <code>{l.locationCode}</code>
                 </th>
-                <td class="num" data-field="onHand">{l.onHand}</td>
-                <td class="num" data-field="reserved">{l.reserved}</td>
-                <td class="num" data-field="held">{l.held}</td>
-                <td class="num" data-field="available">{l.available}</td>
-                <td class="num" data-field="incoming">{l.incoming}</td>
-                <td class="num" data-field="awaitingShipment">{l.awaitingShipment}</td>
+                <CountCells counts={l} />
               </tr>
             ))}
           </tbody>
         </table>
       )}
     </section>
+  );
+}
+
+/** The counts of stock somewhere, as columns: their headings, then one row's cells. */
+export function CountHeads() {
+  return (
+    <>
+      <th scope="col" class="num">On hand</th>
+      <th scope="col" class="num">Reserved</th>
+      <th scope="col" class="num">Held</th>
+      <th scope="col" class="num">Available</th>
+      <th scope="col" class="num">Incoming</th>
+      <th scope="col" class="num">Awaiting shipment</th>
+    </>
+  );
+}
+
+type StockCounts = { onHand: number; reserved: number; held: number; available: number; incoming: number; awaitingShipment: number };
+
+export function CountCells({ counts }: { counts: StockCounts }) {
+  return (
+    <>
+      <td class="num" data-field="onHand">{counts.onHand}</td>
+      <td class="num" data-field="reserved">{counts.reserved}</td>
+      <td class="num" data-field="held">{counts.held}</td>
+      <td class="num" data-field="available">{counts.available}</td>
+      <td class="num" data-field="incoming">{counts.incoming}</td>
+      <td class="num" data-field="awaitingShipment">{counts.awaitingShipment}</td>
+    </>
   );
 }

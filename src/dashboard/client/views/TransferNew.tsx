@@ -4,12 +4,10 @@ import { useAction, useLoad } from '../hooks.ts';
 import { idempotencyKey } from '../idempotency.ts';
 import { useLocations } from '../locations.ts';
 import { href, navigate } from '../router.ts';
-import type { Inventory, Location, Product, Transfer } from '../types.ts';
-import { Empty, Loading, ProblemBox } from '../ui.tsx';
+import type { Inventory, Location, Transfer } from '../types.ts';
+import { Loading, ProblemBox } from '../ui.tsx';
 import { LocationSelect } from './LocationSelect.tsx';
-import { ProductPicker } from './ProductPicker.tsx';
-
-type Line = { product: Product; quantity: string };
+import { ProductLines, ProductPicker, type ProductLine } from './ProductPicker.tsx';
 
 /** What the source can send of a product: its available there (the API refuses more, 409). */
 function AvailableAt({ productId, locationId }: { productId: string; locationId: string }) {
@@ -21,56 +19,10 @@ function AvailableAt({ productId, locationId }: { productId: string; locationId:
   return <>{state.value.locations.find((l) => l.locationId === locationId)?.available ?? 0}</>;
 }
 
-function Lines({ lines, from, onChange }: { lines: Line[]; from: string; onChange: (lines: Line[]) => void }) {
-  if (lines.length === 0) return <Empty>No items yet: find a product above and add it.</Empty>;
-  return (
-    <table class="data">
-      <thead>
-        <tr>
-          <th scope="col">Product</th>
-          <th scope="col" class="num">Available at the source</th>
-          <th scope="col">Quantity</th>
-          <th scope="col">
-            <span class="visually-hidden">Remove</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {lines.map((line, i) => (
-          <tr key={line.product.id}>
-            <td>
-              {line.product.name} <code>{line.product.sku}</code>
-            </td>
-            <td class="num">
-              <AvailableAt productId={line.product.id} locationId={from} />
-            </td>
-            <td>
-              <input
-                type="number"
-                min={1}
-                step={1}
-                required
-                aria-label={`Quantity of ${line.product.name}`}
-                value={line.quantity}
-                onInput={(e) => onChange(lines.map((l, j) => (j === i ? { ...l, quantity: e.currentTarget.value } : l)))}
-              />
-            </td>
-            <td>
-              <button type="button" onClick={() => onChange(lines.filter((_, j) => j !== i))} aria-label={`Remove ${line.product.name}`}>
-                Remove
-              </button>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
 function TransferForm({ locations }: { locations: Map<string, Location> }) {
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
-  const [lines, setLines] = useState<Line[]>([]);
+  const [lines, setLines] = useState<ProductLine[]>([]);
   // One key per form: a double submit or a retry after a lost answer makes one transfer.
   const key = useMemo(idempotencyKey, []);
   const action = useAction();
@@ -91,7 +43,7 @@ function TransferForm({ locations }: { locations: Map<string, Location> }) {
       <LocationSelect id="transfer-to" label="To" locations={locations} value={to} onChange={setTo} required />
       <ProductPicker chosen={new Set(lines.map((l) => l.product.id))} onAdd={(product) => setLines([...lines, { product, quantity: '1' }])} />
       <h2>Items</h2>
-      <Lines lines={lines} from={from} onChange={setLines} />
+      <ProductLines lines={lines} onChange={setLines} availableTitle="Available at the source" available={(line) => <AvailableAt productId={line.product.id} locationId={from} />} />
       {action.problem && <ProblemBox problem={action.problem} />}
       <div class="actions">
         <button type="submit" class="primary" disabled={action.busy || lines.length === 0}>
