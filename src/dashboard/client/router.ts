@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { query } from './api.ts';
 
 /**
@@ -7,19 +7,21 @@ import { query } from './api.ts';
  */
 export type Route = { path: string[]; params: URLSearchParams };
 
-function current(): Route {
-  const [path = '', search = ''] = location.hash.replace(/^#\/?/, '').split('?');
+function routeOf(hash: string): Route {
+  const [path = '', search = ''] = hash.replace(/^#\/?/, '').split('?');
   return { path: path.split('/').filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(search) };
 }
 
 export function useRoute(): Route {
-  const [route, setRoute] = useState(current);
+  const [hash, setHash] = useState(() => location.hash);
   useEffect(() => {
-    const changed = () => setRoute(current());
+    const changed = () => setHash(location.hash);
     addEventListener('hashchange', changed);
+    // A hash set between the first render and now (right after signing in, say) has no event left to catch.
+    changed();
     return () => removeEventListener('hashchange', changed);
   }, []);
-  return route;
+  return useMemo(() => routeOf(hash), [hash]);
 }
 
 export const href = (path: string, params: Record<string, string | undefined> = {}) => `#/${path}${query(params)}`;
