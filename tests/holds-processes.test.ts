@@ -83,6 +83,16 @@ async function freedOnTime(db: TestDatabase, productId: string, holds: number) {
   expect(records).toEqual({ n: holds, distinct: holds }); // hold.expired once each
 }
 
+/** The killed process's holds expire and are given back on time; an order for all 60 units is then processed, and every count agrees. */
+async function givenBackAndSold(db: TestDatabase, api: Api, productId: string, holds: number) {
+  await expireSoon(db);
+  await freedOnTime(db, productId, holds);
+  const order = await api.post('/api/v1/orders', { customerId: 'after', items: [{ productId, quantity: 60 }] }, 'client');
+  expect(order.body.status).toBe('reserved');
+  await orderReaches(api, order.body.id, ['processed']);
+  await expectStockConsistent(db.sql);
+}
+
 describe('kill -9 of the process that made the holds', () => {
   test(
     'another process gives their stock back on time, and an order for it is processed',
@@ -92,12 +102,7 @@ describe('kill -9 of the process that made the holds', () => {
       const api = Api.forUrl(other.base);
       const product = (await api.post('/api/v1/products', { sku: 'HOLD-KILL', name: 'Held then killed', price: '3.00', initialStock: 60 })).body;
       const holds = await killMidBurst(db, maker, product.id);
-      await expireSoon(db);
-      await freedOnTime(db, product.id, holds);
-      const order = await api.post('/api/v1/orders', { customerId: 'after', items: [{ productId: product.id, quantity: 60 }] }, 'client');
-      expect(order.body.status).toBe('reserved');
-      await orderReaches(api, order.body.id, ['processed']);
-      await expectStockConsistent(db.sql);
+      await givenBackAndSold(db, api, product.id, holds);
     },
     60_000,
   );
@@ -112,12 +117,7 @@ describe('kill -9 of the process that made the holds', () => {
       const product = (await api.post('/api/v1/products', { sku: 'HOLD-RESTART', name: 'Held, killed, restarted', price: '3.00', initialStock: 60 })).body;
       const holds = await killMidBurst(db, maker, product.id);
       await start(env('holds-alone'), port);
-      await expireSoon(db);
-      await freedOnTime(db, product.id, holds);
-      const order = await api.post('/api/v1/orders', { customerId: 'after', items: [{ productId: product.id, quantity: 60 }] }, 'client');
-      expect(order.body.status).toBe('reserved');
-      await orderReaches(api, order.body.id, ['processed']);
-      await expectStockConsistent(db.sql);
+      await givenBackAndSold(db, api, product.id, holds);
     },
     60_000,
   );

@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { isDatabaseUnavailable, iso, PgCode, pgCode, type Sql } from '../db/client.ts';
+import { isDatabaseUnavailable, PgCode, pgCode, type Sql } from '../db/client.ts';
 import { AppError, toError } from '../lib/errors.ts';
 import { backoffMs, type Backoff } from '../lib/backoff.ts';
 import { Batcher } from '../lib/batcher.ts';
@@ -137,8 +137,6 @@ export class StockActors {
   private readonly lane: StockLane;
   /** The live locations as the last batch that read saw them. */
   private locations: LocationRow[] = [];
-  /** The database's clock minus ours, as of the last batch (the time a batch decided from memory is stamped with, until it commits). */
-  private clockSkewMs = 0;
   /** Batches are decided from memory only while every process on the database fences its writes (`allowPipelining`). */
   private pipelining = false;
   private readonly maxBatch: number;
@@ -159,8 +157,7 @@ export class StockActors {
     this.maxConcurrent = options.maxConcurrent ?? MAX_CONCURRENT;
     this.depthOfPipeline = options.pipelineDepth ?? PIPELINE_DEPTH;
     this.idleMs = options.idleMs ?? IDLE_MS;
-    let laneSql: Sql | undefined;
-    this.lane = new StockLane(() => (laneSql ??= options.lane?.() ?? sql));
+    this.lane = new StockLane(() => options.lane?.() ?? sql);
     this.multi = new Batcher<StockWork, unknown>((works) => this.readingMulti(works), {
       maxBatch: Math.min(100, this.maxBatch),
       lingerMs: 0,
@@ -333,7 +330,8 @@ export class StockActors {
     const works = batch.map((p) => p.work);
     let decided: ReturnType<typeof decideFromMemory>;
     try {
-      decided = decideFromMemory(read, works, { strategy: this.strategy }, new Date(Date.now() + this.clockSkewMs).toISOString());
+      // Its time until it commits (what it writes carries the transaction's own, `now()`).
+      decided = decideFromMemory(read, works, { strategy: this.strategy }, new Date().toISOString());
     } catch {
       // Whatever could not be decided from memory is decided by a batch that reads (and fails there, if it must).
       this.forget(productIds);
@@ -356,12 +354,10 @@ export class StockActors {
     this.counters.batches++;
     this.counters.works += sent.length;
     this.metrics.stockBatchSize.observe(sent.length);
-    const sentAt = Date.now();
     void this.lane
       .run((tx) => decided.send(tx))
       .then(
         (at) => {
-          this.noteClock(at, sentAt);
           decided.committed(at);
           this.counters.recalled++;
           for (const productId of productIds) this.mailboxes.get(productId)!.redone = 0;
@@ -468,9 +464,7 @@ export class StockActors {
     this.metrics.stockBatchSize.observe(works.length);
     for (let attempt = 1; ; attempt++) {
       try {
-        const sentAt = Date.now();
         const outcome = await runStockBatch(this.sql, productIds, works, { strategy: this.strategy, keeper: this.options.keeper, held: this.held });
-        this.noteClock(outcome.at, sentAt);
         this.locations = outcome.next.locations;
         this.metrics.stockBatches.inc({ kind: 'read' });
         return outcome;
@@ -479,11 +473,6 @@ export class StockActors {
         await Bun.sleep(backoffMs(attempt, TRANSIENT_RETRY));
       }
     }
-  }
-
-  /** The database's time of a transaction sent at `sentAt`, against ours halfway through its answer. */
-  private noteClock(at: string, sentAt: number) {
-    this.clockSkewMs = Date.parse(iso(at)) - (sentAt + Date.now()) / 2;
   }
 
   /** Drops the mailboxes idle for `idleMs`; runs on a timer (a test with its own clock calls it). */

@@ -85,7 +85,7 @@ export type BatchOptions = {
 };
 
 /** SQLSTATE of `stockroom_fence`: a fenced write wrote fewer rows than it meant to (migration 0003). */
-export const LOST_RACE = 'SR001';
+const LOST_RACE = 'SR001';
 
 /** A batch that keeps losing its fence to claims is given up (its works fail) rather than retried for ever. */
 const MAX_RACES = 5;
@@ -94,7 +94,7 @@ const MAX_RACES = 5;
  * What every work of a batch came to (its result, or the AppError it failed with alone), and the
  * batch's products as they are after its commit (what the next batch may be decided on).
  */
-export type BatchOutcome = { results: unknown[]; next: StockRead; at: string };
+export type BatchOutcome = { results: unknown[]; next: StockRead };
 
 /**
  * Runs a batch of work for a set of products in one transaction that holds the products' advisory
@@ -164,7 +164,7 @@ async function runOnce(sql: Sql, productIds: readonly string[], works: StockWork
   });
   for (const group of groups) group.participant.committed?.(group.ctx, at);
   if (keeper) noteHeld(decided.plan, productIds, held);
-  return { results: decided.results, next: decided.next, at };
+  return { results: decided.results, next: decided.next };
 }
 
 /** A batch decided (its works applied on a plan), ready to be written. */
@@ -215,7 +215,7 @@ function decide(plan: StockPlan, works: StockWork[], groups: Group[], kept: { gr
 
 /**
  * A batch decided from memory: `read` is what this process knows of the products (each as its last
- * batch here left it), `at` its estimate of the database's time. Every work's participant must
+ * batch here left it), `at` this process's clock (its commit time is known once it commits). Every work's participant must
  * `canRecall` it. Nothing is read: the batch is written in one round trip (`send`), its locks taken
  * in the same transaction, its write fenced on every product's version, so a batch decided on
  * counts another process changed fails whole (SR001) and its works are decided again, under the

@@ -16,10 +16,11 @@ type Held = { connection: Promise<Reserved>; open: number; retired: boolean };
  */
 export class StockLane {
   private held: Held | undefined;
+  private client: Sql | undefined;
   private open = 0;
 
-  /** `sql`: the lane's own connection (`Database.lane`), made when the first batch is sent. */
-  constructor(private readonly sql: () => Sql) {}
+  /** `connect`: the lane's own client (`Database.lane`), made when the first batch is sent. */
+  constructor(private readonly connect: () => Sql) {}
 
   /** Transactions sent and not yet answered. */
   get inFlight(): number {
@@ -31,7 +32,7 @@ export class StockLane {
    * returns (nothing awaited in between), so that they go out between this BEGIN and this COMMIT.
    */
   async run<T>(send: (tx: Executor) => Promise<T>): Promise<T> {
-    const held = (this.held ??= { connection: this.sql().reserve(), open: 0, retired: false });
+    const held = (this.held ??= { connection: (this.client ??= this.connect()).reserve(), open: 0, retired: false });
     this.open++;
     held.open++;
     try {

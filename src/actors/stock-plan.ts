@@ -86,7 +86,7 @@ const changed = (a: Counts, b: Counts) => COUNTS.some((key) => a[key] !== b[key]
 export interface StockDesk {
   /**
    * The transaction's time (ISO): what `now()` is in all of its statements. In a batch decided
-   * from memory (`recalled`) it is this process's estimate of it, known exactly at the commit.
+   * from memory (`recalled`) it is this process's clock; the transaction's own is known at the commit.
    */
   readonly at: string;
   /**

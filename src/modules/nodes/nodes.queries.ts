@@ -9,11 +9,22 @@ import type { Executor, Sql } from '../../db/client.ts';
  */
 export const STOCK_MODEL = 3;
 
-/** This incarnation joins; earlier incarnations of the same node are gone (their leases void at once). */
-export async function registerNode(sql: Sql, node: { incarnation: string; nodeId: string }): Promise<void> {
-  await sql.begin(async (tx) => {
+/** Whether a process of a stock model before this one still beats (within `ttlMs`), as a column of what a statement returns. */
+const olderAlive = (sql: Executor, ttlMs: number) => sql`
+  (SELECT EXISTS (SELECT 1 FROM nodes WHERE coalesce(stock_model, 0) < ${STOCK_MODEL}
+                                        AND heartbeat_at > now() - ${ttlMs} * interval '1 millisecond')) AS "olderAlive"`;
+
+/**
+ * This incarnation joins; earlier incarnations of the same node are gone (their leases void at
+ * once). Answers what a heartbeat does.
+ */
+export async function registerNode(sql: Sql, node: { incarnation: string; nodeId: string }, ttlMs: number): Promise<{ olderAlive: boolean }> {
+  return sql.begin(async (tx) => {
     await tx`DELETE FROM nodes WHERE node_id = ${node.nodeId}`;
-    await tx`INSERT INTO nodes (incarnation, node_id, stock_model) VALUES (${node.incarnation}, ${node.nodeId}, ${STOCK_MODEL})`;
+    const [row] = await tx<{ olderAlive: boolean }[]>`
+      INSERT INTO nodes (incarnation, node_id, stock_model) VALUES (${node.incarnation}, ${node.nodeId}, ${STOCK_MODEL})
+      RETURNING ${olderAlive(tx, ttlMs)}`;
+    return row!;
   });
 }
 
@@ -25,8 +36,7 @@ export async function beat(sql: Executor, node: { incarnation: string; nodeId: s
   const [row] = await sql<{ olderAlive: boolean }[]>`
     INSERT INTO nodes (incarnation, node_id, stock_model) VALUES (${node.incarnation}, ${node.nodeId}, ${STOCK_MODEL})
     ON CONFLICT (incarnation) DO UPDATE SET heartbeat_at = now()
-    RETURNING (SELECT EXISTS (SELECT 1 FROM nodes WHERE coalesce(stock_model, 0) < ${STOCK_MODEL}
-                                                    AND heartbeat_at > now() - ${ttlMs} * interval '1 millisecond')) AS "olderAlive"`;
+    RETURNING ${olderAlive(sql, ttlMs)}`;
   return row!;
 }
 

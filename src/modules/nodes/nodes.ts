@@ -23,10 +23,9 @@ export class NodeIdentity {
     private readonly logger: Logger,
   ) {}
 
-  /** Registers, looks at the others once, then beats every `heartbeatMs`; a process silent for `ttlMs` is gone. */
+  /** Registers (and looks at the others), then beats every `heartbeatMs`; a process silent for `ttlMs` is gone. */
   async register(heartbeatMs: number, ttlMs: number): Promise<void> {
-    await registerNode(this.sql, this);
-    await this.beat(ttlMs);
+    this.tell(await registerNode(this.sql, this, ttlMs));
     this.timer = setInterval(() => void this.beat(ttlMs), heartbeatMs);
     this.timer.unref();
   }
@@ -38,13 +37,16 @@ export class NodeIdentity {
 
   private beating = false;
 
+  private tell({ olderAlive }: { olderAlive: boolean }) {
+    for (const watcher of this.peerWatchers) watcher(olderAlive);
+  }
+
   private async beat(ttlMs: number) {
     // A database that does not answer must not pile heartbeats up behind each other.
     if (this.beating) return;
     this.beating = true;
     try {
-      const { olderAlive } = await beat(this.sql, this, ttlMs);
-      for (const watcher of this.peerWatchers) watcher(olderAlive);
+      this.tell(await beat(this.sql, this, ttlMs));
     } catch (error) {
       this.logger.warn({ err: toError(error) }, 'heartbeat failed');
     } finally {

@@ -67,9 +67,9 @@ export class IntakeBatch implements Participant<IntakeWork, Ctx> {
     return { keyed: new Map(keyed.map((k) => [keyOf(k.scope, k.key), k])), rows: [], logs: [], records: [], born: [] };
   }
 
-  /** A hold's rows are read under the locks (its keeper is in the batch). */
-  canRecall(work: IntakeWork): boolean {
-    return work.input.holdId === undefined;
+  /** Every order (one placed with a hold names the keeper's row, and the engine reads for those). */
+  canRecall(): boolean {
+    return true;
   }
 
   recall(): Ctx {

@@ -3,7 +3,7 @@ import { outboxText } from '../../db/outbox.ts';
 import { insertEventRecords } from '../events/events.queries.ts';
 import { orderRecord } from '../events/records.ts';
 import { readDocuments, noDocuments } from './documents.queries.ts';
-import type { LineAllocation, OrderStatus, PaymentStatus } from './order-state.ts';
+import { orderStateColumns, type OrderState } from './lifecycle.queries.ts';
 
 /**
  * The refunds of returns, outside stock transactions: claiming the ones whose provider call must be
@@ -55,19 +55,6 @@ export async function refundSucceeded(sql: Sql, returnId: string, attempts: numb
   await settle(sql, returnId, { attempts, refund });
 }
 
-type OrderState = {
-  id: string;
-  status: OrderStatus;
-  version: number;
-  attempts: number;
-  lastError: string | null;
-  paymentStatus: PaymentStatus | null;
-  paymentReference: string | null;
-  paymentAttempts: number;
-  allocations: LineAllocation[] | null;
-  refunded: string;
-};
-
 /**
  * Ends a pending refund: succeeded (the order's `refunded` grows by what the provider refunded, never
  * past its total), refused for good, or left pending for a person. A change of the refund's status is
@@ -93,10 +80,9 @@ async function settle(sql: Sql, returnId: string, outcome: { attempts: number; r
     }
     const added = outcome.refund?.amount ?? '0';
     const [order] = await tx<OrderState[]>`
-      UPDATE orders SET refunded = refunded + ${added}::numeric, version = version + 1, updated_at = now()
-      WHERE id = ${ended.orderId} AND refunded + ${added}::numeric <= total
-      RETURNING id, status, version, attempts, last_error AS "lastError", payment_status AS "paymentStatus", payment_reference AS "paymentReference",
-                payment_attempts AS "paymentAttempts", allocations, refunded::text AS refunded`;
+      UPDATE orders o SET refunded = o.refunded + ${added}::numeric, version = o.version + 1, updated_at = now()
+      WHERE o.id = ${ended.orderId} AND o.refunded + ${added}::numeric <= o.total
+      RETURNING ${orderStateColumns(tx)}`;
     // Only a provider that refunded more than the order's total gets here: nothing is recorded, and the refund stays due for a person.
     if (!order) throw new Error(`invariant: a refund of ${added} would take order ${ended.orderId} past its total`);
     const docs = (await readDocuments(tx, [order.id])).get(order.id) ?? noDocuments();

@@ -10,6 +10,7 @@ import type { LineAllocation, OrderStatus, PaymentStatus } from './order-state.t
  * handing leases back, pruning old idempotency keys, and the provider follow-ups (reconcile). The
  * worker's in-memory queues only ever hold what these return.
  */
+/** A claimed order whole, as of the claim's version: its next step may be decided without reading it again (order-memory.ts). */
 export type ClaimedOrder = OrderState;
 
 /**
@@ -19,8 +20,6 @@ export type ClaimedOrder = OrderState;
  */
 export type ClaimKind = 'due' | 'abandoned' | 'any';
 
-/** A claimed order whole, as of the claim's version: its next step may be decided without reading it again (order-memory.ts). */
-const claimedColumns = orderStateColumns;
 
 export type ClaimOptions = {
   kind?: ClaimKind;
@@ -57,7 +56,7 @@ export function claimDueOrders(sql: Executor, options: ClaimOptions) {
     UPDATE orders o
     SET lease_owner = ${options.owner}, lease_until = ${asOf} + ${options.leaseMs} * interval '1 millisecond', version = o.version + 1
     FROM due WHERE o.id = due.id
-    RETURNING ${claimedColumns(sql)}`;
+    RETURNING ${orderStateColumns(sql)}`;
 }
 
 /**
@@ -76,7 +75,7 @@ export function claimStuckReservations(sql: Executor, options: { owner: string; 
     UPDATE orders o
     SET lease_owner = ${options.owner}, lease_until = ${asOf} + ${options.leaseMs} * interval '1 millisecond', version = o.version + 1
     FROM stuck WHERE o.id = stuck.id
-    RETURNING ${claimedColumns(sql)}`;
+    RETURNING ${orderStateColumns(sql)}`;
 }
 
 /** A clean stop: this process's leases go back, so another process (or the next start) resumes at once. */
