@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { createdAt } from './columns.ts';
+import { check, index, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, idempotencyColumns, idempotencyIndex } from './columns.ts';
 import { locations } from './locations.ts';
 import { orders } from './orders.ts';
 
@@ -33,17 +33,12 @@ export const fulfilments = pgTable(
       .references(() => locations.id),
     items: jsonb('items').$type<FulfilmentItem[]>().notNull(),
     trackingNumber: text('tracking_number'),
-    /** The credential the Idempotency-Key belongs to, as for orders. */
-    idempotencyScope: text('idempotency_scope'),
-    idempotencyKey: text('idempotency_key'),
-    requestHash: text('request_hash'),
+    ...idempotencyColumns(),
     createdAt: createdAt(),
   },
   (t) => [
     index('fulfilments_order_idx').on(t.orderId, t.id),
-    uniqueIndex('fulfilments_idempotency_key')
-      .on(t.idempotencyScope, t.idempotencyKey)
-      .where(sql`${t.idempotencyKey} IS NOT NULL`),
+    idempotencyIndex('fulfilments_idempotency_key', t),
   ],
 );
 
@@ -78,9 +73,7 @@ export const returns = pgTable(
     refundUntil: timestamp('refund_until', { withTimezone: true, mode: 'string' }),
     refundAttempts: integer('refund_attempts').notNull().default(0),
     refundAttention: text('refund_attention'),
-    idempotencyScope: text('idempotency_scope'),
-    idempotencyKey: text('idempotency_key'),
-    requestHash: text('request_hash'),
+    ...idempotencyColumns(),
     createdAt: createdAt(),
   },
   (t) => [
@@ -88,9 +81,7 @@ export const returns = pgTable(
     index('returns_refund_due_idx')
       .on(t.refundDueAt)
       .where(sql`${t.refundDueAt} IS NOT NULL`),
-    uniqueIndex('returns_idempotency_key')
-      .on(t.idempotencyScope, t.idempotencyKey)
-      .where(sql`${t.idempotencyKey} IS NOT NULL`),
+    idempotencyIndex('returns_idempotency_key', t),
     check('returns_refund_status_known', sql`${t.refundStatus} IN ('pending', 'succeeded', 'failed')`),
     check('returns_refund_complete', sql`(${t.refundStatus} IS NULL) = (${t.refundAmount} IS NULL AND ${t.refundKey} IS NULL)`),
     check('returns_refund_amount_not_negative', sql`${t.refundAmount} >= 0`),

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { check, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { createdAt, updatedAt } from './columns.ts';
+import { check, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, idempotencyColumns, idempotencyIndex, updatedAt } from './columns.ts';
 
 export const holdStatuses = ['active', 'converted', 'released', 'expired'] as const;
 
@@ -26,10 +26,7 @@ export const holds = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'string' }).notNull(),
     /** The order that took its stock (status `converted`). */
     orderId: uuid('order_id'),
-    /** The credential the Idempotency-Key belongs to, as for orders. */
-    idempotencyScope: text('idempotency_scope'),
-    idempotencyKey: text('idempotency_key'),
-    requestHash: text('request_hash'),
+    ...idempotencyColumns(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -39,8 +36,6 @@ export const holds = pgTable(
     index('holds_expiry_idx')
       .on(t.expiresAt)
       .where(sql`${t.status} = 'active'`),
-    uniqueIndex('holds_idempotency_key')
-      .on(t.idempotencyScope, t.idempotencyKey)
-      .where(sql`${t.idempotencyKey} IS NOT NULL`),
+    idempotencyIndex('holds_idempotency_key', t),
   ],
 );

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { boolean, check, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { products } from './catalog.ts';
-import { createdAt, updatedAt } from './columns.ts';
+import { createdAt, idempotencyColumns, idempotencyIndex, updatedAt } from './columns.ts';
 
 export const locationKinds = ['warehouse', 'store'] as const;
 
@@ -87,18 +87,13 @@ export const transfers = pgTable(
       .references(() => locations.id),
     status: text('status', { enum: transferStatuses }).notNull().default('in_transit'),
     items: jsonb('items').$type<TransferItem[]>().notNull(),
-    /** The credential the Idempotency-Key belongs to, as for orders. */
-    idempotencyScope: text('idempotency_scope'),
-    idempotencyKey: text('idempotency_key'),
-    requestHash: text('request_hash'),
+    ...idempotencyColumns(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     check('transfers_status_known', sql`${t.status} IN ('in_transit', 'received', 'cancelled')`),
     check('transfers_two_places', sql`${t.fromLocationId} <> ${t.toLocationId}`),
-    uniqueIndex('transfers_idempotency_key')
-      .on(t.idempotencyScope, t.idempotencyKey)
-      .where(sql`${t.idempotencyKey} IS NOT NULL`),
+    idempotencyIndex('transfers_idempotency_key', t),
   ],
 );
